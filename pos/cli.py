@@ -1,0 +1,324 @@
+"""The ``pos`` command. Heavy imports (FastAPI, httpx) happen inside the commands that need them."""
+
+from __future__ import annotations
+
+import json
+import sys
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import click
+
+EXIT_OK, EXIT_REFUSED, EXIT_ERROR = 0, 1, 2
+
+
+def parse_amount(text: str | None) -> int | None:
+    """``"128.50"`` → 12850 cents; refuses negatives, more than two decimals, and non-numbers."""
+    if text is None:
+        return None
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise click.BadParameter(f"{text!r} is not an amount; write it like 128.50") from None
+    if not value.is_finite() or value < 0:
+        raise click.BadParameter("the amount must be zero or more")
+    if value != value.quantize(Decimal("0.01")):
+        raise click.BadParameter("the amount has more than two decimals")
+    if value > Decimal("1000000000"):
+        raise click.BadParameter("the amount is implausibly large")
+    return int(value * 100)
+
+
+def fail(message: str) -> None:
+    click.secho(f"error: {message}", fg="red", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="pos")
+def main() -> None:
+    """Counter-side voucher redemption: the counter, the service, and the nightly sync."""
+
+
+# -- the service --------------------------------------------------------------------------------------
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback by default).")
+@click.option("--port", default=8765, show_default=True, type=int)
+@click.option("--db", "db_path", default="pos-service.db", show_default=True, type=click.Path(dir_okay=False),
+              help="The service's SQLite database (created when missing).")
+@click.option("--fixture", type=click.Path(exists=True, dir_okay=False), help="Load this JSON/TOML fixture first.")
+@click.option("--synchronous", type=click.Choice(["full", "normal"]), default="full", show_default=True,
+              help="full: every commit survives a power cut; normal: survives a crash of the process only.")
+@click.option("--log-level", default="warning", show_default=True)
+def serve(host: str, port: int, db_path: str, fixture: str | None, synchronous: str, log_level: str) -> None:
+    """Run the redemption service (HTTP API; OpenAPI at /openapi.json, docs at /docs)."""
+    import uvicorn
+
+    from pos.service.admin import FixtureError, load_fixture, read_fixture
+    from pos.service.api import create_app
+    from pos.service.schema import open_db
+
+    if fixture:
+        db = open_db(db_path)
+        try:
+            counts = load_fixture(db, read_fixture(fixture))
+        except FixtureError as exc:
+            fail(str(exc))
+        finally:
+            db.close()
+        click.echo(f"loaded {fixture}: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v), err=True)
+    app = create_app(db_path, synchronous=synchronous.upper())
+    click.echo(f"pos serve: http://{host}:{port} (database {db_path})", err=True)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+
+
+@main.command()
+@click.argument("fixture", type=click.Path(exists=True, dir_okay=False))
+@click.option("--db", "db_path", default="pos-service.db", show_default=True, type=click.Path(dir_okay=False))
+def load(fixture: str, db_path: str) -> None:
+    """Load stores, staff, verifiers, campaigns, vouchers and terminals from a JSON or TOML file."""
+    from pos.service.admin import FixtureError, load_fixture, read_fixture
+    from pos.service.schema import open_db
+
+    db = open_db(db_path)
+    try:
+        counts = load_fixture(db, read_fixture(fixture))
+    except FixtureError as exc:
+        fail(str(exc))
+    finally:
+        db.close()
+    click.echo("loaded: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v))
+
+
+@main.group()
+def vouchers() -> None:
+    """Issue and revoke vouchers (on the service's database)."""
+
+
+@vouchers.command("issue")
+@click.argument("campaign")
+@click.option("-n", "--count", default=1, show_default=True, type=click.IntRange(1, 3_000_000))
+@click.option("--customer", help="The customer the vouchers are issued to (for per-customer limits).")
+@click.option("--db", "db_path", default="pos-service.db", show_default=True, type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per voucher, with its signed QR payload.")
+def vouchers_issue(campaign: str, count: int, customer: str | None, db_path: str, as_json: bool) -> None:
+    """Issue COUNT vouchers for CAMPAIGN and print their codes (and QR payloads with --json)."""
+    from pos.domain import display
+    from pos.service.admin import FixtureError, issue_vouchers, voucher_payload
+    from pos.service.schema import open_db
+
+    db = open_db(db_path)
+    try:
+        codes = issue_vouchers(db, campaign, count=count, customer_id=customer)
+        for code in codes:
+            if as_json:
+                click.echo(json.dumps({"code": code, "display": display(code), "payload": voucher_payload(db, code)}))
+            else:
+                click.echo(display(code))
+    except FixtureError as exc:
+        fail(str(exc))
+    finally:
+        db.close()
+
+
+@vouchers.command("revoke")
+@click.argument("code")
+@click.option("--db", "db_path", default="pos-service.db", show_default=True, type=click.Path(dir_okay=False))
+def vouchers_revoke(code: str, db_path: str) -> None:
+    """Withdraw a voucher; terminals learn of it at their next catalog pull."""
+    from pos.service.admin import FixtureError, revoke_voucher
+    from pos.service.schema import open_db
+
+    db = open_db(db_path)
+    try:
+        revoke_voucher(db, code)
+    except (FixtureError, ValueError) as exc:
+        fail(str(exc))
+    finally:
+        db.close()
+    click.echo(f"revoked {code}")
+
+
+@main.group()
+def terminals() -> None:
+    """Register terminals with the service."""
+
+
+@terminals.command("add")
+@click.argument("terminal_id")
+@click.option("--store", "store_id", required=True)
+@click.option("--db", "db_path", default="pos-service.db", show_default=True, type=click.Path(dir_okay=False))
+def terminals_add(terminal_id: str, store_id: str, db_path: str) -> None:
+    """Register TERMINAL_ID for a store and print its token (shown once; only its hash is stored)."""
+    from pos.service.admin import FixtureError, add_terminal
+    from pos.service.schema import open_db
+
+    db = open_db(db_path)
+    try:
+        click.echo(add_terminal(db, terminal_id, store_id))
+    except FixtureError as exc:
+        fail(str(exc))
+    finally:
+        db.close()
+
+
+# -- the terminal ---------------------------------------------------------------------------------------
+def _terminal(config: str | None) -> tuple[Any, Any, Any]:
+    from pos.terminal import config as cfgmod
+    from pos.terminal.endpoint import Endpoint
+    from pos.terminal.localdb import LocalDB
+
+    try:
+        cfg = cfgmod.load(config)
+    except cfgmod.ConfigError as exc:
+        fail(str(exc))
+    return cfg, LocalDB(cfg.database), Endpoint(cfg.service_url, cfg.token, timeout=cfg.timeout)
+
+
+def _staff(cfg: Any, staff: str | None) -> str:
+    chosen = staff or cfg.staff_id
+    if not chosen:
+        fail("say who is at the counter: --staff ID (or staff_id in the terminal configuration)")
+    return chosen
+
+
+config_option = click.option("--config", type=click.Path(dir_okay=False),
+                             help="Terminal configuration (default: $POS_CONFIG or ./pos.toml).")
+
+
+@main.command()
+@click.argument("code")
+@click.option("--amount", help="Basket amount, e.g. 128.50, when the voucher's rules depend on it.")
+@click.option("--staff", help="Who is verifying (default: staff_id from the configuration).")
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
+def redeem(code: str, amount: str | None, staff: str | None, config: str | None, as_json: bool) -> None:
+    """Redeem a voucher by its CODE or scanned QR payload. Exit 0 accepted, 1 refused, 2 error."""
+    from pos.terminal.counter import Counter
+    from pos.terminal.endpoint import EndpointError, Refused
+    from pos.terminal.sync import recover
+
+    cents = parse_amount(amount)
+    cfg, db, endpoint = _terminal(config)
+    staff_id = _staff(cfg, staff)
+    try:
+        recover(db, endpoint)  # anything a crash left unsettled, before this scan
+    except EndpointError:
+        pass
+    counter = Counter(db, endpoint, store_id=cfg.store_id, terminal_id=cfg.terminal_id, budget=cfg.timeout)
+    try:
+        verdict = counter.redeem(code, staff_id, cents)
+    except Refused as err:
+        fail(f"the service refused this terminal's request: {err.message} [{err.code}]")
+    if as_json:
+        click.echo(json.dumps(verdict.to_dict()))
+    else:
+        _print_verdict(verdict)
+    sys.exit(EXIT_OK if verdict.accepted else EXIT_REFUSED)
+
+
+def _print_verdict(verdict: Any) -> None:
+    from pos.domain import display, money
+
+    colour = "green" if verdict.accepted else "red"
+    head = "ACCEPTED" if verdict.accepted else "REFUSED"
+    where = " (offline)" if verdict.offline else ""
+    click.secho(f"{head}{where} [{verdict.reason}]", fg=colour, bold=True)
+    click.echo(verdict.message)
+    if verdict.code:
+        click.echo(f"voucher {display(verdict.code)}" + (f", campaign {verdict.campaign_id}" if verdict.campaign_id else ""))
+    if verdict.accepted:
+        click.echo(f"discount {money(verdict.discount)}")
+
+
+@main.command()
+@click.argument("code")
+@click.option("--staff", help="Who is undoing it (default: staff_id from the configuration).")
+@config_option
+def cancel(code: str, staff: str | None, config: str | None) -> None:
+    """Undo this terminal's redemption of CODE (or of a redemption nonce) inside the cancel window."""
+    from pos.terminal.counter import CancelError, Counter
+
+    cfg, db, endpoint = _terminal(config)
+    counter = Counter(db, endpoint, store_id=cfg.store_id, terminal_id=cfg.terminal_id, budget=cfg.timeout)
+    try:
+        undo = counter.cancel(code, _staff(cfg, staff))
+    except CancelError as exc:
+        click.secho(f"not undone: {exc}", fg="red", err=True)
+        sys.exit(EXIT_REFUSED)
+    click.secho("undone" + (" (the service hears of it at the next sync)" if undo.queued else ""), fg="green")
+
+
+@main.command()
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary instead of progress.")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 2000))
+def sync(config: str | None, as_json: bool, batch_size: int) -> None:
+    """Upload the outbox exactly once, then pull the catalog. Exit 0 clean, 1 conflicts, 2 failed."""
+    from pos.terminal.sync import sync as run_sync
+
+    cfg, db, endpoint = _terminal(config)
+    show = sys.stderr.isatty() and not as_json
+    if show:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), transient=False) as bar:
+            tasks: dict[str, Any] = {}
+
+            def progress(phase: str, done: int, total: int) -> None:
+                if phase not in tasks:
+                    tasks[phase] = bar.add_task("uploading outbox" if phase == "upload" else "pulling catalog", total=total)
+                bar.update(tasks[phase], completed=done, total=total)
+
+            report = run_sync(db, endpoint, cfg.store_id, batch_size=batch_size, progress=progress)
+    else:
+        report = run_sync(db, endpoint, cfg.store_id, batch_size=batch_size)
+    if as_json:
+        click.echo(json.dumps(report.to_dict()))
+    else:
+        up = ", ".join(f"{n} {k}" for k, n in sorted(report.results.items())) or "nothing to upload"
+        click.echo(f"uploaded: {up}; catalog: {report.pulled} rows (cursor {report.cursor})")
+        for c in report.conflicts:
+            click.secho(f"conflict {c['nonce']}: {c['reason']}: {c['message']}", fg="yellow")
+        if report.error:
+            click.secho(f"sync failed: {report.error}", fg="red", err=True)
+    sys.exit(EXIT_ERROR if report.error else EXIT_REFUSED if not report.ok else EXIT_OK)
+
+
+@main.command()
+@config_option
+@click.option("--json", "as_json", is_flag=True)
+def outbox(config: str | None, as_json: bool) -> None:
+    """Show what waits in the outbox and the conflicts of past uploads."""
+    from pos.terminal import config as cfgmod
+    from pos.terminal.localdb import LocalDB
+
+    try:
+        cfg = cfgmod.load(config)
+    except cfgmod.ConfigError as exc:
+        fail(str(exc))
+    db = LocalDB(cfg.database)
+    counts = db.outbox_counts()
+    conflicts = list(db.db.query("SELECT nonce, code, reason, message, recorded_at FROM conflicts ORDER BY recorded_at"))
+    if as_json:
+        click.echo(json.dumps({"outbox": counts, "conflicts": conflicts}))
+        return
+    click.echo("outbox: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "empty"))
+    for c in conflicts:
+        click.echo(f"conflict {c['nonce']} {c['code']}: {c['reason']}: {c['message']}")
+
+
+@main.command()
+@click.option("--dir", "workdir", type=click.Path(file_okay=False), default=".pos-demo", show_default=True,
+              help="Where the demo keeps its databases (replaced on each run).")
+@click.option("--port", default=0, type=int, help="Service port (default: any free loopback port).")
+def demo(workdir: str, port: int) -> None:
+    """Demo data, a local service on loopback, and a walk through redemptions online and offline."""
+    from pos.demo import run_demo
+
+    sys.exit(run_demo(Path(workdir), port=port))
+
+
+if __name__ == "__main__":
+    main()

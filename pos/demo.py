@@ -1,0 +1,182 @@
+"""``pos demo``: demo data, a service on loopback, and a scripted walk through the counter's cases.
+
+:func:`demo_fixture` is also what the tests and benchmarks load, so the demo shows exactly the
+shop the test suite checks.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from pos.domain import Verdict, display, format_time, generate, money
+
+TOKENS = {"S001-T1": "demo-token-riverside-1", "S001-T2": "demo-token-riverside-2", "S002-T1": "demo-token-station-1"}
+
+
+def demo_codes(n: int, seed: int = 2026) -> list[str]:
+    rng = random.Random(seed)
+    return [generate(randbelow=rng.randrange) for _ in range(n)]
+
+
+def demo_fixture(now: datetime | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+    """A small chain: three stores, four staff, four campaigns and named vouchers to try."""
+    now = now or datetime.now(UTC)
+    t = lambda delta: format_time(now + delta)  # noqa: E731
+    names = ["spring", "spring2", "spring3", "spring4", "vip", "vip2", "vip3", "expired", "station", "revoked", "future"]
+    codes = dict(zip(names, demo_codes(len(names)), strict=True))
+    fixture: dict[str, Any] = {
+        "stores": [{"id": "S001", "name": "Riverside"}, {"id": "S002", "name": "Station Road"},
+                   {"id": "S003", "name": "Airport"}],
+        "staff": [{"id": "alice", "name": "Alice Wang", "role": "cashier"},
+                  {"id": "bob", "name": "Bob Li", "role": "cashier"},
+                  {"id": "dan", "name": "Dan Zhou", "role": "cashier"},
+                  {"id": "carol", "name": "Carol Chen", "role": "manager"}],
+        "verifiers": [{"staff_id": "alice", "stores": ["S001"]},
+                      {"staff_id": "dan", "stores": ["S002"]},
+                      {"staff_id": "carol", "all_stores": True}],
+        "campaigns": [
+            {"id": "SPRING", "name": "Spring 30 off", "begins_at": t(-timedelta(days=1)), "ends_at": t(timedelta(days=60)),
+             "validity": {"starts_at": t(-timedelta(days=1)), "ends_at": t(timedelta(days=30))},
+             "discount": {"min_spend": 50000, "amount_off": 3000},
+             "offline": {"allowed": True, "max_discount": 5000}, "cancel_window_minutes": 60},
+            {"id": "VIP5", "name": "VIP 5% off", "begins_at": t(-timedelta(days=1)), "ends_at": t(timedelta(days=60)),
+             "validity": {"days": 7}, "stores": ["S001"], "discount": {"percent_off": 5, "cap": 30000},
+             "per_customer": "once", "offline": {"allowed": False}},
+            {"id": "OLD", "name": "Last winter", "begins_at": t(-timedelta(days=90)), "ends_at": t(timedelta(days=60)),
+             "validity": {"starts_at": t(-timedelta(days=90)), "ends_at": t(-timedelta(days=1))},
+             "discount": {"amount_off": 1000}},
+            {"id": "STATION", "name": "Station opening", "begins_at": t(-timedelta(days=1)),
+             "ends_at": t(timedelta(days=60)), "stores": ["S002"], "discount": {"amount_off": 500},
+             "validity": {"starts_at": t(-timedelta(days=1)), "ends_at": t(timedelta(days=30))}},
+            {"id": "SUMMER", "name": "Summer preview", "begins_at": t(-timedelta(days=1)), "ends_at": t(timedelta(days=90)),
+             "validity": {"starts_at": t(timedelta(days=30)), "ends_at": t(timedelta(days=60))},
+             "discount": {"amount_off": 800}},
+        ],
+        "vouchers": [
+            *({"campaign_id": "SPRING", "code": codes[k]} for k in ("spring", "spring2", "spring3", "spring4")),
+            {"campaign_id": "VIP5", "code": codes["vip"], "customer_id": "cust-42"},
+            {"campaign_id": "VIP5", "code": codes["vip2"], "customer_id": "cust-42"},
+            {"campaign_id": "VIP5", "code": codes["vip3"], "customer_id": "cust-7"},
+            {"campaign_id": "OLD", "code": codes["expired"]},
+            {"campaign_id": "STATION", "code": codes["station"]},
+            {"campaign_id": "SPRING", "code": codes["revoked"]},
+            {"campaign_id": "SUMMER", "code": codes["future"]},
+        ],
+        "terminals": [{"id": tid, "store_id": tid.split("-")[0], "token": tok} for tid, tok in TOKENS.items()],
+    }
+    return fixture, codes
+
+
+def _verdict_table(title: str) -> Table:
+    table = Table(title=title, show_lines=True)
+    table.add_column("case", ratio=2)
+    table.add_column("verdict", ratio=2, no_wrap=True)
+    table.add_column("what the cashier reads", ratio=3)
+    return table
+
+
+def run_demo(workdir: Path, *, port: int = 0) -> int:
+    from pos.service.admin import load_fixture, revoke_voucher, voucher_payload
+    from pos.service.process import ServiceProcess
+    from pos.service.schema import open_db
+    from pos.terminal.config import TerminalConfig, write
+    from pos.terminal.counter import Counter
+    from pos.terminal.endpoint import Endpoint
+    from pos.terminal.localdb import LocalDB
+    from pos.terminal.sync import sync
+
+    console = Console()
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    service_db = workdir / "service.db"
+    fixture, codes = demo_fixture()
+    db = open_db(service_db)
+    load_fixture(db, fixture)
+    revoke_voucher(db, codes["revoked"])
+    vip_qr = voucher_payload(db, codes["vip"])
+    db.close()
+    forged = vip_qr[:-6] + ("AAAAAA" if not vip_qr.endswith("AAAAAA") else "BBBBBB")
+
+    service = ServiceProcess(service_db, port, log=workdir / "service.log")
+    console.rule("[bold]pos demo")
+    console.print(f"Starting the redemption service on {service.url} …")
+    service.start()
+    cfg = TerminalConfig(service_url=service.url, token=TOKENS["S001-T1"], store_id="S001", terminal_id="S001-T1",
+                         staff_id="alice", database=workdir / "terminal.db")
+    write(workdir / "pos.toml", cfg)
+    local = LocalDB(cfg.database)
+    endpoint = Endpoint(cfg.service_url, cfg.token)
+    counter = Counter(local, endpoint, store_id="S001", terminal_id="S001-T1")
+    report = sync(local, endpoint, "S001")
+    console.print(f"Terminal S001-T1 (store S001 Riverside) pulled {report.pulled} catalog rows.\n")
+
+    steps: list[tuple[str, str, str, int | None, str]] = [
+        ("Spring voucher, basket 620.00", codes["spring"], "alice", 62000, "ok"),
+        ("The same voucher again", codes["spring"], "alice", 62000, "already_redeemed"),
+        ("VIP voucher as a signed QR code", vip_qr, "alice", 12000, "ok"),
+        ("That QR code, altered", forged, "alice", 12000, "forged"),
+        ("A typo in a code", codes["spring2"][:-1] + ("X" if codes["spring2"][-1] != "X" else "Y"), "alice", None, "malformed"),
+        ("Spring voucher, basket only 120.00", codes["spring2"], "alice", 12000, "rules_not_met"),
+        ("Last winter's voucher", codes["expired"], "alice", None, "expired"),
+        ("Summer voucher, not valid yet", codes["future"], "alice", None, "not_yet_valid"),
+        ("A Station Road voucher here", codes["station"], "alice", None, "store_not_allowed"),
+        ("A withdrawn voucher", codes["revoked"], "alice", 62000, "revoked"),
+        ("Bob (not a verifier) scans one", codes["spring3"], "bob", 62000, "staff_not_verifier"),
+        ("The customer's second VIP voucher", codes["vip2"], "alice", 10000, "limit_reached"),
+    ]
+    table = _verdict_table("At the counter, online")
+    failures = 0
+
+    def row(label: str, raw: str, verdict: Verdict, expected: str) -> None:
+        nonlocal failures
+        good = str(verdict.reason) == expected
+        failures += not good
+        style = "green" if verdict.accepted else "red"
+        word = f"ACCEPTED {money(verdict.discount)} off" if verdict.accepted else "REFUSED"
+        table.add_row(label, f"[{style}]{word}[/]\n{verdict.reason}",
+                      verdict.message + ("" if good else f"  [bold red](expected {expected})"))
+
+    for label, raw, staff, amount, expected in steps:
+        row(label, raw, counter.redeem(raw, staff, amount), expected)
+    console.print(table)
+
+    console.print("\n[bold]The network goes down[/] (the service is stopped).")
+    service.stop()
+    table = offline = _verdict_table("At the counter, offline")
+    for label, raw, staff, amount, expected in [
+        ("Spring voucher, basket 550.00", codes["spring3"], "alice", 55000, "ok"),
+        ("The same voucher again", codes["spring3"], "alice", 55000, "already_redeemed"),
+        ("VIP voucher (needs the network)", codes["vip3"], "alice", 10000, "offline_not_allowed"),
+    ]:
+        row(label, raw, counter.redeem(raw, staff, amount), expected)
+    console.print(offline)
+    console.print(f"Outbox: {local.pending_count()} redemption(s) waiting.")
+
+    console.print("\n[bold]The network is back[/]: pos sync.")
+    service.start()
+    report = sync(local, endpoint, "S001")
+    console.print(f"Uploaded: {dict(report.results)}; conflicts: {len(report.conflicts)}; "
+                  f"outbox now {local.pending_count()}.")
+    failures += report.results.get("accepted", 0) != 1 or bool(report.conflicts)
+    undo = counter.cancel(codes["spring"], "alice")
+    console.print(f"Undo of {display(undo.code)} inside the 60-minute window: done.")
+    service.stop()
+    endpoint.close()
+    local.close()
+    console.rule()
+    console.print(f"Files are in {workdir}/: service.db, terminal.db, pos.toml. Try it by hand:\n"
+                  f"  pos serve --db {service_db} --port 8765 &\n"
+                  f"  POS_CONFIG={workdir / 'pos.toml'} POS_SERVICE_URL=http://127.0.0.1:8765 pos redeem {display(codes['spring4'])} --amount 600\n"
+                  f"  POS_CONFIG={workdir / 'pos.toml'} POS_SERVICE_URL=http://127.0.0.1:8765 pos sync")
+    if failures:
+        console.print(f"[bold red]{failures} step(s) did not give the expected verdict.")
+        return 1
+    console.print("[bold green]Every step gave the expected verdict.")
+    return 0

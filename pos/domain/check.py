@@ -1,0 +1,171 @@
+"""The one check: (input, basket, store, staff, catalog, history, clock) → Verdict.
+
+The counter, the ``pos redeem`` command, the service and the tests all call :func:`check`; the
+terminal calls it against its local catalog, the service against its authoritative one. It reads
+through two small protocols so it never touches a database itself.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from pos.domain import payload as qr
+from pos.domain.codes import CodeError, display, normalise
+from pos.domain.model import Campaign, Discount, PerCustomer, Verifier, Voucher, VoucherStatus
+from pos.domain.verdict import FirstRedemption, Reason, Verdict, money
+
+
+class Catalog(Protocol):
+    def voucher(self, code: str) -> Voucher | None: ...
+    def campaign(self, campaign_id: str) -> Campaign | None: ...
+    def verifier(self, staff_id: str) -> Verifier | None: ...
+    def public_key(self, kid: str) -> bytes | None: ...
+
+
+class History(Protocol):
+    def active_redemption(self, code: str) -> FirstRedemption | None: ...
+    def customer_redemptions(self, campaign_id: str, customer_id: str, since: datetime | None) -> int: ...
+
+
+def read_input(raw: str) -> tuple[str, qr.SignedPayload | None]:
+    """The canonical code, and the signed payload when the input was a scanned QR code."""
+    text = raw.strip()
+    if qr.is_payload(text):
+        signed = qr.parse(text)
+        return signed.claims.code, signed
+    return normalise(text), None
+
+
+def compute_discount(discount: Discount, amount: int | None) -> tuple[int, str | None, str]:
+    """The discount a basket earns: (cents, error code or None, sentence)."""
+    if amount is not None and amount < 0:
+        return 0, "rules.amount_negative", "The basket amount cannot be negative."
+    needs_amount = discount.min_spend > 0 or discount.percent_off is not None
+    if needs_amount and amount is None:
+        return 0, "rules.amount_required", "Enter the basket amount: this voucher depends on it."
+    if amount is not None and amount < discount.min_spend:
+        return 0, "rules.min_spend", (
+            f"The basket must come to at least {money(discount.min_spend)}; it is {money(amount)}."
+        )
+    if discount.percent_off is not None:
+        assert amount is not None
+        off = amount * discount.percent_off // 100
+        if discount.cap is not None:
+            off = min(off, discount.cap)
+        return off, None, f"{discount.percent_off}% off: {money(off)}."
+    off = discount.amount_off or 0
+    if amount is not None:
+        off = min(off, amount)
+    return off, None, f"{money(off)} off."
+
+
+def _day_start(now: datetime, tz: str) -> datetime:
+    local = now.astimezone(ZoneInfo(tz))
+    return datetime.combine(local.date(), time(0), tzinfo=local.tzinfo)
+
+
+def check(
+    raw: str,
+    *,
+    store_id: str,
+    staff_id: str,
+    amount: int | None,
+    catalog: Catalog,
+    history: History,
+    now: datetime,
+    offline: bool = False,
+) -> Verdict:
+    def refuse(reason: Reason, message: str, detail: str | None = None, **extra: object) -> Verdict:
+        return Verdict(reason, message, detail=detail, offline=offline, **extra)  # type: ignore[arg-type]
+
+    try:
+        code, signed = read_input(raw)
+    except CodeError as err:
+        return refuse(Reason.MALFORMED, err.message, err.code)
+
+    if signed is not None:
+        key = catalog.public_key(signed.kid)
+        if key is None:
+            return refuse(Reason.FORGED, "This voucher was signed by a key this shop does not know.", "payload.unknown_key", code=code)
+        if not qr.verify(signed, key):
+            return refuse(Reason.FORGED, "This voucher's signature is wrong: it is forged or altered.", "payload.signature", code=code)
+
+    verifier = catalog.verifier(staff_id)
+    if verifier is None or not verifier.may_verify_at(store_id):
+        return refuse(Reason.STAFF_NOT_VERIFIER, f"Staff member {staff_id} may not verify vouchers in this store.", code=code)
+
+    voucher = catalog.voucher(code)
+    if voucher is None and signed is not None:
+        c = signed.claims
+        voucher = Voucher(c.code, c.campaign_id, c.customer_id, valid_until=c.valid_until)
+    if voucher is None:
+        return refuse(Reason.UNKNOWN_CODE, f"No voucher {display(code)} is known here.", code=code)
+    if signed is not None and signed.claims.campaign_id != voucher.campaign_id:
+        return refuse(Reason.FORGED, "This voucher's payload does not match its record.", "payload.mismatch", code=code)
+
+    base = {"code": code, "campaign_id": voucher.campaign_id, "customer_id": voucher.customer_id}
+    if voucher.status is VoucherStatus.REVOKED:
+        return refuse(Reason.REVOKED, "This voucher was withdrawn by the shop.", **base)
+
+    campaign = catalog.campaign(voucher.campaign_id)
+    if campaign is None:
+        return refuse(Reason.CAMPAIGN_INACTIVE, "This voucher's campaign is not known here.", **base)
+    if not campaign.is_running(now):
+        when = "has not started" if now < campaign.begins_at else "is not running"
+        if now >= campaign.ends_at:
+            when = "has ended"
+        return refuse(Reason.CAMPAIGN_INACTIVE, f"The campaign “{campaign.name}” {when}.", f"campaign.{campaign.status}", **base)
+    if not campaign.includes_store(store_id):
+        return refuse(Reason.STORE_NOT_ALLOWED, f"“{campaign.name}” vouchers are not valid in this store.", **base)
+
+    starts, ends = campaign.validity.window(voucher.claimed_at)
+    if voucher.valid_until is not None:
+        ends = voucher.valid_until if ends is None else min(ends, voucher.valid_until)
+    if starts is not None and now < starts:
+        return refuse(Reason.NOT_YET_VALID, f"This voucher is valid from {starts:%Y-%m-%d %H:%M} UTC.", **base)
+    if ends is not None and now >= ends:
+        return refuse(Reason.EXPIRED, f"This voucher expired on {ends:%Y-%m-%d %H:%M} UTC.", **base)
+
+    first = history.active_redemption(code)
+    if first is not None:
+        return refuse(
+            Reason.ALREADY_REDEEMED,
+            f"Already redeemed on {first.at:%Y-%m-%d %H:%M} UTC in store {first.store_id}.",
+            first_redemption=first,
+            **base,
+        )
+
+    if voucher.customer_id and campaign.per_customer is not PerCustomer.UNLIMITED:
+        since = None if campaign.per_customer is PerCustomer.ONCE else _day_start(now, campaign.timezone)
+        if history.customer_redemptions(campaign.id, voucher.customer_id, since) > 0:
+            span = "" if since is None else " today"
+            return refuse(Reason.LIMIT_REACHED, f"This customer has already used a “{campaign.name}” voucher{span}.", **base)
+
+    off, problem, sentence = compute_discount(campaign.discount, amount)
+    if problem is not None:
+        return refuse(Reason.RULES_NOT_MET, sentence, problem, **base)
+
+    if offline:
+        policy = campaign.offline
+        if not policy.allowed:
+            return refuse(Reason.OFFLINE_NOT_ALLOWED, f"“{campaign.name}” vouchers need a connection to the service.", **base)
+        if policy.max_discount is not None and off > policy.max_discount:
+            return refuse(
+                Reason.OFFLINE_NOT_ALLOWED,
+                f"Offline, at most {money(policy.max_discount)} off may be given; this is {money(off)}.",
+                "offline.max_discount",
+                **base,
+            )
+
+    return Verdict(Reason.OK, f"Accepted: {sentence}", discount=off, offline=offline, **base)  # type: ignore[arg-type]
+
+
+def cancel_refusal(redeemed_at: datetime, campaign: Campaign | None, now: datetime) -> str | None:
+    """Why a redemption can no longer be undone, or None when it can."""
+    window = campaign.cancel_window if campaign else timedelta(minutes=60)
+    if now - redeemed_at > window:
+        minutes = int(window.total_seconds() // 60)
+        return f"It is more than {minutes} minutes since this voucher was redeemed; it can no longer be undone."
+    return None

@@ -1,0 +1,1 @@
+"""The redemption service: HTTP API over SQLite, one writer thread with group commit."""

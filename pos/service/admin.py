@@ -1,0 +1,211 @@
+"""Setting the service up: fixtures, vouchers, terminal tokens and the issuer's signing key.
+
+These write straight to the service database (through sqlite-utils, inside one transaction each) and
+are safe to run while ``pos serve`` is up: SQLite's WAL lets the service keep answering meanwhile.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import tomllib
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from pos.domain import Campaign, Verifier, format_time, generate, normalise, parse_time
+from pos.domain import payload as qr
+from pos.service.ledger import audit
+from pos.service.schema import next_versions
+
+
+class FixtureError(ValueError):
+    """A fixture file that cannot be loaded; the message names the entry and the field."""
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def read_fixture(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise FixtureError(f"cannot read {path}: {exc.strerror}") from exc
+    try:
+        data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise FixtureError(f"{path} is not valid {'TOML' if path.suffix == '.toml' else 'JSON'}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise FixtureError(f"{path}: the top level must be a table/object")
+    return data
+
+
+def signing_key(db: sqlite_utils.Database) -> tuple[str, Ed25519PrivateKey]:
+    """The current issuer key, made on first use."""
+    row = db.conn.execute("SELECT kid, private FROM keys WHERE private IS NOT NULL ORDER BY created_at DESC LIMIT 1").fetchone()
+    if row:
+        return row[0], Ed25519PrivateKey.from_private_bytes(bytes.fromhex(row[1]))
+    key = qr.new_key()
+    kid = "K" + secrets.token_hex(3).upper()
+    with db.atomic():
+        db.conn.execute(
+            "INSERT INTO keys (kid, public, private, created_at, version) VALUES (?,?,?,?,?)",
+            (kid, qr.public_bytes(key).hex(), key.private_bytes_raw().hex(), format_time(datetime.now(UTC)),
+             next_versions(db.conn)),
+        )
+    return kid, key
+
+
+def voucher_payload(db: sqlite_utils.Database, code: str) -> str:
+    """The signed QR payload for an issued voucher."""
+    row = db.conn.execute(
+        "SELECT v.campaign_id, v.customer_id, v.claimed_at, c.body FROM vouchers v JOIN campaigns c ON c.id = v.campaign_id "
+        "WHERE v.code=?",
+        (code,),
+    ).fetchone()
+    if row is None:
+        raise KeyError(code)
+    campaign = Campaign.from_dict(json.loads(row[3]))
+    _, until = campaign.validity.window(parse_time(row[2]) if row[2] else None)
+    kid, key = signing_key(db)
+    return qr.sign(key, kid, qr.Claims(code, row[0], row[1], until))
+
+
+def _need(entry: dict[str, Any], section: str, *fields: str) -> None:
+    for f in fields:
+        if f not in entry or entry[f] in (None, ""):
+            raise FixtureError(f"{section}: entry {entry.get('id', entry)!r} has no {f!r}")
+
+
+def load_fixture(db: sqlite_utils.Database, data: dict[str, Any], *, now: datetime | None = None) -> dict[str, int]:
+    """Upsert stores, staff, verifiers, campaigns, vouchers and terminals; returns counts loaded.
+
+    Runs in one transaction: a bad entry anywhere loads nothing.
+    """
+    now = now or datetime.now(UTC)
+    known = {"stores", "staff", "verifiers", "campaigns", "vouchers", "terminals"}
+    unknown = set(data) - known
+    if unknown:
+        raise FixtureError(f"unknown section(s): {', '.join(sorted(unknown))}; expected {', '.join(sorted(known))}")
+    counts = dict.fromkeys(sorted(known), 0)
+    signing_key(db)
+    with db.atomic():
+        conn = db.conn
+        for s in data.get("stores", []):
+            _need(s, "stores", "id", "name")
+            db["stores"].upsert({"id": s["id"], "name": s["name"], "version": next_versions(conn)}, pk="id")
+            counts["stores"] += 1
+        for s in data.get("staff", []):
+            _need(s, "staff", "id", "name")
+            role = s.get("role", "cashier")
+            if role not in ("cashier", "manager"):
+                raise FixtureError(f"staff: {s['id']!r} has role {role!r}; use cashier or manager")
+            db["staff"].upsert({"id": s["id"], "name": s["name"], "role": role, "active": int(s.get("active", True)),
+                                "version": next_versions(conn)}, pk="id")
+            counts["staff"] += 1
+        for v in data.get("verifiers", []):
+            _need(v, "verifiers", "staff_id")
+            ver = Verifier.from_dict(v)
+            if not ver.all_stores and not ver.stores:
+                raise FixtureError(f"verifiers: {ver.staff_id!r} needs all_stores = true or a list of stores")
+            grant = {"staff_id": ver.staff_id, "all_stores": int(ver.all_stores), "stores": json.dumps(sorted(ver.stores)),
+                     "active": int(ver.active), "version": next_versions(conn)}
+            db["verifiers"].upsert(grant, pk="staff_id")
+            audit(db, now, "verifier.grant", actor="fixture", terminal=None, subject=ver.staff_id, **ver.to_dict())
+            counts["verifiers"] += 1
+        for c in data.get("campaigns", []):
+            _need(c, "campaigns", "id", "name", "begins_at", "ends_at")
+            try:
+                campaign = Campaign.from_dict(c)
+            except (KeyError, ValueError, TypeError) as exc:
+                raise FixtureError(f"campaigns: {c.get('id')!r}: {exc}") from exc
+            db["campaigns"].upsert({"id": campaign.id, "body": json.dumps(campaign.to_dict()),
+                                    "version": next_versions(conn)}, pk="id")
+            audit(db, now, "campaign.load", actor="fixture", terminal=None, subject=campaign.id)
+            counts["campaigns"] += 1
+        for v in data.get("vouchers", []):
+            _need(v, "vouchers", "campaign_id")
+            count = int(v.get("count", 1))
+            codes = [v["code"]] if "code" in v else None
+            issued = issue_vouchers(db, v["campaign_id"], count=count, codes=codes, customer_id=v.get("customer_id"),
+                                    claimed_at=parse_time(v["claimed_at"]) if v.get("claimed_at") else None, now=now)
+            counts["vouchers"] += len(issued)
+        for t in data.get("terminals", []):
+            _need(t, "terminals", "id", "store_id", "token")
+            add_terminal(db, t["id"], t["store_id"], token=t["token"], now=now)
+            counts["terminals"] += 1
+    return counts
+
+
+def issue_vouchers(db: sqlite_utils.Database, campaign_id: str, *, count: int = 1, codes: Iterable[str] | None = None,
+                   customer_id: str | None = None, claimed_at: datetime | None = None,
+                   now: datetime | None = None) -> list[str]:
+    """Issue vouchers for a campaign, within its total quantity; returns their codes."""
+    now = now or datetime.now(UTC)
+    row = db.conn.execute("SELECT body FROM campaigns WHERE id=?", (campaign_id,)).fetchone()
+    if row is None:
+        raise FixtureError(f"no campaign {campaign_id!r}")
+    campaign = Campaign.from_dict(json.loads(row[0]))
+    try:
+        wanted = [normalise(c) for c in codes] if codes is not None else None
+    except ValueError as exc:
+        raise FixtureError(f"vouchers: {exc}") from exc
+    n = len(wanted) if wanted is not None else count
+    if n < 1:
+        raise FixtureError("count must be at least 1")
+    (issued,) = db.conn.execute("SELECT count(*) FROM vouchers WHERE campaign_id=?", (campaign_id,)).fetchone()
+    if campaign.quantity is not None and issued + n > campaign.quantity:
+        raise FixtureError(f"campaign {campaign_id!r} allows {campaign.quantity} vouchers; {issued} are issued already")
+    with db.atomic():
+        first = next_versions(db.conn, n)
+        if wanted is None:
+            wanted = []
+            seen: set[str] = set()
+            while len(wanted) < n:
+                code = generate()
+                if code not in seen:
+                    seen.add(code)
+                    wanted.append(code)
+        claimed = format_time(claimed_at or now)
+        rows = [
+            {"code": code, "campaign_id": campaign_id, "customer_id": customer_id, "claimed_at": claimed,
+             "status": "issued", "issued_at": format_time(now), "version": first + i}
+            for i, code in enumerate(wanted)
+        ]
+        try:
+            db["vouchers"].insert_all(rows, batch_size=1000)
+        except Exception as exc:  # a code that already exists
+            raise FixtureError(f"vouchers: {exc}") from exc
+        audit(db, now, "vouchers.issue", actor="admin", terminal=None, subject=campaign_id, count=n)
+    return wanted
+
+
+def revoke_voucher(db: sqlite_utils.Database, code: str, *, now: datetime | None = None) -> None:
+    now = now or datetime.now(UTC)
+    with db.atomic():
+        cur = db.conn.execute("UPDATE vouchers SET status='revoked', version=? WHERE code=?",
+                              (next_versions(db.conn), normalise(code)))
+        if cur.rowcount == 0:
+            raise FixtureError(f"no voucher {code!r}")
+        audit(db, now, "voucher.revoke", actor="admin", terminal=None, subject=normalise(code))
+
+
+def add_terminal(db: sqlite_utils.Database, terminal_id: str, store_id: str, *, token: str | None = None,
+                 now: datetime | None = None) -> str:
+    """Register a terminal for a store; returns its bearer token (only its hash is kept)."""
+    now = now or datetime.now(UTC)
+    if db.conn.execute("SELECT 1 FROM stores WHERE id=?", (store_id,)).fetchone() is None:
+        raise FixtureError(f"terminals: no store {store_id!r}")
+    token = token or secrets.token_urlsafe(24)
+    with db.atomic():
+        db["terminals"].upsert({"id": terminal_id, "store_id": store_id, "token_hash": token_hash(token), "active": 1,
+                                "created_at": format_time(now)}, pk="id")
+        audit(db, now, "terminal.add", actor="admin", terminal=None, subject=terminal_id, store_id=store_id)
+    return token

@@ -1,0 +1,186 @@
+"""The redemption service's HTTP API (FastAPI; the OpenAPI document is at ``/openapi.json``).
+
+Business refusals are answers, not errors: a redeem that is refused comes back 200 with a verdict
+whose ``reason`` says why. HTTP errors are for requests the service will not consider at all, and
+always carry ``{"error": {"code", "message"}}`` with a stable code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import pos
+from pos.service import ledger
+from pos.service.admin import token_hash
+from pos.service.ledger import ServiceError, Terminal
+from pos.service.schema import open_db
+from pos.service.writer import Writer
+
+Nonce = Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+Ident = Annotated[str, Field(min_length=1, max_length=64)]
+Cents = Annotated[int, Field(ge=0, le=10**11)]
+CodeText = Annotated[str, Field(min_length=1, max_length=512)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RedeemRequest(Strict):
+    nonce: Nonce = Field(description="Client-made idempotency key: a retry with the same key gets the first answer.")
+    code: CodeText = Field(description="The typed code or the scanned QR payload.")
+    staff_id: Ident
+    store_id: Ident = Field(description="Must be the store the terminal's token belongs to.")
+    amount: Cents | None = Field(None, description="Basket amount in cents, when the campaign's rules need it.")
+
+
+class CancelRequest(Strict):
+    staff_id: Ident
+
+
+class UploadItem(Strict):
+    kind: Literal["redeem", "cancel", "void"] = "redeem"
+    nonce: Nonce
+    staff_id: Ident
+    code: CodeText | None = None
+    amount: Cents | None = None
+    redeemed_at: datetime | None = Field(None, description="When the terminal accepted it offline.")
+    target: Nonce | None = Field(None, description="For cancel and void: the redemption's nonce.")
+    requested_at: datetime | None = None
+
+
+class UploadRequest(Strict):
+    store_id: Ident
+    items: list[UploadItem] = Field(max_length=2000)
+
+
+def error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+class Service:
+    """The state behind the app: the writer thread and one read connection per worker thread."""
+
+    def __init__(self, db_path: str | Path, *, synchronous: str = "FULL", group_commit: bool = True) -> None:
+        self.db_path = Path(db_path)
+        open_db(self.db_path, synchronous=synchronous).close()  # schema in place before any request
+        self.writer = Writer(self.db_path, synchronous=synchronous, group_commit=group_commit)
+        self._local = threading.local()
+
+    def reader(self) -> Any:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = open_db(self.db_path)
+        return db
+
+    def terminal(self, token: str) -> Terminal | None:
+        row = self.reader().conn.execute(
+            "SELECT id, store_id FROM terminals WHERE token_hash=? AND active=1", (token_hash(token),)
+        ).fetchone()
+        return Terminal(row[0], row[1]) if row else None
+
+
+def authenticated(request: Request, authorization: Annotated[str | None, Header()] = None) -> Terminal:
+    """The terminal behind the bearer token; every endpoint but /healthz needs one."""
+    if not authorization or not authorization.startswith("Bearer "):
+        raise ServiceError(401, "auth.missing", "Send the terminal's token as 'Authorization: Bearer …'.")
+    terminal = request.app.state.service.terminal(authorization.removeprefix("Bearer ").strip())
+    if terminal is None:
+        raise ServiceError(401, "auth.invalid", "This terminal token is not known or was withdrawn.")
+    return terminal
+
+
+TerminalDep = Annotated[Terminal, Depends(authenticated)]
+
+
+def create_app(db_path: str | Path, *, synchronous: str = "FULL", group_commit: bool = True) -> FastAPI:
+    service = Service(db_path, synchronous=synchronous, group_commit=group_commit)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        service.writer.start()
+        try:
+            yield
+        finally:
+            service.writer.stop()
+
+    app = FastAPI(title="pos redemption service", version=pos.__version__, lifespan=lifespan,
+                  description="Voucher redemption: online redeem, cancel, offline upload, catalog for terminals.")
+    app.state.service = service
+
+    @app.exception_handler(ServiceError)
+    async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:
+        return error(exc.status, exc.code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        return error(422, "request.invalid", f"{where or 'request'}: {first.get('msg', 'invalid')}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return error(exc.status_code, f"http.{exc.status_code}", str(exc.detail))
+
+    def same_store(terminal: Terminal, store_id: str) -> None:
+        if store_id != terminal.store_id:
+            service.writer.submit(lambda db: ledger.audit(
+                db, datetime.now(UTC), "store.mismatch", actor=None, terminal=terminal, subject=store_id))
+            raise ServiceError(403, "store.mismatch",
+                               f"This terminal belongs to store {terminal.store_id}, not {store_id}.")
+
+    async def write(op: Any) -> Any:
+        return await asyncio.wrap_future(service.writer.submit(op))
+
+    @app.get("/healthz", summary="Liveness and version")
+    async def healthz() -> dict[str, Any]:
+        return {"ok": True, "version": pos.__version__}
+
+    @app.post("/v1/redemptions", summary="Redeem a voucher (idempotent by nonce)")
+    async def redeem(body: RedeemRequest, terminal: TerminalDep) -> JSONResponse:
+        same_store(terminal, body.store_id)
+        now = datetime.now(UTC)
+        status, answer = await write(lambda db: ledger.redeem(
+            db, terminal, nonce=body.nonce, code=body.code, staff_id=body.staff_id, amount=body.amount, now=now))
+        return JSONResponse(answer, status_code=status)
+
+    @app.get("/v1/redemptions/{nonce}", summary="What became of a redeem request")
+    def lookup(nonce: Nonce, terminal: TerminalDep) -> dict[str, Any]:
+        return ledger.lookup(service.reader(), terminal, nonce)
+
+    @app.post("/v1/redemptions/{nonce}/cancel", summary="Undo a redemption inside the cancel window")
+    async def cancel(nonce: Nonce, body: CancelRequest, terminal: TerminalDep) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        return await write(lambda db: ledger.cancel(db, terminal, nonce=nonce, staff_id=body.staff_id, now=now))
+
+    @app.post("/v1/uploads", summary="Upload offline redemptions, cancels and voids; answered per item")
+    async def upload(body: UploadRequest, terminal: TerminalDep) -> dict[str, Any]:
+        same_store(terminal, body.store_id)
+        for item in body.items:
+            if item.kind == "redeem" and not item.code:
+                raise ServiceError(422, "request.invalid", f"item {item.nonce}: a redeem needs a code")
+            if item.kind != "redeem" and not item.target:
+                raise ServiceError(422, "request.invalid", f"item {item.nonce}: a {item.kind} needs a target")
+        items = [i.model_dump(mode="json") for i in body.items]
+        now = datetime.now(UTC)
+        results = await write(lambda db: ledger.upload(db, terminal, items, now))
+        return {"results": results}
+
+    @app.get("/v1/catalog", summary="What a store's terminal needs to decide offline, as a delta since a cursor")
+    def catalog(terminal: TerminalDep, since: Annotated[int, Query(ge=0)] = 0,
+                limit: Annotated[int, Query(ge=1, le=50_000)] = 10_000) -> dict[str, Any]:
+        return ledger.catalog_delta(service.reader(), terminal.store_id, since, limit)
+
+    return app

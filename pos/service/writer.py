@@ -1,0 +1,111 @@
+"""One writer thread with group commit.
+
+Every mutation of the service database runs here, one after another, so the domain check and the
+write it leads to see the same state (no two requests can both redeem one voucher). Requests that
+arrive while a commit is being flushed are gathered into the next transaction, each inside its own
+savepoint: a failing request rolls back alone, and one fsync makes a whole batch durable.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, TypeVar
+
+import sqlite_utils
+
+from pos.service.schema import open_db
+
+T = TypeVar("T")
+Operation = Callable[[sqlite_utils.Database], Any]
+_STOP = object()
+
+
+class Writer:
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL", max_batch: int = 256, group_commit: bool = True) -> None:
+        self.path = path
+        self.synchronous = synchronous
+        self.max_batch = max_batch if group_commit else 1
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="pos-writer", daemon=True)
+        self._started = threading.Event()
+        self._error: BaseException | None = None
+        self.batches = 0
+        self.operations = 0
+
+    def start(self) -> None:
+        self._thread.start()
+        self._started.wait()
+        if self._error:
+            raise self._error
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(_STOP)
+            self._thread.join()
+
+    def submit(self, op: Callable[[sqlite_utils.Database], T]) -> Future[T]:
+        future: Future[T] = Future()
+        self._queue.put((op, future))
+        return future
+
+    def call(self, op: Callable[[sqlite_utils.Database], T]) -> T:
+        return self.submit(op).result()
+
+    def _run(self) -> None:
+        try:
+            db = open_db(self.path, synchronous=self.synchronous)
+        except BaseException as exc:  # reported to start()
+            self._error = exc
+            self._started.set()
+            return
+        self._started.set()
+        try:
+            while True:
+                item = self._queue.get()
+                if item is _STOP:
+                    return
+                batch = [item]
+                while len(batch) < self.max_batch:
+                    try:
+                        nxt = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if nxt is _STOP:
+                        self._queue.put(_STOP)
+                        break
+                    batch.append(nxt)
+                self._commit(db, batch)
+        finally:
+            db.close()
+
+    def _commit(self, db: sqlite_utils.Database, batch: list[tuple[Operation, Future[Any]]]) -> None:
+        outcomes: list[tuple[Future[Any], Any, BaseException | None]] = []
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            for op, future in batch:
+                if not future.set_running_or_notify_cancel():
+                    continue
+                try:
+                    with db.atomic():  # a savepoint: this request alone rolls back on error
+                        outcomes.append((future, op(db), None))
+                except Exception as exc:
+                    outcomes.append((future, None, exc))
+            db.execute("COMMIT")
+        except BaseException as exc:
+            if db.conn.in_transaction:
+                db.execute("ROLLBACK")
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        self.batches += 1
+        self.operations += len(outcomes)
+        for future, result, error in outcomes:
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)

@@ -1,0 +1,1 @@
+"""The terminal side: local database, endpoint client, the counter's redemption path, sync."""

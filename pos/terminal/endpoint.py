@@ -1,0 +1,103 @@
+"""The terminal's client for the redemption service.
+
+It tells apart the two ways a call can fail, because the counter must treat them differently:
+:class:`Unreachable` — the request certainly never reached the service (safe to go offline);
+:class:`UnknownOutcome` — it may have been carried out (ask again with the same key, never anew).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+DEFAULT_TIMEOUT = 2.0
+
+
+class EndpointError(Exception):
+    pass
+
+
+class Unreachable(EndpointError):
+    """The service could not be reached; nothing was sent."""
+
+
+class UnknownOutcome(EndpointError):
+    """The request may or may not have been carried out (timeout after sending, reset, 5xx)."""
+
+
+class Refused(EndpointError):
+    """The service would not consider the request (bad token, wrong store, invalid input…)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+class Endpoint:
+    def __init__(self, base_url: str, token: str, *, timeout: float = DEFAULT_TIMEOUT,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self.timeout = httpx.Timeout(timeout, connect=min(1.0, timeout))
+        self.client = httpx.Client(base_url=base_url.rstrip("/"), transport=transport, timeout=self.timeout,
+                                   headers={"Authorization": f"Bearer {token}", "User-Agent": "pos-terminal"})
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> Endpoint:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _call(self, method: str, url: str, *, timeout: float | httpx.Timeout | None = None, **kw: Any) -> httpx.Response:
+        try:
+            response = self.client.request(method, url, timeout=timeout or self.timeout, **kw)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise Unreachable(f"cannot reach the service: {exc}") from exc
+        except httpx.TransportError as exc:  # read timeout, reset, protocol error: it may have happened
+            raise UnknownOutcome(f"no answer from the service: {exc.__class__.__name__}") from exc
+        if response.status_code >= 500:
+            raise UnknownOutcome(f"the service failed: HTTP {response.status_code}")
+        if response.status_code >= 400:
+            try:
+                err = response.json()["error"]
+                code, message = str(err["code"]), str(err["message"])
+            except (ValueError, KeyError, TypeError):
+                code, message = f"http.{response.status_code}", response.text[:200]
+            raise Refused(response.status_code, code, message)
+        try:
+            return response
+        finally:
+            response.read()
+
+    def redeem(self, *, nonce: str, code: str, staff_id: str, store_id: str, amount: int | None) -> dict[str, Any]:
+        return self._call("POST", "/v1/redemptions", json={
+            "nonce": nonce, "code": code, "staff_id": staff_id, "store_id": store_id, "amount": amount}).json()
+
+    def lookup(self, nonce: str) -> dict[str, Any] | None:
+        try:
+            return self._call("GET", f"/v1/redemptions/{nonce}").json()
+        except Refused as err:
+            if err.status == 404:
+                return None
+            raise
+
+    def cancel(self, nonce: str, *, staff_id: str) -> dict[str, Any]:
+        return self._call("POST", f"/v1/redemptions/{nonce}/cancel", json={"staff_id": staff_id}).json()
+
+    def upload(self, store_id: str, items: list[dict[str, Any]], *, timeout: float = 60.0) -> list[dict[str, Any]]:
+        body = {"store_id": store_id, "items": items}
+        return self._call("POST", "/v1/uploads", json=body, timeout=timeout).json()["results"]
+
+    def catalog(self, since: int, *, limit: int = 10_000, timeout: float = 60.0) -> dict[str, Any]:
+        return self._call("GET", "/v1/catalog", params={"since": since, "limit": limit}, timeout=timeout).json()
+
+    def health(self) -> bool:
+        try:
+            self._call("GET", "/healthz")
+        except EndpointError:
+            return False
+        return True
