@@ -66,6 +66,11 @@ class UploadRequest(Strict):
     items: list[UploadItem] = Field(max_length=2000)
 
 
+def refuse(err: ServiceError) -> None:
+    """An operation that only refuses: run on the writer so the refusal is audited."""
+    raise err
+
+
 def error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
@@ -134,15 +139,18 @@ def create_app(db_path: str | Path, *, synchronous: str = "FULL", group_commit: 
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return error(exc.status_code, f"http.{exc.status_code}", str(exc.detail))
 
-    def same_store(terminal: Terminal, store_id: str) -> None:
+    async def same_store(terminal: Terminal, store_id: str) -> None:
         if store_id != terminal.store_id:
-            service.writer.submit(lambda db: ledger.audit(
-                db, datetime.now(UTC), "store.mismatch", actor=None, terminal=terminal, subject=store_id))
-            raise ServiceError(403, "store.mismatch",
-                               f"This terminal belongs to store {terminal.store_id}, not {store_id}.")
+            refusal = ServiceError(403, "store.mismatch",
+                                   f"This terminal belongs to store {terminal.store_id}, not {store_id}.",
+                                   {"action": "store.mismatch", "terminal": terminal, "subject": store_id})
+            await write(lambda db: refuse(refusal))
 
     async def write(op: Any) -> Any:
-        return await asyncio.wrap_future(service.writer.submit(op))
+        result = await asyncio.wrap_future(service.writer.submit(ledger.guarded(op, datetime.now(UTC))))
+        if isinstance(result, ServiceError):
+            raise result
+        return result
 
     @app.get("/healthz", summary="Liveness and version")
     async def healthz() -> dict[str, Any]:
@@ -150,7 +158,7 @@ def create_app(db_path: str | Path, *, synchronous: str = "FULL", group_commit: 
 
     @app.post("/v1/redemptions", summary="Redeem a voucher (idempotent by nonce)")
     async def redeem(body: RedeemRequest, terminal: TerminalDep) -> JSONResponse:
-        same_store(terminal, body.store_id)
+        await same_store(terminal, body.store_id)
         now = datetime.now(UTC)
         status, answer = await write(lambda db: ledger.redeem(
             db, terminal, nonce=body.nonce, code=body.code, staff_id=body.staff_id, amount=body.amount, now=now))
@@ -167,7 +175,7 @@ def create_app(db_path: str | Path, *, synchronous: str = "FULL", group_commit: 
 
     @app.post("/v1/uploads", summary="Upload offline redemptions, cancels and voids; answered per item")
     async def upload(body: UploadRequest, terminal: TerminalDep) -> dict[str, Any]:
-        same_store(terminal, body.store_id)
+        await same_store(terminal, body.store_id)
         for item in body.items:
             if item.kind == "redeem" and not item.code:
                 raise ServiceError(422, "request.invalid", f"item {item.nonce}: a redeem needs a code")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,13 +29,37 @@ class Terminal:
 
 
 class ServiceError(Exception):
-    """A request the service will not carry out: HTTP status, stable code, sentence."""
+    """A request the service will not carry out: HTTP status, stable code, sentence.
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    ``audit`` is the audit entry the refusal leaves behind (see :func:`guarded`).
+    """
+
+    def __init__(self, status: int, code: str, message: str, audit: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.audit = audit
+
+
+def guarded(op: Callable[[sqlite_utils.Database], Any], now: datetime) -> Callable[[sqlite_utils.Database], Any]:
+    """Run ``op`` in its own savepoint; on a refusal, undo its writes but keep the refusal's audit entry.
+
+    Returns the op's result, or the :class:`ServiceError` (to be raised by the caller, off the writer thread).
+    """
+
+    def run(db: sqlite_utils.Database) -> Any:
+        try:
+            with db.atomic():
+                return op(db)
+        except ServiceError as err:
+            if err.audit:
+                entry = dict(err.audit)
+                audit(db, now, entry.pop("action"), actor=entry.pop("actor", None),
+                      terminal=entry.pop("terminal", None), subject=entry.pop("subject", None), code=err.code, **entry)
+            return err
+
+    return run
 
 
 def catalog_of(db: sqlite_utils.Database) -> SqlCatalog:
@@ -64,7 +89,8 @@ def _replay(db: sqlite_utils.Database, key: str, digest: str) -> tuple[int, dict
         return None
     if row[0] != digest:
         raise ServiceError(409, "idempotency.mismatch",
-                           f"Key {key} was already used for a different request; use a new key for a new request.")
+                           f"Key {key} was already used for a different request; use a new key for a new request.",
+                           {"action": "idempotency.mismatch", "subject": key})
     return int(row[1]), json.loads(row[2])
 
 
@@ -145,19 +171,17 @@ def cancel(db: sqlite_utils.Database, terminal: Terminal, *, nonce: str, staff_i
         raise ServiceError(404, "redemption.not_found", f"No redemption {nonce} is recorded.")
     code, campaign_id, store_id, redeemed_at, cancelled_at = row
     if store_id != terminal.store_id:
-        raise ServiceError(403, "store.mismatch", "That redemption was made in another store.")
+        raise ServiceError(403, "store.mismatch", "That redemption was made in another store.",
+                           {"action": "store.mismatch", "terminal": terminal, "subject": nonce})
     verifier = catalog_of(db).verifier(staff_id)
+    refused = {"action": "cancel.refused", "actor": staff_id, "terminal": terminal, "subject": code, "nonce": nonce}
     if not void and (verifier is None or not verifier.may_verify_at(store_id)):
-        audit(db, now, "cancel.refused", actor=staff_id, terminal=terminal, subject=code, nonce=nonce,
-              reason="staff_not_verifier")
-        raise ServiceError(403, "staff.not_verifier", f"Staff member {staff_id} may not undo redemptions here.")
+        raise ServiceError(403, "staff.not_verifier", f"Staff member {staff_id} may not undo redemptions here.", refused)
     if cancelled_at is None:
         at = min(requested_at or now, now)
         problem = None if void else cancel_refusal(parse_time(redeemed_at), catalog_of(db).campaign(campaign_id), at)
         if problem:
-            audit(db, now, "cancel.refused", actor=staff_id, terminal=terminal, subject=code, nonce=nonce,
-                  reason="cancel.window_passed")
-            raise ServiceError(409, "cancel.window_passed", problem)
+            raise ServiceError(409, "cancel.window_passed", problem, refused)
         cancelled_at = format_time(at)
         db.conn.execute("UPDATE redemptions SET cancelled_at=?, cancelled_by=?, cancel_reason=? WHERE nonce=?",
                         (cancelled_at, staff_id, "void" if void else "cancel", nonce))

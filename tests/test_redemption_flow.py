@@ -1,0 +1,259 @@
+"""The redemption loop end to end: real ``pos serve`` on loopback, real SQLite files on both sides."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from pos.domain import Reason
+from pos.terminal.counter import CancelError
+
+from .conftest import Shop
+
+
+def live(shop: Shop, code: str) -> list[tuple]:
+    return shop.query("SELECT nonce, store_id, terminal_id, mode FROM redemptions WHERE code=? AND cancelled_at IS NULL", code)
+
+
+def test_redeem_online_records_redemption_voucher_and_audit(shop: Shop) -> None:
+    t = shop.terminal()
+    verdict = t.counter.redeem(shop.codes["spring"], "alice", 62000)
+    assert verdict.reason is Reason.OK and not verdict.offline
+    assert verdict.discount == 3000
+    [(nonce, store, terminal, mode)] = live(shop, shop.codes["spring"])
+    assert (store, terminal, mode) == ("S001", "S001-T1", "online")
+    assert shop.query("SELECT redeemed_nonce FROM vouchers WHERE code=?", shop.codes["spring"]) == [(nonce,)]
+    assert shop.query("SELECT count(*) FROM audit WHERE action='redeem' AND subject=?", shop.codes["spring"]) == [(1,)]
+    # the terminal journalled it and knows it as its own
+    assert t.db.conn.execute("SELECT state, mode, reason FROM journal WHERE nonce=?", (nonce,)).fetchone() == ("done", "online", "ok")
+    assert t.db.local_redemption(shop.codes["spring"])["nonce"] == nonce
+
+
+def test_redeem_twice_is_refused_with_first_when_and_where(shop: Shop) -> None:
+    t1, t2 = shop.terminal("S001-T1"), shop.terminal("S001-T2")
+    first = t1.counter.redeem(shop.codes["spring"], "alice", 62000)
+    again_here = t1.counter.redeem(shop.codes["spring"], "alice", 62000)
+    again_there = t2.counter.redeem(shop.codes["spring"], "alice", 62000)  # decided by the service
+    assert first.accepted
+    assert again_here.reason is Reason.ALREADY_REDEEMED
+    assert again_there.reason is Reason.ALREADY_REDEEMED
+    [(nonce, *_)] = live(shop, shop.codes["spring"])
+    assert again_there.first_redemption is not None
+    assert again_there.first_redemption.store_id == "S001"
+    assert again_there.first_redemption.nonce == nonce
+    assert abs(again_there.first_redemption.at - datetime.now(UTC)) < timedelta(minutes=1)
+    assert shop.query("SELECT count(*) FROM redemptions") == [(1,)]
+
+
+def test_store_excluded_by_campaign_is_refused_at_terminal_and_service(shop: Shop) -> None:
+    t = shop.terminal()
+    verdict = t.counter.redeem(shop.codes["station"], "alice")
+    assert verdict.reason is Reason.STORE_NOT_ALLOWED
+    # the service re-checks on its own, whatever a terminal decided
+    answer = t.endpoint.redeem(nonce="direct-0001", code=shop.codes["station"], staff_id="alice", store_id="S001", amount=None)
+    assert answer["verdict"]["reason"] == "store_not_allowed"
+    assert shop.query("SELECT count(*) FROM redemptions") == [(0,)]
+    assert shop.query("SELECT count(*) FROM audit WHERE action='redeem.refused'")[0][0] >= 1
+
+
+@pytest.mark.parametrize("staff", ["bob", "dan", "nobody"])
+def test_staff_without_verifier_right_here_is_refused(shop: Shop, staff: str) -> None:
+    t = shop.terminal()
+    answer = t.endpoint.redeem(nonce=f"staff-{staff}-01", code=shop.codes["spring"], staff_id=staff, store_id="S001", amount=62000)
+    assert answer["verdict"]["reason"] == "staff_not_verifier"
+    assert t.counter.redeem(shop.codes["spring"], staff, 62000).reason is Reason.STAFF_NOT_VERIFIER
+    assert shop.query("SELECT count(*) FROM redemptions") == [(0,)]
+
+
+def test_cancel_inside_window_frees_the_voucher(shop: Shop) -> None:
+    t = shop.terminal()
+    assert t.counter.redeem(shop.codes["spring"], "alice", 62000).accepted
+    undo = t.counter.cancel(shop.codes["spring"], "alice")
+    assert not undo.queued
+    assert shop.query("SELECT cancelled_at IS NOT NULL, cancelled_by FROM redemptions WHERE code=?", shop.codes["spring"]) == [(1, "alice")]
+    assert shop.query("SELECT redeemed_nonce FROM vouchers WHERE code=?", shop.codes["spring"]) == [(None,)]
+    assert shop.query("SELECT count(*) FROM audit WHERE action='cancel'") == [(1,)]
+    assert t.counter.redeem(shop.codes["spring"], "alice", 62000).accepted  # usable again
+    assert shop.query("SELECT count(*) FROM redemptions WHERE cancelled_at IS NULL") == [(1,)]
+
+
+def test_cancel_outside_window_is_refused_by_terminal_and_service(shop: Shop) -> None:
+    t = shop.terminal()
+    two_hours_ago = datetime.now(UTC) - timedelta(hours=2)
+    t.counter.clock = lambda: two_hours_ago
+    shop.service.stop()
+    assert t.counter.redeem(shop.codes["spring"], "alice", 62000).offline
+    shop.service.start()
+    t.counter.clock = lambda: datetime.now(UTC)
+    assert t.sync().results == {"accepted": 1}
+    with pytest.raises(CancelError, match="60 minutes"):
+        t.counter.cancel(shop.codes["spring"], "alice")
+    [(nonce, *_)] = live(shop, shop.codes["spring"])
+    with pytest.raises(Exception) as err:
+        t.endpoint.cancel(nonce, staff_id="alice")
+    assert getattr(err.value, "code", None) == "cancel.window_passed"
+    assert len(live(shop, shop.codes["spring"])) == 1
+    assert shop.query("SELECT count(*) FROM audit WHERE action='cancel.refused'") == [(1,)]
+
+
+def test_offline_redemption_then_sync_uploads_exactly_once(shop: Shop) -> None:
+    t = shop.terminal()
+    shop.service.stop()
+    verdict = t.counter.redeem(shop.codes["spring"], "alice", 62000)
+    assert verdict.accepted and verdict.offline
+    assert t.db.pending_count() == 1
+    refused = t.counter.redeem(shop.codes["vip3"], "alice", 10000)
+    assert refused.reason is Reason.OFFLINE_NOT_ALLOWED
+    shop.service.start()
+    assert shop.query("SELECT count(*) FROM redemptions") == [(0,)]
+    report = t.sync()
+    assert report.ok and report.results == {"accepted": 1}
+    assert t.db.pending_count() == 0
+    assert [r[3] for r in live(shop, shop.codes["spring"])] == ["offline"]
+    # a second sync has nothing to send and changes nothing
+    assert t.sync().results == {}
+    assert shop.query("SELECT count(*) FROM redemptions") == [(1,)]
+
+
+def test_same_upload_twice_is_a_duplicate(shop: Shop) -> None:
+    t = shop.terminal()
+    shop.service.stop()
+    assert t.counter.redeem(shop.codes["spring"], "alice", 62000).offline
+    shop.service.start()
+    assert t.sync().results == {"accepted": 1}
+    # as if the terminal crashed after the upload but before recording the answer
+    t.db.conn.execute("UPDATE outbox SET state='pending'")
+    t.db.conn.commit()
+    report = t.sync()
+    assert report.results == {"duplicate": 1} and report.ok
+    assert shop.query("SELECT count(*) FROM redemptions") == [(1,)]
+
+
+def test_same_voucher_offline_at_two_terminals_one_accepted_one_conflict(shop: Shop) -> None:
+    t1, t2 = shop.terminal("S001-T1"), shop.terminal("S001-T2")
+    shop.service.stop()
+    assert t1.counter.redeem(shop.codes["spring"], "alice", 62000).offline
+    assert t2.counter.redeem(shop.codes["spring"], "alice", 70000).offline
+    shop.service.start()
+    assert t1.sync().results == {"accepted": 1}
+    report = t2.sync()
+    assert report.results == {"conflict": 1} and not report.ok
+    [conflict] = report.conflicts
+    assert conflict["reason"] == "already_redeemed"
+    [(t1_nonce, _, terminal, _)] = live(shop, shop.codes["spring"])
+    assert terminal == "S001-T1"
+    assert conflict["theirs"]["nonce"] == t1_nonce
+    # kept on both sides, never dropped
+    assert shop.query("SELECT terminal_id, reason FROM conflicts") == [("S001-T2", "already_redeemed")]
+    assert t2.db.conn.execute("SELECT reason FROM conflicts").fetchall() == [("already_redeemed",)]
+    assert t2.db.conn.execute("SELECT state FROM redemptions").fetchall() == [("conflict",)]
+
+
+def test_offline_cancel_of_a_queued_redemption_never_uploads_it(shop: Shop) -> None:
+    t = shop.terminal()
+    shop.service.stop()
+    assert t.counter.redeem(shop.codes["spring"], "alice", 62000).offline
+    undo = t.counter.cancel(shop.codes["spring"], "alice")
+    assert undo.queued
+    shop.service.start()
+    assert t.sync().results == {}
+    assert shop.query("SELECT count(*) FROM redemptions") == [(0,)]
+
+
+def test_cancel_while_offline_is_queued_and_applied_at_sync(shop: Shop) -> None:
+    t = shop.terminal()
+    assert t.counter.redeem(shop.codes["spring"], "alice", 62000).accepted
+    shop.service.stop()
+    assert t.counter.cancel(shop.codes["spring"], "alice").queued
+    shop.service.start()
+    assert t.sync().results == {"cancelled": 1}
+    assert shop.query("SELECT cancelled_at IS NOT NULL FROM redemptions") == [(1,)]
+
+
+def test_signed_qr_is_genuine_offline_and_forgery_is_refused(shop: Shop) -> None:
+    t = shop.terminal()
+    payload = shop.payload("spring4")
+    shop.service.stop()
+    forged = payload.replace(shop.codes["spring4"], shop.codes["spring2"])
+    assert t.counter.redeem(forged, "alice", 62000).reason is Reason.FORGED
+    assert t.counter.redeem(payload, "alice", 62000).offline
+    shop.service.start()
+    assert t.sync().results == {"accepted": 1}
+    assert live(shop, shop.codes["spring4"])
+
+
+def test_revocation_reaches_the_terminal_with_the_next_pull(shop: Shop) -> None:
+    from pos.service.admin import revoke_voucher
+    from pos.service.schema import open_db
+
+    t = shop.terminal()
+    db = open_db(shop.db_path)
+    revoke_voucher(db, shop.codes["spring2"])
+    db.close()
+    assert t.sync().pulled >= 1
+    shop.service.stop()
+    assert t.counter.redeem(shop.codes["spring2"], "alice", 62000).reason is Reason.REVOKED
+
+
+def test_redemption_elsewhere_reaches_the_terminal_with_the_next_pull(shop: Shop) -> None:
+    t1, t2 = shop.terminal("S001-T1"), shop.terminal("S001-T2")
+    assert t1.counter.redeem(shop.codes["spring"], "alice", 62000).accepted
+    t2.sync()
+    shop.service.stop()
+    verdict = t2.counter.redeem(shop.codes["spring"], "alice", 62000)
+    assert verdict.reason is Reason.ALREADY_REDEEMED and verdict.first_redemption.store_id == "S001"
+
+
+def test_token_of_one_store_is_refused_for_another(shop: Shop) -> None:
+    body = {"nonce": "cross-store-1", "code": shop.codes["station"], "staff_id": "dan", "store_id": "S002", "amount": None}
+    r = httpx.post(shop.service.url + "/v1/redemptions", json=body, headers={"Authorization": "Bearer demo-token-riverside-1"})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "store.mismatch"
+    r = httpx.post(shop.service.url + "/v1/redemptions", json=body, headers={"Authorization": "Bearer not-a-token"})
+    assert r.status_code == 401 and r.json()["error"]["code"] == "auth.invalid"
+    r = httpx.get(shop.service.url + "/v1/catalog")
+    assert r.status_code == 401 and r.json()["error"]["code"] == "auth.missing"
+    assert shop.query("SELECT count(*) FROM redemptions") == [(0,)]
+    assert shop.query("SELECT count(*) FROM audit WHERE action='store.mismatch'") == [(1,)]
+
+
+def test_nonce_replays_first_answer_and_refuses_a_different_body(shop: Shop) -> None:
+    t = shop.terminal()
+    args = {"nonce": "replay-test-1", "code": shop.codes["spring"], "staff_id": "alice", "store_id": "S001", "amount": 62000}
+    first = t.endpoint.redeem(**args)
+    second = t.endpoint.redeem(**args)
+    assert first == second and first["verdict"]["accepted"]
+    with pytest.raises(Exception) as err:
+        t.endpoint.redeem(**{**args, "amount": 99000})
+    assert getattr(err.value, "code", None) == "idempotency.mismatch"
+    assert t.endpoint.lookup("replay-test-1") == first
+    assert t.endpoint.lookup("never-sent-1") is None
+    assert shop.query("SELECT count(*) FROM redemptions") == [(1,)]
+
+
+def test_bad_requests_get_a_clear_error_and_change_nothing(shop: Shop) -> None:
+    headers = {"Authorization": "Bearer demo-token-riverside-1"}
+    url = shop.service.url + "/v1/redemptions"
+    for body in (
+        {"nonce": "x", "code": "A", "staff_id": "alice", "store_id": "S001"},  # nonce too short
+        {"nonce": "bad-amount-1", "code": "A", "staff_id": "alice", "store_id": "S001", "amount": -5},
+        {"nonce": "long-code-01", "code": "A" * 10_000, "staff_id": "alice", "store_id": "S001"},
+        {"nonce": "wrong-type-1", "code": 12, "staff_id": ["alice"], "store_id": "S001"},
+        {"nonce": "extra-field1", "code": "A", "staff_id": "alice", "store_id": "S001", "sql": "'; DROP TABLE x"},
+    ):
+        r = httpx.post(url, json=body, headers=headers)
+        assert r.status_code == 422, body
+        assert r.json()["error"]["code"] == "request.invalid"
+    r = httpx.post(url, content=b"\xff\xfe not json", headers={**headers, "content-type": "application/json"})
+    assert r.status_code == 400 and r.json()["error"]["message"]
+    garbage = {"nonce": "garbage-001", "code": "'; DROP TABLE redemptions; --", "staff_id": "alice", "store_id": "S001"}
+    r = httpx.post(url, json=garbage, headers=headers)
+    assert r.status_code == 200 and r.json()["verdict"]["reason"] == "malformed"
+    assert shop.query("SELECT count(*) FROM redemptions") == [(0,)]
+
+
+def test_openapi_document_is_published(shop: Shop) -> None:
+    doc = httpx.get(shop.service.url + "/openapi.json").json()
+    assert {"/v1/redemptions", "/v1/redemptions/{nonce}", "/v1/redemptions/{nonce}/cancel", "/v1/uploads",
+            "/v1/catalog"} <= set(doc["paths"])
