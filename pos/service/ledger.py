@@ -20,6 +20,7 @@ from pos.domain import Reason, Redemption, Verdict, cancel_refusal, check, forma
 from pos.service.schema import SqlCatalog, SqlHistory, next_versions
 
 CLOCK_SKEW = timedelta(minutes=5)
+VOID_TOMBSTONE = "void"  # request_hash of a key voided before its request arrived: any body replays the void
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +88,7 @@ def _replay(db: sqlite_utils.Database, key: str, digest: str) -> tuple[int, dict
     row = db.conn.execute("SELECT request_hash, status, response FROM idempotency WHERE key=?", (key,)).fetchone()
     if row is None:
         return None
-    if row[0] != digest:
+    if row[0] not in (digest, VOID_TOMBSTONE):
         raise ServiceError(409, "idempotency.mismatch",
                            f"Key {key} was already used for a different request; use a new key for a new request.",
                            {"action": "idempotency.mismatch", "subject": key})
@@ -244,7 +245,7 @@ def _upload_undo(db: sqlite_utils.Database, terminal: Terminal, item: dict[str, 
         # The original request never arrived: leave a tombstone so that, if it ever does, it is refused.
         refused = Verdict(Reason.OFFLINE_NOT_ALLOWED, "Voided: the terminal refused this voucher.")
         if db.conn.execute("SELECT 1 FROM idempotency WHERE key=?", (target,)).fetchone() is None:
-            _remember(db, target, "void", terminal, 200,
+            _remember(db, target, VOID_TOMBSTONE, terminal, 200,
                       {"nonce": target, "verdict": refused.to_dict(), "redemption": None, "voided": True}, now)
         result = {"nonce": key, "result": "voided", "message": "Nothing had been redeemed."}
     else:

@@ -1,0 +1,122 @@
+"""The ``pos`` command as a user runs it: real processes, exit codes, JSON output."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from pos.demo import TOKENS
+from pos.domain import payload as qr
+from pos.terminal.config import TerminalConfig, write
+
+from .conftest import Shop
+
+
+def pos(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pos", *args], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **(env or {})}, cwd=cwd)
+
+
+def configure(shop: Shop, terminal_id: str = "S001-T1") -> dict[str, str]:
+    path = shop.tmp / f"{terminal_id}.toml"
+    write(path, TerminalConfig(service_url=shop.service.url, token=TOKENS[terminal_id], store_id="S001",
+                               terminal_id=terminal_id, staff_id="alice", database=shop.tmp / f"{terminal_id}-cli.db"))
+    return {"POS_CONFIG": str(path)}
+
+
+def test_redeem_exit_codes_and_json(shop: Shop) -> None:
+    env = configure(shop)
+    assert pos("sync", "--json", env=env).returncode == 0
+    ok = pos("redeem", shop.codes["spring"], "--amount", "620", "--json", env=env)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["reason"] == "ok" and json.loads(ok.stdout)["discount"] == 3000
+    again = pos("redeem", shop.codes["spring"], "--amount", "620", env=env)
+    assert again.returncode == 1 and "already_redeemed" in again.stdout
+    assert shop.query("SELECT count(*) FROM redemptions") == [(1,)]
+
+
+def test_bad_amount_and_missing_configuration_are_clear_errors(shop: Shop, tmp_path: Path) -> None:
+    env = configure(shop)
+    for amount, words in (("abc", "not an amount"), ("-5", "zero or more"), ("1.005", "two decimals")):
+        r = pos("redeem", shop.codes["spring"], "--amount", amount, env=env)
+        assert r.returncode == 2 and words in r.stderr, r.stderr
+    r = pos("redeem", shop.codes["spring"], env={"POS_CONFIG": ""}, cwd=tmp_path)
+    assert r.returncode == 2 and "not configured" in r.stderr
+    assert shop.query("SELECT count(*) FROM redemptions") == [(0,)]
+
+
+def test_sync_json_summary_and_failure_when_service_is_down(shop: Shop) -> None:
+    env = configure(shop)
+    assert pos("sync", env=env).returncode == 0
+    shop.service.stop()
+    offline = pos("redeem", shop.codes["spring"], "--amount", "600", "--json", env=env)
+    assert offline.returncode == 0 and json.loads(offline.stdout)["offline"] is True
+    down = pos("sync", "--json", env=env)
+    assert down.returncode == 2 and json.loads(down.stdout)["error"]
+    shop.service.start()
+    up = pos("sync", "--json", env=env)
+    summary = json.loads(up.stdout)
+    assert up.returncode == 0 and summary["ok"] and summary["uploaded"] == {"accepted": 1}
+    assert shop.query("SELECT mode FROM redemptions") == [("offline",)]
+    status = json.loads(pos("outbox", "--json", env=env).stdout)
+    assert status["outbox"] == {"accepted": 1} and status["conflicts"] == []
+
+
+def test_sync_exit_status_reports_conflicts(shop: Shop) -> None:
+    env1, env2 = configure(shop, "S001-T1"), configure(shop, "S001-T2")
+    pos("sync", env=env1), pos("sync", env=env2)
+    shop.service.stop()
+    assert pos("redeem", shop.codes["spring"], "--amount", "600", env=env1).returncode == 0
+    assert pos("redeem", shop.codes["spring"], "--amount", "600", env=env2).returncode == 0
+    shop.service.start()
+    assert pos("sync", env=env1).returncode == 0
+    second = pos("sync", "--json", env=env2)
+    assert second.returncode == 1 and json.loads(second.stdout)["conflicts"][0]["reason"] == "already_redeemed"
+
+
+def test_cancel_command(shop: Shop) -> None:
+    env = configure(shop)
+    pos("sync", env=env)
+    assert pos("redeem", shop.codes["spring"], "--amount", "600", env=env).returncode == 0
+    r = pos("cancel", shop.codes["spring"], env=env)
+    assert r.returncode == 0 and "undone" in r.stdout
+    assert pos("cancel", shop.codes["spring"], env=env).returncode == 1
+    assert shop.query("SELECT cancelled_at IS NOT NULL FROM redemptions") == [(1,)]
+
+
+def test_issue_vouchers_prints_codes_and_signed_payloads(shop: Shop) -> None:
+    r = pos("vouchers", "issue", "SPRING", "-n", "3", "--json", "--db", str(shop.db_path))
+    assert r.returncode == 0, r.stderr
+    lines = [json.loads(line) for line in r.stdout.splitlines()]
+    assert len(lines) == 3
+    (kid, public), = shop.query("SELECT kid, public FROM keys")
+    for v in lines:
+        parsed = qr.parse(v["payload"])
+        assert parsed.kid == kid and parsed.claims.code == v["code"] and qr.verify(parsed, bytes.fromhex(public))
+    assert shop.query("SELECT count(*) FROM vouchers WHERE campaign_id='SPRING'") == [(8,)]
+    missing = pos("vouchers", "issue", "NOPE", "--db", str(shop.db_path))
+    assert missing.returncode == 2 and "no campaign" in missing.stderr
+
+
+def test_bad_fixture_loads_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"stores": [{"id": "S1", "name": "One"}], "staff": [{"id": "x", "name": "X", "role": "boss"}]}))
+    r = pos("load", str(bad), "--db", str(db))
+    assert r.returncode == 2 and "role 'boss'" in r.stderr
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[[stores]\nid=")
+    r = pos("load", str(broken), "--db", str(db))
+    assert r.returncode == 2 and "not valid TOML" in r.stderr
+    import sqlite3
+    assert sqlite3.connect(db).execute("SELECT count(*) FROM stores").fetchone() == (0,)
+
+
+def test_example_fixture_loads(tmp_path: Path) -> None:
+    example = Path(__file__).parent.parent / "assets" / "fixture.example.toml"
+    r = pos("load", str(example), "--db", str(tmp_path / "s.db"))
+    assert r.returncode == 0, r.stderr
+    assert "2 stores" in r.stdout and "campaigns" in r.stdout

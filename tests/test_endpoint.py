@@ -1,0 +1,67 @@
+"""How the endpoint client classifies failures (unit tests with httpx.MockTransport)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from pos.terminal.endpoint import Endpoint, Refused, UnknownOutcome, Unreachable
+
+ARGS = {"nonce": "n-000001", "code": "X", "staff_id": "alice", "store_id": "S001", "amount": None}
+
+
+def endpoint(handler) -> Endpoint:
+    return Endpoint("http://service.test", "tok", transport=httpx.MockTransport(handler))
+
+
+def raising(exc_type):
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise exc_type("boom", request=request)
+    return handler
+
+
+@pytest.mark.parametrize("exc", [httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout])
+def test_not_sent_is_unreachable(exc) -> None:
+    with pytest.raises(Unreachable):
+        endpoint(raising(exc)).redeem(**ARGS)
+
+
+@pytest.mark.parametrize("exc", [httpx.ReadTimeout, httpx.WriteTimeout, httpx.RemoteProtocolError, httpx.ReadError])
+def test_maybe_sent_is_unknown_outcome(exc) -> None:
+    with pytest.raises(UnknownOutcome):
+        endpoint(raising(exc)).redeem(**ARGS)
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_server_errors_are_unknown_outcome(status: int) -> None:
+    with pytest.raises(UnknownOutcome):
+        endpoint(lambda r: httpx.Response(status, text="oops")).redeem(**ARGS)
+
+
+def test_refusals_carry_the_stable_code() -> None:
+    ep = endpoint(lambda r: httpx.Response(403, json={"error": {"code": "store.mismatch", "message": "other store"}}))
+    with pytest.raises(Refused) as err:
+        ep.redeem(**ARGS)
+    assert (err.value.status, err.value.code) == (403, "store.mismatch")
+
+
+def test_a_refusal_without_our_error_shape_is_still_reported() -> None:
+    with pytest.raises(Refused) as err:
+        endpoint(lambda r: httpx.Response(418, text="teapot")).redeem(**ARGS)
+    assert err.value.code == "http.418"
+
+
+def test_token_is_sent_and_lookup_404_is_none() -> None:
+    seen = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["authorization"])
+        return httpx.Response(404, json={"error": {"code": "redemption.not_found", "message": "no"}})
+
+    assert endpoint(handler).lookup("n-000001") is None
+    assert seen == ["Bearer tok"]
+
+
+def test_default_timeout_is_short() -> None:
+    ep = Endpoint("http://service.test", "tok")
+    assert ep.timeout.read == 2.0 and ep.timeout.connect == 1.0
