@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -50,14 +51,20 @@ def main() -> None:
 @click.option("--fixture", type=click.Path(exists=True, dir_okay=False), help="Load this JSON/TOML fixture first.")
 @click.option("--synchronous", type=click.Choice(["full", "normal"]), default="full", show_default=True,
               help="full: every commit survives a power cut; normal: survives a crash of the process only.")
+@click.option("--no-group-commit", is_flag=True,
+              help="Commit each request on its own (slower; the baseline for scripts/bench_serve.py).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Service processes sharing the database (SQLite serialises their writes).")
 @click.option("--log-level", default="warning", show_default=True)
-def serve(host: str, port: int, db_path: str, fixture: str | None, synchronous: str, log_level: str) -> None:
+def serve(host: str, port: int, db_path: str, fixture: str | None, synchronous: str, no_group_commit: bool,
+          workers: int, log_level: str) -> None:
     """Run the redemption service (HTTP API; OpenAPI at /openapi.json, docs at /docs)."""
     import uvicorn
 
     from pos.service.admin import FixtureError, load_fixture, read_fixture
     from pos.service.api import create_app
     from pos.service.schema import open_db
+
 
     if fixture:
         db = open_db(db_path)
@@ -68,9 +75,16 @@ def serve(host: str, port: int, db_path: str, fixture: str | None, synchronous: 
         finally:
             db.close()
         click.echo(f"loaded {fixture}: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v), err=True)
-    app = create_app(db_path, synchronous=synchronous.upper())
-    click.echo(f"pos serve: http://{host}:{port} (database {db_path})", err=True)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    click.echo(f"pos serve: http://{host}:{port} (database {db_path}, {workers} process(es))", err=True)
+    if workers == 1:
+        app = create_app(db_path, synchronous=synchronous.upper(), group_commit=not no_group_commit)
+        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+        return
+    open_db(db_path).close()  # schema in place before the workers race to create it
+    os.environ.update(POS_SERVICE_DB=str(Path(db_path).resolve()), POS_SERVICE_SYNCHRONOUS=synchronous.upper(),
+                      POS_SERVICE_GROUP_COMMIT="0" if no_group_commit else "1")
+    uvicorn.run("pos.service.api:app_from_env", factory=True, workers=workers, host=host, port=port,
+                log_level=log_level, access_log=False)
 
 
 @main.command()

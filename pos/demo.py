@@ -105,71 +105,75 @@ def run_demo(workdir: Path, *, port: int = 0) -> int:
     forged = vip_qr[:-6] + ("AAAAAA" if not vip_qr.endswith("AAAAAA") else "BBBBBB")
 
     service = ServiceProcess(service_db, port, log=workdir / "service.log")
-    console.rule("[bold]pos demo")
-    console.print(f"Starting the redemption service on {service.url} …")
-    service.start()
-    cfg = TerminalConfig(service_url=service.url, token=TOKENS["S001-T1"], store_id="S001", terminal_id="S001-T1",
-                         staff_id="alice", database=workdir / "terminal.db")
-    write(workdir / "pos.toml", cfg)
-    local = LocalDB(cfg.database)
-    endpoint = Endpoint(cfg.service_url, cfg.token)
-    counter = Counter(local, endpoint, store_id="S001", terminal_id="S001-T1")
-    report = sync(local, endpoint, "S001")
-    console.print(f"Terminal S001-T1 (store S001 Riverside) pulled {report.pulled} catalog rows.\n")
+    try:
+        console.rule("[bold]pos demo")
+        console.print(f"Starting the redemption service on {service.url} …")
+        service.start()
+        cfg = TerminalConfig(service_url=service.url, token=TOKENS["S001-T1"], store_id="S001", terminal_id="S001-T1",
+                             staff_id="alice", database=workdir / "terminal.db")
+        write(workdir / "pos.toml", cfg)
+        local = LocalDB(cfg.database)
+        endpoint = Endpoint(cfg.service_url, cfg.token)
+        counter = Counter(local, endpoint, store_id="S001", terminal_id="S001-T1")
+        report = sync(local, endpoint, "S001")
+        console.print(f"Terminal S001-T1 (store S001 Riverside) pulled {report.pulled} catalog rows.\n")
 
-    steps: list[tuple[str, str, str, int | None, str]] = [
-        ("Spring voucher, basket 620.00", codes["spring"], "alice", 62000, "ok"),
-        ("The same voucher again", codes["spring"], "alice", 62000, "already_redeemed"),
-        ("VIP voucher as a signed QR code", vip_qr, "alice", 12000, "ok"),
-        ("That QR code, altered", forged, "alice", 12000, "forged"),
-        ("A typo in a code", codes["spring2"][:-1] + ("X" if codes["spring2"][-1] != "X" else "Y"), "alice", None, "malformed"),
-        ("Spring voucher, basket only 120.00", codes["spring2"], "alice", 12000, "rules_not_met"),
-        ("Last winter's voucher", codes["expired"], "alice", None, "expired"),
-        ("Summer voucher, not valid yet", codes["future"], "alice", None, "not_yet_valid"),
-        ("A Station Road voucher here", codes["station"], "alice", None, "store_not_allowed"),
-        ("A withdrawn voucher", codes["revoked"], "alice", 62000, "revoked"),
-        ("Bob (not a verifier) scans one", codes["spring3"], "bob", 62000, "staff_not_verifier"),
-        ("The customer's second VIP voucher", codes["vip2"], "alice", 10000, "limit_reached"),
-    ]
-    table = _verdict_table("At the counter, online")
-    failures = 0
+        steps: list[tuple[str, str, str, int | None, str]] = [
+            ("Spring voucher, basket 620.00", codes["spring"], "alice", 62000, "ok"),
+            ("The same voucher again", codes["spring"], "alice", 62000, "already_redeemed"),
+            ("VIP voucher as a signed QR code", vip_qr, "alice", 12000, "ok"),
+            ("That QR code, altered", forged, "alice", 12000, "forged"),
+            ("A typo in a code", codes["spring2"][:-1] + ("X" if codes["spring2"][-1] != "X" else "Y"), "alice", None, "malformed"),
+            ("Spring voucher, basket only 120.00", codes["spring2"], "alice", 12000, "rules_not_met"),
+            ("Last winter's voucher", codes["expired"], "alice", None, "expired"),
+            ("Summer voucher, not valid yet", codes["future"], "alice", None, "not_yet_valid"),
+            ("A Station Road voucher here", codes["station"], "alice", None, "store_not_allowed"),
+            ("A withdrawn voucher", codes["revoked"], "alice", 62000, "revoked"),
+            ("Bob (not a verifier) scans one", codes["spring3"], "bob", 62000, "staff_not_verifier"),
+            ("The customer's second VIP voucher", codes["vip2"], "alice", 10000, "limit_reached"),
+        ]
+        table = _verdict_table("At the counter, online")
+        failures = 0
 
-    def row(label: str, raw: str, verdict: Verdict, expected: str) -> None:
-        nonlocal failures
-        good = str(verdict.reason) == expected
-        failures += not good
-        style = "green" if verdict.accepted else "red"
-        word = f"ACCEPTED {money(verdict.discount)} off" if verdict.accepted else "REFUSED"
-        table.add_row(label, f"[{style}]{word}[/]\n{verdict.reason}",
-                      verdict.message + ("" if good else f"  [bold red](expected {expected})"))
+        def row(label: str, raw: str, verdict: Verdict, expected: str) -> None:
+            nonlocal failures
+            good = str(verdict.reason) == expected
+            failures += not good
+            style = "green" if verdict.accepted else "red"
+            word = f"ACCEPTED {money(verdict.discount)} off" if verdict.accepted else "REFUSED"
+            table.add_row(label, f"[{style}]{word}[/]\n{verdict.reason}",
+                          verdict.message + ("" if good else f"  [bold red](expected {expected})"))
 
-    for label, raw, staff, amount, expected in steps:
-        row(label, raw, counter.redeem(raw, staff, amount), expected)
-    console.print(table)
+        for label, raw, staff, amount, expected in steps:
+            row(label, raw, counter.redeem(raw, staff, amount), expected)
+        console.print(table)
 
-    console.print("\n[bold]The network goes down[/] (the service is stopped).")
-    service.stop()
-    table = offline = _verdict_table("At the counter, offline")
-    for label, raw, staff, amount, expected in [
-        ("Spring voucher, basket 550.00", codes["spring3"], "alice", 55000, "ok"),
-        ("The same voucher again", codes["spring3"], "alice", 55000, "already_redeemed"),
-        ("VIP voucher (needs the network)", codes["vip3"], "alice", 10000, "offline_not_allowed"),
-    ]:
-        row(label, raw, counter.redeem(raw, staff, amount), expected)
-    console.print(offline)
-    console.print(f"Outbox: {local.pending_count()} redemption(s) waiting.")
+        console.print("\n[bold]The network goes down[/] (the service is stopped).")
+        service.stop()
+        table = offline = _verdict_table("At the counter, offline")
+        for label, raw, staff, amount, expected in [
+            ("Spring voucher, basket 550.00", codes["spring3"], "alice", 55000, "ok"),
+            ("The same voucher again", codes["spring3"], "alice", 55000, "already_redeemed"),
+            ("VIP voucher (needs the network)", codes["vip3"], "alice", 10000, "offline_not_allowed"),
+        ]:
+            row(label, raw, counter.redeem(raw, staff, amount), expected)
+        console.print(offline)
+        console.print(f"Outbox: {local.pending_count()} redemption(s) waiting.")
 
-    console.print("\n[bold]The network is back[/]: pos sync.")
-    service.start()
-    report = sync(local, endpoint, "S001")
-    console.print(f"Uploaded: {dict(report.results)}; conflicts: {len(report.conflicts)}; "
-                  f"outbox now {local.pending_count()}.")
-    failures += report.results.get("accepted", 0) != 1 or bool(report.conflicts)
-    undo = counter.cancel(codes["spring"], "alice")
-    console.print(f"Undo of {display(undo.code)} inside the 60-minute window: done.")
-    service.stop()
-    endpoint.close()
-    local.close()
+        console.print("\n[bold]The network is back[/]: pos sync.")
+        service.start()
+        report = sync(local, endpoint, "S001")
+        console.print(f"Uploaded: {dict(report.results)}; conflicts: {len(report.conflicts)}; "
+                      f"outbox now {local.pending_count()}.")
+        failures += report.results.get("accepted", 0) != 1 or bool(report.conflicts)
+        undo = counter.cancel(codes["spring"], "alice")
+        console.print(f"Undo of {display(undo.code)} inside the 60-minute window: done.")
+        service.stop()
+        endpoint.close()
+        local.close()
+    finally:
+        service.stop()
+
     console.rule()
     console.print(f"Files are in {workdir}/: service.db, terminal.db, pos.toml. Try it by hand:\n"
                   f"  pos serve --db {service_db} --port 8765 &\n"

@@ -120,3 +120,14 @@ def test_example_fixture_loads(tmp_path: Path) -> None:
     r = pos("load", str(example), "--db", str(tmp_path / "s.db"))
     assert r.returncode == 0, r.stderr
     assert "2 stores" in r.stdout and "campaigns" in r.stdout
+
+
+def test_demo_runs_every_case_and_leaves_no_service_behind(tmp_path: Path) -> None:
+    r = pos("demo", "--dir", str(tmp_path / "demo"))
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert "Every step gave the expected verdict" in r.stdout
+    for reason in ("already_redeemed", "forged", "malformed", "expired", "store_not_allowed", "staff_not_verifier",
+                   "offline_not_allowed", "limit_reached", "not_yet_valid", "revoked", "rules_not_met"):
+        assert reason in r.stdout, reason
+    procs = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert str(tmp_path / "demo") not in procs

@@ -257,3 +257,35 @@ def test_openapi_document_is_published(shop: Shop) -> None:
     doc = httpx.get(shop.service.url + "/openapi.json").json()
     assert {"/v1/redemptions", "/v1/redemptions/{nonce}", "/v1/redemptions/{nonce}/cancel", "/v1/uploads",
             "/v1/catalog"} <= set(doc["paths"])
+
+
+def test_two_service_processes_share_one_database_exactly_once(tmp_path) -> None:
+    """``pos serve --workers 2``: concurrent redemptions of the same vouchers through both processes."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pos.demo import TOKENS, demo_fixture
+    from pos.service.admin import issue_vouchers, load_fixture
+    from pos.service.process import ServiceProcess
+    from pos.service.schema import open_db
+
+    db_path = tmp_path / "shared.db"
+    db = open_db(db_path)
+    load_fixture(db, demo_fixture()[0])
+    codes = issue_vouchers(db, "SPRING", count=40)
+    db.close()
+    with ServiceProcess(db_path, extra=["--workers", "2"]) as service:
+        def attempt(i: int) -> bool:
+            with httpx.Client(base_url=service.url, headers={"Authorization": f"Bearer {TOKENS['S001-T1']}"}) as c:
+                body = {"nonce": f"two-workers-{i:04d}", "code": codes[i % 40], "staff_id": "alice", "store_id": "S001",
+                        "amount": 60000}
+                return c.post("/v1/redemptions", json=body).json()["verdict"]["accepted"]
+
+        with ThreadPoolExecutor(16) as pool:
+            accepted = sum(pool.map(attempt, range(160)))  # each voucher tried four times, concurrently
+        url = service.url
+    assert accepted == 40
+    import sqlite3
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("SELECT count(*), count(DISTINCT code) FROM redemptions").fetchone() == (40, 40)
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(url + "/healthz", timeout=1)  # every worker is gone

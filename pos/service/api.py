@@ -8,7 +8,9 @@ always carry ``{"error": {"code", "message"}}`` with a stable code.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -75,6 +77,9 @@ def error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
 
+TOKEN_TTL = 5.0
+
+
 class Service:
     """The state behind the app: the writer thread and one read connection per worker thread."""
 
@@ -83,6 +88,7 @@ class Service:
         open_db(self.db_path, synchronous=synchronous).close()  # schema in place before any request
         self.writer = Writer(self.db_path, synchronous=synchronous, group_commit=group_commit)
         self._local = threading.local()
+        self._tokens: dict[str, tuple[Terminal | None, float]] = {}
 
     def reader(self) -> Any:
         db = getattr(self._local, "db", None)
@@ -91,13 +97,24 @@ class Service:
         return db
 
     def terminal(self, token: str) -> Terminal | None:
+        """The terminal a token belongs to; answers are kept for TOKEN_TTL seconds, so a withdrawn
+        token stops working within that time without a database read on every request."""
+        digest = token_hash(token)
+        now = time.monotonic()
+        hit = self._tokens.get(digest)
+        if hit is not None and hit[1] > now:
+            return hit[0]
         row = self.reader().conn.execute(
-            "SELECT id, store_id FROM terminals WHERE token_hash=? AND active=1", (token_hash(token),)
+            "SELECT id, store_id FROM terminals WHERE token_hash=? AND active=1", (digest,)
         ).fetchone()
-        return Terminal(row[0], row[1]) if row else None
+        terminal = Terminal(row[0], row[1]) if row else None
+        if len(self._tokens) > 10_000:
+            self._tokens.clear()
+        self._tokens[digest] = (terminal, now + TOKEN_TTL)
+        return terminal
 
 
-def authenticated(request: Request, authorization: Annotated[str | None, Header()] = None) -> Terminal:
+async def authenticated(request: Request, authorization: Annotated[str | None, Header()] = None) -> Terminal:
     """The terminal behind the bearer token; every endpoint but /healthz needs one."""
     if not authorization or not authorization.startswith("Bearer "):
         raise ServiceError(401, "auth.missing", "Send the terminal's token as 'Authorization: Bearer …'.")
@@ -108,6 +125,12 @@ def authenticated(request: Request, authorization: Annotated[str | None, Header(
 
 
 TerminalDep = Annotated[Terminal, Depends(authenticated)]
+
+
+def app_from_env() -> FastAPI:
+    """The app for ``uvicorn --factory`` worker processes, configured by ``pos serve`` through the environment."""
+    return create_app(os.environ["POS_SERVICE_DB"], synchronous=os.environ.get("POS_SERVICE_SYNCHRONOUS", "FULL"),
+                      group_commit=os.environ.get("POS_SERVICE_GROUP_COMMIT", "1") == "1")
 
 
 def create_app(db_path: str | Path, *, synchronous: str = "FULL", group_commit: bool = True) -> FastAPI:
@@ -154,7 +177,9 @@ def create_app(db_path: str | Path, *, synchronous: str = "FULL", group_commit: 
 
     @app.get("/healthz", summary="Liveness and version")
     async def healthz() -> dict[str, Any]:
-        return {"ok": True, "version": pos.__version__}
+        writer = service.writer
+        return {"ok": True, "version": pos.__version__,
+                "writer": {"batches": writer.batches, "operations": writer.operations}}
 
     @app.post("/v1/redemptions", summary="Redeem a voucher (idempotent by nonce)")
     async def redeem(body: RedeemRequest, terminal: TerminalDep) -> JSONResponse:

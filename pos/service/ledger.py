@@ -50,15 +50,19 @@ def guarded(op: Callable[[sqlite_utils.Database], Any], now: datetime) -> Callab
     """
 
     def run(db: sqlite_utils.Database) -> Any:
+        db.conn.execute("SAVEPOINT guarded")
         try:
-            with db.atomic():
-                return op(db)
+            result = op(db)
         except ServiceError as err:
+            db.conn.execute("ROLLBACK TO guarded")
+            db.conn.execute("RELEASE guarded")
             if err.audit:
                 entry = dict(err.audit)
                 audit(db, now, entry.pop("action"), actor=entry.pop("actor", None),
                       terminal=entry.pop("terminal", None), subject=entry.pop("subject", None), code=err.code, **entry)
             return err
+        db.conn.execute("RELEASE guarded")
+        return result
 
     return run
 

@@ -70,6 +70,8 @@ def open_db(path: str | Path, *, synchronous: str = "FULL") -> sqlite_utils.Data
     db.enable_wal()
     db.execute(f"PRAGMA synchronous={synchronous}")
     db.execute("PRAGMA busy_timeout=10000")
+    db.execute("PRAGMA cache_size=-65536")  # 64 MiB of pages: the hot indexes stay in memory
+    db.execute("PRAGMA temp_store=MEMORY")
     ensure_schema(db)
     return db
 
