@@ -267,7 +267,7 @@ def cancel(code: str, staff: str | None, config: str | None) -> None:
 @main.command()
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary instead of progress.")
-@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 2000))
+@click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1, 2000))
 def sync(config: str | None, as_json: bool, batch_size: int) -> None:
     """Upload the outbox exactly once, then pull the catalog. Exit 0 clean, 1 conflicts, 2 failed."""
     from pos.terminal.sync import sync as run_sync

@@ -289,3 +289,26 @@ def test_two_service_processes_share_one_database_exactly_once(tmp_path) -> None
         assert conn.execute("SELECT count(*), count(DISTINCT code) FROM redemptions").fetchone() == (40, 40)
     with pytest.raises(httpx.ConnectError):
         httpx.get(url + "/healthz", timeout=1)  # every worker is gone
+
+
+def test_one_upload_with_repeats_and_an_undo_in_the_middle_is_decided_in_order(shop: Shop) -> None:
+    t = shop.terminal()
+    assert t.counter.redeem(shop.codes["spring2"], "alice", 62000).accepted  # online, before the upload
+    [(online_nonce, *_)] = live(shop, shop.codes["spring2"])
+    item = lambda nonce, code: {"kind": "redeem", "nonce": nonce, "code": code, "staff_id": "alice",  # noqa: E731
+                                "amount": 62000, "redeemed_at": None}
+    items = [
+        item("batch-0001", shop.codes["spring"]),
+        item("batch-0002", shop.codes["spring"]),  # the same voucher again in the same upload
+        item("batch-0001", shop.codes["spring"]),  # the same item again
+        {"kind": "cancel", "nonce": "batch-0003", "target": online_nonce, "staff_id": "alice", "requested_at": None},
+        item("batch-0004", shop.codes["spring2"]),  # free again after the cancel just before it
+        {**item("batch-0001", shop.codes["spring3"])},  # a reused nonce with another body
+    ]
+    results = [(r["nonce"], r["result"]) for r in t.endpoint.upload("S001", items)]
+    assert results == [("batch-0001", "accepted"), ("batch-0002", "conflict"), ("batch-0001", "duplicate"),
+                       ("batch-0003", "cancelled"), ("batch-0004", "accepted"), ("batch-0001", "error")]
+    assert sorted(r[0] for r in shop.query("SELECT nonce FROM redemptions WHERE cancelled_at IS NULL")) == [
+        "batch-0001", "batch-0004"]
+    assert shop.query("SELECT nonce, reason FROM conflicts") == [("batch-0002", "already_redeemed")]
+    assert shop.query("SELECT count(*) FROM idempotency WHERE key LIKE 'batch-%'") == [(4,)]

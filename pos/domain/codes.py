@@ -8,6 +8,7 @@ two neighbours before the terminal goes anywhere near the network.
 from __future__ import annotations
 
 import secrets
+from functools import lru_cache
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _INDEX = {ch: i for i, ch in enumerate(ALPHABET)}
@@ -47,6 +48,13 @@ def normalise(text: str) -> str:
     Forgiving about case, spaces, dashes and the O/0, I/1, L/1 confusions; strict about everything
     else, including the check character.
     """
+    if len(text) > MAX_INPUT:
+        raise CodeError("code.too_long", f"That is {len(text)} characters long; a voucher code has {CODE_LENGTH}.")
+    return _normalise(text)
+
+
+@lru_cache(maxsize=8192)  # a batch upload reads each code twice; errors are not cached
+def _normalise(text: str) -> str:
     if len(text) > MAX_INPUT:
         raise CodeError("code.too_long", f"That is {len(text)} characters long; a voucher code has {CODE_LENGTH}.")
     cleaned = text.upper().translate(_SEPARATORS).translate(_CONFUSABLE)

@@ -17,9 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -66,6 +67,11 @@ class UploadItem(Strict):
 class UploadRequest(Strict):
     store_id: Ident
     items: list[UploadItem] = Field(max_length=2000)
+
+
+def fast_json(content: Any, status: int = 200) -> Response:
+    """Large answers (uploads, catalog pages) serialised by orjson, skipping FastAPI's generic encoder."""
+    return Response(orjson.dumps(content), status_code=status, media_type="application/json")
 
 
 def refuse(err: ServiceError) -> None:
@@ -179,7 +185,8 @@ def create_app(db_path: str | Path, *, synchronous: str = "FULL", group_commit: 
     async def healthz() -> dict[str, Any]:
         writer = service.writer
         return {"ok": True, "version": pos.__version__,
-                "writer": {"batches": writer.batches, "operations": writer.operations}}
+                "writer": {"batches": writer.batches, "operations": writer.operations,
+                           "busy_seconds": round(writer.busy_seconds, 3)}}
 
     @app.post("/v1/redemptions", summary="Redeem a voucher (idempotent by nonce)")
     async def redeem(body: RedeemRequest, terminal: TerminalDep) -> JSONResponse:
@@ -199,21 +206,21 @@ def create_app(db_path: str | Path, *, synchronous: str = "FULL", group_commit: 
         return await write(lambda db: ledger.cancel(db, terminal, nonce=nonce, staff_id=body.staff_id, now=now))
 
     @app.post("/v1/uploads", summary="Upload offline redemptions, cancels and voids; answered per item")
-    async def upload(body: UploadRequest, terminal: TerminalDep) -> dict[str, Any]:
+    async def upload(body: UploadRequest, terminal: TerminalDep) -> Response:
         await same_store(terminal, body.store_id)
         for item in body.items:
             if item.kind == "redeem" and not item.code:
                 raise ServiceError(422, "request.invalid", f"item {item.nonce}: a redeem needs a code")
             if item.kind != "redeem" and not item.target:
                 raise ServiceError(422, "request.invalid", f"item {item.nonce}: a {item.kind} needs a target")
-        items = [i.model_dump(mode="json") for i in body.items]
+        items = [i.model_dump() for i in body.items]
         now = datetime.now(UTC)
         results = await write(lambda db: ledger.upload(db, terminal, items, now))
-        return {"results": results}
+        return fast_json({"results": results})
 
     @app.get("/v1/catalog", summary="What a store's terminal needs to decide offline, as a delta since a cursor")
     def catalog(terminal: TerminalDep, since: Annotated[int, Query(ge=0)] = 0,
-                limit: Annotated[int, Query(ge=1, le=50_000)] = 10_000) -> dict[str, Any]:
-        return ledger.catalog_delta(service.reader(), terminal.store_id, since, limit)
+                limit: Annotated[int, Query(ge=1, le=50_000)] = 10_000) -> Response:
+        return fast_json(ledger.catalog_delta(service.reader(), terminal.store_id, since, limit, terminal.id))
 
     return app

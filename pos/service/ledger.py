@@ -14,10 +14,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 import sqlite_utils
 
-from pos.domain import Reason, Redemption, Verdict, cancel_refusal, check, format_time, parse_time
-from pos.service.schema import SqlCatalog, SqlHistory, next_versions
+from pos.domain import (
+    CodeError,
+    FirstRedemption,
+    Reason,
+    Redemption,
+    Verdict,
+    cancel_refusal,
+    check,
+    format_time,
+    parse_time,
+    read_input,
+)
+from pos.service.schema import SqlCatalog, SqlHistory, next_versions, voucher_from_row
 
 CLOCK_SKEW = timedelta(minutes=5)
 VOID_TOMBSTONE = "void"  # request_hash of a key voided before its request arrived: any body replays the void
@@ -76,7 +88,8 @@ def catalog_of(db: sqlite_utils.Database) -> SqlCatalog:
 
 
 def request_hash(*parts: Any) -> str:
-    return hashlib.sha256(json.dumps(parts, separators=(",", ":"), sort_keys=True).encode()).hexdigest()
+    """What makes two requests "the same" for idempotency: the parts, in a fixed order."""
+    return hashlib.sha256(orjson.dumps(parts)).hexdigest()
 
 
 def audit(db: sqlite_utils.Database, now: datetime, action: str, *, actor: str | None, terminal: Terminal | None,
@@ -199,42 +212,184 @@ def cancel(db: sqlite_utils.Database, terminal: Terminal, *, nonce: str, staff_i
     return {"nonce": nonce, "code": code, "cancelled_at": cancelled_at}
 
 
-def _conflict(db: sqlite_utils.Database, terminal: Terminal, item: dict[str, Any], verdict: Verdict,
-              now: datetime) -> dict[str, Any]:
+def _store_conflict(db: sqlite_utils.Database, terminal: Terminal, item: dict[str, Any], verdict: Verdict,
+                    now: datetime) -> None:
+    """Keep a conflict for people to settle; never drop the terminal's side of it."""
     first = verdict.first_redemption
-    existing = first.to_dict() if first else None
     db.conn.execute(
         "INSERT OR IGNORE INTO conflicts (nonce, code, terminal_id, store_id, reason, message, item, existing, "
         "recorded_at) VALUES (?,?,?,?,?,?,?,?,?)",
         (item["nonce"], verdict.code, terminal.id, terminal.store_id, str(verdict.reason), verdict.message,
-         json.dumps(item), json.dumps(existing) if existing else None, format_time(now)),
+         orjson.dumps(item).decode(), orjson.dumps(first.to_dict()).decode() if first else None, format_time(now)),
     )
-    return {"nonce": item["nonce"], "result": "conflict", "reason": str(verdict.reason), "message": verdict.message,
-            "existing": existing}
 
 
-def _upload_redeem(db: sqlite_utils.Database, terminal: Terminal, item: dict[str, Any], now: datetime) -> dict[str, Any]:
-    nonce = item["nonce"]
-    digest = request_hash("redeem", item["code"].strip(), item["staff_id"], item.get("amount"), terminal.store_id)
-    replay = _replay(db, nonce, digest)
-    if replay is not None:
-        verdict = Verdict.from_dict(replay[1]["verdict"])
+def _conflict(db: sqlite_utils.Database, terminal: Terminal, item: dict[str, Any], verdict: Verdict,
+              now: datetime) -> dict[str, Any]:
+    _store_conflict(db, terminal, item, verdict, now)
+    return _conflict_result(item, verdict)
+
+
+class BatchView:
+    """The domain's Catalog and History for one run of uploaded redemptions.
+
+    Vouchers and live redemptions of the whole run are fetched in two queries; what earlier items of
+    the run redeem is laid over them, so the same voucher twice in one upload still conflicts.
+    """
+
+    def __init__(self, db: sqlite_utils.Database, codes: list[str]) -> None:
+        self.catalog = catalog_of(db)
+        self.conn = db.conn
+        self.vouchers: dict[str, Any] = {}
+        self.live: dict[str, FirstRedemption] = {}
+        for chunk in _chunks(sorted(set(codes))):
+            marks = ",".join("?" * len(chunk))
+            for row in self.conn.execute(
+                    f"SELECT code, campaign_id, customer_id, claimed_at, status FROM vouchers WHERE code IN ({marks})", chunk):
+                self.vouchers[row[0]] = voucher_from_row(row)
+            for code, at, store, nonce in self.conn.execute(
+                    f"SELECT code, redeemed_at, store_id, nonce FROM redemptions WHERE cancelled_at IS NULL "
+                    f"AND code IN ({marks})", chunk):
+                self.live[code] = FirstRedemption(parse_time(at), store, nonce)
+        self.verifiers: dict[str, Any] = {}
+        self.campaigns: dict[str, Any] = {}
+        self.by_customer: list[tuple[str, str, datetime]] = []
+
+    def voucher(self, code: str) -> Any:
+        return self.vouchers.get(code)
+
+    def campaign(self, campaign_id: str) -> Any:
+        if campaign_id not in self.campaigns:
+            self.campaigns[campaign_id] = self.catalog.campaign(campaign_id)
+        return self.campaigns[campaign_id]
+
+    def verifier(self, staff_id: str) -> Any:
+        if staff_id not in self.verifiers:
+            self.verifiers[staff_id] = self.catalog.verifier(staff_id)
+        return self.verifiers[staff_id]
+
+    def public_key(self, kid: str) -> bytes | None:
+        return self.catalog.public_key(kid)
+
+    def active_redemption(self, code: str) -> FirstRedemption | None:
+        return self.live.get(code)
+
+    def customer_redemptions(self, campaign_id: str, customer_id: str, since: datetime | None) -> int:
+        stored = SqlHistory(self.conn).customer_redemptions(campaign_id, customer_id, since)
+        return stored + sum(1 for c, cu, at in self.by_customer
+                            if c == campaign_id and cu == customer_id and (since is None or at >= since))
+
+    def taken(self, red: Redemption) -> None:
+        self.live[red.code] = FirstRedemption(red.redeemed_at, red.store_id, red.nonce)
+        if red.customer_id:
+            self.by_customer.append((red.campaign_id, red.customer_id, red.redeemed_at))
+
+
+def _chunks(values: list[str], size: int = 900) -> list[list[str]]:
+    return [values[i:i + size] for i in range(0, len(values), size)]
+
+
+def _upload_redeems(db: sqlite_utils.Database, terminal: Terminal, items: list[dict[str, Any]],
+                    now: datetime) -> list[dict[str, Any]]:
+    """Offline redemptions, decided in order against a :class:`BatchView`, written with executemany."""
+    conn = db.conn
+    stamp = format_time(now)
+    digests = [request_hash("redeem", i["code"].strip(), i["staff_id"], i.get("amount"), terminal.store_id) for i in items]
+    stored: dict[str, tuple[str, str]] = {}
+    for chunk in _chunks([i["nonce"] for i in items]):
+        marks = ",".join("?" * len(chunk))
+        for key, digest, response in conn.execute(
+                f"SELECT key, request_hash, response FROM idempotency WHERE key IN ({marks})", chunk):
+            stored[key] = (digest, response)
+    codes = []
+    for item in items:
+        try:
+            codes.append(read_input(item["code"])[0])
+        except CodeError:
+            pass
+    view = BatchView(db, codes)
+    results: list[dict[str, Any]] = []
+    redemptions: list[Redemption] = []
+    remembered: list[tuple[Any, ...]] = []
+    audits: list[tuple[Any, ...]] = []
+    conflicts: list[dict[str, Any]] = []
+    at_texts: dict[str, str] = {}  # each redemption's time, formatted once
+    in_run: dict[str, tuple[str, Any]] = {}  # nonces decided earlier in this run (a client may repeat one)
+    for item, digest in zip(items, digests, strict=True):
+        nonce = item["nonce"]
+        previous = in_run.get(nonce) or stored.get(nonce)
+        if previous is not None:
+            prev_digest, prev_body = previous
+            if prev_digest not in (digest, VOID_TOMBSTONE):
+                results.append({"nonce": nonce, "result": "error", "reason": "idempotency.mismatch",
+                                "message": f"Key {nonce} was already used for a different request."})
+                continue
+            body = prev_body if isinstance(prev_body, dict) else orjson.loads(prev_body)
+            verdict = Verdict.from_dict(body["verdict"])
+            if verdict.accepted:
+                results.append({"nonce": nonce, "result": "duplicate", "message": "Already uploaded."})
+            elif body.get("voided"):
+                results.append({"nonce": nonce, "result": "voided", "message": verdict.message})
+            else:
+                results.append(_conflict_result(item, verdict))
+                conflicts.append({"item": item, "verdict": verdict})
+            continue
+        # The terminal decided at its own clock; the service judges validity at that moment, never later
+        # than now (a terminal clock running fast cannot stretch a voucher's life).
+        when = min(parse_time(item["redeemed_at"]), now) if item.get("redeemed_at") else now
+        verdict = check(item["code"], store_id=terminal.store_id, staff_id=item["staff_id"], amount=item.get("amount"),
+                        catalog=view, history=view, now=when, offline=True)
+        red = None
         if verdict.accepted:
-            return {"nonce": nonce, "result": "duplicate", "message": "Already uploaded."}
-        if replay[1].get("voided"):
-            return {"nonce": nonce, "result": "voided", "message": verdict.message}
-        return _conflict(db, terminal, item, verdict, now)
-    # The terminal decided at its own clock; the service judges validity at that moment, never later
-    # than now (a terminal clock running fast cannot stretch a voucher's life).
-    when = min(parse_time(item["redeemed_at"]), now + CLOCK_SKEW) if item.get("redeemed_at") else now
-    when = min(when, now)
-    verdict, red = _decide(db, terminal, nonce=nonce, code=item["code"], staff_id=item["staff_id"],
-                           amount=item.get("amount"), when=when, now=now, mode="offline")
-    _remember(db, nonce, digest, terminal, 200,
-              {"nonce": nonce, "verdict": verdict.to_dict(), "redemption": red.to_dict() if red else None}, now)
-    if red is None:
-        return _conflict(db, terminal, item, verdict, now)
-    return {"nonce": nonce, "result": "accepted", "message": verdict.message}
+            assert verdict.code and verdict.campaign_id
+            red = Redemption(nonce, verdict.code, verdict.campaign_id, terminal.store_id, item["staff_id"], when,
+                             verdict.discount, item.get("amount"), verdict.customer_id, terminal.id, "offline")
+            view.taken(red)
+            redemptions.append(red)
+            at_texts[nonce] = format_time(when)
+            audits.append((stamp, item["staff_id"], terminal.id, terminal.store_id, "redeem", red.code,
+                           orjson.dumps({"nonce": nonce, "mode": "offline", "discount": red.discount}).decode()))
+            results.append({"nonce": nonce, "result": "accepted", "message": verdict.message})
+        else:
+            audits.append((stamp, item["staff_id"], terminal.id, terminal.store_id, "redeem.refused", verdict.code,
+                           orjson.dumps({"nonce": nonce, "reason": str(verdict.reason), "mode": "offline"}).decode()))
+            results.append(_conflict_result(item, verdict))
+            conflicts.append({"item": item, "verdict": verdict})
+        body = {"nonce": nonce, "verdict": verdict.to_dict(), "redemption": red_dict(red, at_texts) if red else None}
+        in_run[nonce] = (digest, body)
+        remembered.append((nonce, digest, terminal.id, 200, orjson.dumps(body).decode(), stamp))
+
+    if redemptions:
+        first = next_versions(conn, len(redemptions))
+        conn.executemany(
+            "INSERT INTO redemptions (nonce, code, campaign_id, customer_id, store_id, staff_id, terminal_id, amount, "
+            "discount, redeemed_at, recorded_at, mode) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            [(r.nonce, r.code, r.campaign_id, r.customer_id, r.store_id, r.staff_id, r.terminal_id, r.amount, r.discount,
+              at_texts[r.nonce], stamp, r.mode) for r in redemptions])
+        conn.executemany(
+            "UPDATE vouchers SET redeemed_at=?, redeemed_store=?, redeemed_nonce=?, version=? WHERE code=?",
+            [(at_texts[r.nonce], r.store_id, r.nonce, first + k, r.code) for k, r in enumerate(redemptions)])
+    conn.executemany("INSERT INTO idempotency (key, request_hash, terminal_id, status, response, created_at) "
+                     "VALUES (?,?,?,?,?,?)", remembered)
+    conn.executemany("INSERT INTO audit (at, actor, terminal_id, store_id, action, subject, detail) VALUES (?,?,?,?,?,?,?)",
+                     audits)
+    for c in conflicts:
+        _store_conflict(db, terminal, c["item"], c["verdict"], now)
+    return results
+
+
+def red_dict(red: Redemption, at_texts: dict[str, str]) -> dict[str, Any]:
+    """``Redemption.to_dict`` with the time already formatted (this runs once per uploaded item)."""
+    return {"nonce": red.nonce, "code": red.code, "campaign_id": red.campaign_id, "store_id": red.store_id,
+            "staff_id": red.staff_id, "terminal_id": red.terminal_id, "redeemed_at": at_texts[red.nonce],
+            "amount": red.amount, "discount": red.discount, "customer_id": red.customer_id, "mode": red.mode,
+            "cancelled_at": None}
+
+
+def _conflict_result(item: dict[str, Any], verdict: Verdict) -> dict[str, Any]:
+    first = verdict.first_redemption
+    return {"nonce": item["nonce"], "result": "conflict", "reason": str(verdict.reason), "message": verdict.message,
+            "existing": first.to_dict() if first else None}
 
 
 def _upload_undo(db: sqlite_utils.Database, terminal: Terminal, item: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -265,25 +420,45 @@ def _upload_undo(db: sqlite_utils.Database, terminal: Terminal, item: dict[str, 
 
 
 def upload(db: sqlite_utils.Database, terminal: Terminal, items: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
-    """Offline work from a terminal, answered item by item; nothing is dropped, conflicts are kept."""
-    results = []
+    """Offline work from a terminal, answered item by item, in order; nothing is dropped, conflicts are kept.
+
+    Consecutive redemptions are decided and written as one run; a cancel or void between them is
+    applied on its own, so that what it changes is seen by the items after it.
+    """
+    results: list[dict[str, Any]] = []
+    run: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        if run:
+            results.extend(_upload_redeems(db, terminal, run, now))
+            run.clear()
+
     for item in items:
+        if item["kind"] == "redeem":
+            run.append(item)
+            continue
+        flush()
+        db.conn.execute("SAVEPOINT item")
         try:
-            with db.atomic():
-                if item["kind"] == "redeem":
-                    results.append(_upload_redeem(db, terminal, item, now))
-                else:
-                    results.append(_upload_undo(db, terminal, item, now))
+            results.append(_upload_undo(db, terminal, item, now))
         except ServiceError as err:
+            db.conn.execute("ROLLBACK TO item")
             results.append({"nonce": item["nonce"], "result": "error", "reason": err.code, "message": err.message})
+        db.conn.execute("RELEASE item")
+    flush()
     audit(db, now, "upload", actor=None, terminal=terminal, subject=None, items=len(items),
           accepted=sum(r["result"] == "accepted" for r in results),
           conflicts=sum(r["result"] == "conflict" for r in results))
     return results
 
 
-def catalog_delta(db: sqlite_utils.Database, store_id: str, since: int, limit: int) -> dict[str, Any]:
-    """Everything a store's terminal needs to decide offline that changed after ``since``."""
+def catalog_delta(db: sqlite_utils.Database, store_id: str, since: int, limit: int,
+                  terminal_id: str | None = None) -> dict[str, Any]:
+    """Everything a store's terminal needs to decide offline that changed after ``since``.
+
+    Vouchers whose live redemption this very terminal made are left out: it knows them from its own
+    redemptions, and after a large upload they would otherwise all come straight back.
+    """
     conn = db.conn
     conn.execute("BEGIN")  # one snapshot for the counter and every table
     try:
@@ -292,10 +467,11 @@ def catalog_delta(db: sqlite_utils.Database, store_id: str, since: int, limit: i
         mine = [c["id"] for c, _ in campaigns if c.get("stores") is None or store_id in c["stores"]]
         marks = ",".join("?" * len(mine))
         vouchers = [] if not mine else conn.execute(
-            f"SELECT code, campaign_id, customer_id, claimed_at, status, redeemed_at, redeemed_store, "
-            f"redeemed_nonce, version FROM vouchers WHERE version > ? AND version <= ? AND campaign_id IN ({marks}) "
-            f"ORDER BY version LIMIT ?",
-            (since, upto, *mine, limit),
+            f"SELECT v.code, v.campaign_id, v.customer_id, v.claimed_at, v.status, v.redeemed_at, v.redeemed_store, "
+            f"v.redeemed_nonce, v.version FROM vouchers v LEFT JOIN redemptions r ON r.nonce = v.redeemed_nonce "
+            f"WHERE v.version > ? AND v.version <= ? AND v.campaign_id IN ({marks}) "
+            f"AND (r.terminal_id IS NULL OR r.terminal_id IS NOT ?) ORDER BY v.version LIMIT ?",
+            (since, upto, *mine, terminal_id, limit),
         ).fetchall()
         more = len(vouchers) == limit
         if more:

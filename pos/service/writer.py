@@ -16,6 +16,7 @@ import fcntl
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
@@ -42,6 +43,7 @@ class Writer:
         self._lock_fd = -1
         self.batches = 0
         self.operations = 0
+        self.busy_seconds = 0.0  # time spent in transactions, waiting for the lock included
 
     def start(self) -> None:
         self._thread.start()
@@ -93,6 +95,7 @@ class Writer:
 
     def _commit(self, db: sqlite_utils.Database, batch: list[tuple[Operation, Future[Any]]]) -> None:
         outcomes: list[tuple[Future[Any], Any, BaseException | None]] = []
+        started = time.perf_counter()
         fcntl.flock(self._lock_fd, fcntl.LOCK_EX)  # our turn among the service's processes
         try:
             db.execute("BEGIN IMMEDIATE")
@@ -120,6 +123,7 @@ class Writer:
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
         self.batches += 1
         self.operations += len(outcomes)
+        self.busy_seconds += time.perf_counter() - started
         for future, result, error in outcomes:
             if error is not None:
                 future.set_exception(error)

@@ -93,5 +93,7 @@ def write(path: Path, cfg: TerminalConfig) -> None:
         value = getattr(cfg, key)
         if value is None:
             continue
+        if key == "database":
+            value = Path(value).resolve()  # relative paths would be read relative to the file
         lines.append(f"{key} = {value!r}" if isinstance(value, float) else f'{key} = "{value}"')
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -35,6 +35,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def offline_item(nonce: str, raw: str, staff_id: str, amount: int | None, at: datetime) -> dict:
+    """The outbox entry for a redemption accepted offline: what ``pos sync`` uploads."""
+    return {"kind": "redeem", "nonce": nonce, "code": raw.strip(), "staff_id": staff_id, "amount": amount,
+            "redeemed_at": format_time(at)}
+
+
 class CancelError(Exception):
     """An undo that cannot be done; the message is for the cashier."""
 
@@ -122,9 +128,7 @@ class Counter:
             with self.db.atomic():
                 if verdict.accepted:
                     self._remember(nonce, verdict, staff_id, amount, now, "offline")
-                    self.db.enqueue(nonce, "redeem", {"kind": "redeem", "nonce": nonce, "code": raw.strip(),
-                                                      "staff_id": staff_id, "amount": amount,
-                                                      "redeemed_at": format_time(now)}, now)
+                    self.db.enqueue(nonce, "redeem", offline_item(nonce, raw, staff_id, amount, now), now)
                     verdict = verdict.but(message=verdict.message + " (offline: uploaded at the next sync)")
                 elif maybe_sent:
                     # The service may have redeemed it although we refuse: void that at the next sync.

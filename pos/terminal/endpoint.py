@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import orjson
 
 DEFAULT_TIMEOUT = 2.0
 
@@ -89,11 +90,14 @@ class Endpoint:
         return self._call("POST", f"/v1/redemptions/{nonce}/cancel", json={"staff_id": staff_id}).json()
 
     def upload(self, store_id: str, items: list[dict[str, Any]], *, timeout: float = 60.0) -> list[dict[str, Any]]:
-        body = {"store_id": store_id, "items": items}
-        return self._call("POST", "/v1/uploads", json=body, timeout=timeout).json()["results"]
+        body = orjson.dumps({"store_id": store_id, "items": items})
+        response = self._call("POST", "/v1/uploads", content=body, timeout=timeout,
+                              headers={"Content-Type": "application/json"})
+        return orjson.loads(response.content)["results"]
 
     def catalog(self, since: int, *, limit: int = 10_000, timeout: float = 60.0) -> dict[str, Any]:
-        return self._call("GET", "/v1/catalog", params={"since": since, "limit": limit}, timeout=timeout).json()
+        response = self._call("GET", "/v1/catalog", params={"since": since, "limit": limit}, timeout=timeout)
+        return orjson.loads(response.content)
 
     def health(self) -> bool:
         try:

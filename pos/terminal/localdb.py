@@ -195,9 +195,11 @@ class LocalDB:
         self.conn.execute("INSERT INTO outbox (nonce, seq, kind, body, created_at) VALUES (?,?,?,?,?)",
                           (nonce, seq, kind, json.dumps(body), format_time(at)))
 
-    def pending(self, limit: int) -> list[dict[str, Any]]:
+    def pending(self, limit: int, after: int = 0) -> list[dict[str, Any]]:
+        """The next ``limit`` pending outbox entries, in the order they were made, after sequence ``after``."""
         return list(self.db.query(
-            "SELECT nonce, kind, body FROM outbox WHERE state='pending' ORDER BY seq LIMIT ?", [limit]))
+            "SELECT seq, nonce, kind, body FROM outbox WHERE state='pending' AND seq > ? ORDER BY seq LIMIT ?",
+            [after, limit]))
 
     def outbox_counts(self) -> dict[str, int]:
         return {row["state"]: row["n"] for row in self.db.query("SELECT state, count(*) AS n FROM outbox GROUP BY state")}

@@ -8,14 +8,16 @@ A sync killed at any point re-sends at most the batch in flight, which the servi
 
 from __future__ import annotations
 
-import json
 from collections import Counter as Tally
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pos.domain import Verdict, format_time, parse_time
+import orjson
+
+from pos.domain import Verdict, format_time
 from pos.terminal.endpoint import Endpoint, EndpointError
 from pos.terminal.localdb import LocalDB
 
@@ -74,24 +76,12 @@ def recover(db: LocalDB, endpoint: Endpoint) -> int:
     return settled
 
 
-def sync(db: LocalDB, endpoint: Endpoint, store_id: str, *, batch_size: int = 500,
+def sync(db: LocalDB, endpoint: Endpoint, store_id: str, *, batch_size: int = 1000,
          progress: Progress | None = None) -> SyncReport:
     report = SyncReport()
     try:
         report.recovered = recover(db, endpoint)
-        total = db.pending_count()
-        done = 0
-        if progress:
-            progress("upload", 0, total)
-        while True:
-            rows = db.pending(batch_size)
-            if not rows:
-                break
-            results = endpoint.upload(store_id, [json.loads(r["body"]) for r in rows])
-            _record(db, rows, results, report)
-            done += len(rows)
-            if progress:
-                progress("upload", done, max(total, done))
+        _push(db, endpoint, store_id, batch_size, report, progress)
         cursor = db.catalog_cursor
         while True:
             delta = endpoint.catalog(cursor)
@@ -107,9 +97,52 @@ def sync(db: LocalDB, endpoint: Endpoint, store_id: str, *, batch_size: int = 50
     return report
 
 
+def _push(db: LocalDB, endpoint: Endpoint, store_id: str, batch_size: int, report: SyncReport,
+          progress: Progress | None) -> None:
+    """Upload the outbox in order, with the next batch in flight while the answers to one are recorded.
+
+    Two batches overlap only when both hold redemptions alone: those commute (this terminal never has
+    two live redemptions of one voucher), while a cancel or void must not overtake what it undoes.
+    """
+    total = db.pending_count()
+    done = 0
+    if progress:
+        progress("upload", 0, total)
+
+    def send(rows: list[dict[str, Any]]) -> Future[list[dict[str, Any]]]:
+        return pool.submit(endpoint.upload, store_id, [orjson.loads(r["body"]) for r in rows])
+
+    def redeems_only(rows: list[dict[str, Any]]) -> bool:
+        return all(r["kind"] == "redeem" for r in rows)
+
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="pos-sync") as pool:
+        current = db.pending(batch_size)
+        in_flight = send(current) if current else None
+        while in_flight is not None:
+            following = db.pending(batch_size, after=current[-1]["seq"])
+            overlap = bool(following) and redeems_only(current) and redeems_only(following)
+            next_flight = send(following) if overlap else None
+            try:
+                results = in_flight.result()
+            except BaseException:
+                if next_flight is not None:
+                    next_flight.cancel()
+                raise
+            _record(db, current, results, report)
+            done += len(current)
+            if progress:
+                progress("upload", done, max(total, done))
+            if following and next_flight is None:
+                next_flight = send(following)
+            current, in_flight = following, next_flight
+
+
 def _record(db: LocalDB, rows: list[dict[str, Any]], results: list[dict[str, Any]], report: SyncReport) -> None:
+    """Take the service's answers for one batch, in one local transaction (so a crash re-sends the batch)."""
     by_nonce = {r["nonce"]: r for r in results}
-    now = format_time(datetime.now(UTC))
+    now = datetime.now(UTC)
+    stamp = format_time(now)
+    updates = []
     with db.atomic():
         for row in rows:
             res = by_nonce.get(row["nonce"])
@@ -117,20 +150,20 @@ def _record(db: LocalDB, rows: list[dict[str, Any]], results: list[dict[str, Any
                 continue
             outcome = res["result"]
             report.results[outcome] += 1
-            db.conn.execute("UPDATE outbox SET state=?, result=?, updated_at=? WHERE nonce=?",
-                            (outcome, json.dumps(res), now, row["nonce"]))
+            updates.append((outcome, orjson.dumps(res).decode(), stamp, row["nonce"]))
             if outcome == "conflict":
-                ours = json.loads(row["body"])
-                conflict = {"nonce": row["nonce"], "kind": row["kind"], "reason": res.get("reason"),
-                            "message": res.get("message"), "ours": ours, "theirs": res.get("existing")}
-                report.conflicts.append(conflict)
+                ours = orjson.loads(row["body"])
+                report.conflicts.append({"nonce": row["nonce"], "kind": row["kind"], "reason": res.get("reason"),
+                                         "message": res.get("message"), "ours": ours, "theirs": res.get("existing")})
                 code = None
                 if row["kind"] == "redeem":
-                    code = db.conn.execute("SELECT code FROM redemptions WHERE nonce=?", (row["nonce"],)).fetchone()
+                    found = db.conn.execute("SELECT code FROM redemptions WHERE nonce=?", (row["nonce"],)).fetchone()
+                    code = found[0] if found else None
                     db.conn.execute("UPDATE redemptions SET state='conflict' WHERE nonce=?", (row["nonce"],))
                 db.conn.execute(
                     "INSERT OR REPLACE INTO conflicts (nonce, code, reason, message, ours, theirs, recorded_at) "
                     "VALUES (?,?,?,?,?,?,?)",
-                    (row["nonce"], code[0] if code else None, res.get("reason") or "unknown", res.get("message") or "",
-                     json.dumps(ours), json.dumps(res.get("existing")), now))
-        db.audit(parse_time(now), "sync.upload", actor=None, subject=None, items=len(rows))
+                    (row["nonce"], code, res.get("reason") or "unknown", res.get("message") or "",
+                     row["body"], orjson.dumps(res.get("existing")).decode(), stamp))
+        db.conn.executemany("UPDATE outbox SET state=?, result=?, updated_at=? WHERE nonce=?", updates)
+        db.audit(now, "sync.upload", actor=None, subject=None, items=len(rows), answered=len(updates))
