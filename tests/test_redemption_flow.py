@@ -311,4 +311,13 @@ def test_one_upload_with_repeats_and_an_undo_in_the_middle_is_decided_in_order(s
     assert sorted(r[0] for r in shop.query("SELECT nonce FROM redemptions WHERE cancelled_at IS NULL")) == [
         "batch-0001", "batch-0004"]
     assert shop.query("SELECT nonce, reason FROM conflicts") == [("batch-0002", "already_redeemed")]
-    assert shop.query("SELECT count(*) FROM idempotency WHERE key LIKE 'batch-%'") == [(4,)]
+    # uploaded redemptions and conflicts are their own idempotency record: a re-upload and a lookup
+    # are answered from them
+    again = [(r["nonce"], r["result"], r.get("reason")) for r in t.endpoint.upload("S001", items[:2])]
+    assert again == [("batch-0001", "duplicate", None), ("batch-0002", "conflict", "already_redeemed")]
+    looked = t.endpoint.lookup("batch-0001")
+    assert looked["verdict"]["accepted"] and looked["redemption"]["code"] == shop.codes["spring"]
+    assert t.endpoint.lookup("batch-0002")["verdict"]["reason"] == "already_redeemed"
+    with pytest.raises(Exception) as err:
+        t.endpoint.redeem(nonce="batch-0001", code=shop.codes["spring3"], staff_id="alice", store_id="S001", amount=1)
+    assert getattr(err.value, "code", None) == "idempotency.mismatch"

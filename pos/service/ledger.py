@@ -101,15 +101,54 @@ def audit(db: sqlite_utils.Database, now: datetime, action: str, *, actor: str |
     )
 
 
+UPLOADED = ("SELECT nonce, request_hash, code, campaign_id, customer_id, store_id, staff_id, terminal_id, amount, "
+            "discount, redeemed_at, mode, cancelled_at FROM redemptions WHERE request_hash IS NOT NULL AND nonce")
+REFUSED = "SELECT nonce, request_hash, code, reason, message, existing, terminal_id FROM conflicts WHERE request_hash IS NOT NULL AND nonce"
+
+
+def _uploaded_body(row: tuple[Any, ...]) -> dict[str, Any]:
+    nonce, _, code, campaign_id, customer_id, store_id, staff_id, terminal_id, amount, discount, at, mode, cancelled = row
+    verdict = Verdict(Reason.OK, "Accepted offline and uploaded.", code=code, campaign_id=campaign_id,
+                      customer_id=customer_id, discount=discount, offline=True)
+    return {"nonce": nonce, "verdict": verdict.to_dict(), "redemption": {
+        "nonce": nonce, "code": code, "campaign_id": campaign_id, "store_id": store_id, "staff_id": staff_id,
+        "terminal_id": terminal_id, "redeemed_at": at, "amount": amount, "discount": discount,
+        "customer_id": customer_id, "mode": mode, "cancelled_at": cancelled}}
+
+
+def _refused_body(row: tuple[Any, ...]) -> dict[str, Any]:
+    nonce, _, code, reason, message, existing, _terminal = row
+    first = FirstRedemption.from_dict(orjson.loads(existing)) if existing else None
+    verdict = Verdict(Reason(reason) if reason in Reason.__members__.values() else Reason.RULES_NOT_MET, message,
+                      code=code, offline=True, first_redemption=first)
+    return {"nonce": nonce, "verdict": verdict.to_dict(), "redemption": None}
+
+
+def stored_answer(db: sqlite_utils.Database, key: str) -> tuple[str, str | None, dict[str, Any]] | None:
+    """(request hash, terminal, first answer) for a key: an online request's stored response, or an
+    uploaded redemption or conflict, which are their own record."""
+    row = db.conn.execute("SELECT request_hash, terminal_id, response FROM idempotency WHERE key=?", (key,)).fetchone()
+    if row is not None:
+        return row[0], row[1], orjson.loads(row[2])
+    up = db.conn.execute(UPLOADED + "=?", (key,)).fetchone()
+    if up is not None:
+        return up[1], up[7], _uploaded_body(up)
+    refused = db.conn.execute(REFUSED + "=?", (key,)).fetchone()
+    if refused is not None:
+        return refused[1], refused[6], _refused_body(refused)
+    return None
+
+
 def _replay(db: sqlite_utils.Database, key: str, digest: str) -> tuple[int, dict[str, Any]] | None:
-    row = db.conn.execute("SELECT request_hash, status, response FROM idempotency WHERE key=?", (key,)).fetchone()
-    if row is None:
+    found = stored_answer(db, key)
+    if found is None:
         return None
+    row = (found[0], 200, found[2])
     if row[0] not in (digest, VOID_TOMBSTONE):
         raise ServiceError(409, "idempotency.mismatch",
                            f"Key {key} was already used for a different request; use a new key for a new request.",
                            {"action": "idempotency.mismatch", "subject": key})
-    return int(row[1]), json.loads(row[2])
+    return row[1], row[2]
 
 
 def _remember(db: sqlite_utils.Database, key: str, digest: str, terminal: Terminal, status: int,
@@ -167,12 +206,12 @@ def redeem(db: sqlite_utils.Database, terminal: Terminal, *, nonce: str, code: s
 
 def lookup(db: sqlite_utils.Database, terminal: Terminal, nonce: str) -> dict[str, Any]:
     """What became of a request key: the stored answer, with the redemption's present state."""
-    row = db.conn.execute("SELECT terminal_id, response FROM idempotency WHERE key=?", (nonce,)).fetchone()
-    if row is None:
+    found = stored_answer(db, nonce)
+    if found is None:
         raise ServiceError(404, "redemption.not_found", f"Nothing was recorded under {nonce}.")
-    if row[0] != terminal.id:
+    if found[1] != terminal.id:
         raise ServiceError(403, "terminal.mismatch", "That request was made by another terminal.")
-    body = json.loads(row[1])
+    body = found[2]
     red = db.conn.execute("SELECT cancelled_at FROM redemptions WHERE nonce=?", (nonce,)).fetchone()
     if red is not None and body.get("redemption"):
         body["redemption"]["cancelled_at"] = red[0]
@@ -213,14 +252,15 @@ def cancel(db: sqlite_utils.Database, terminal: Terminal, *, nonce: str, staff_i
 
 
 def _store_conflict(db: sqlite_utils.Database, terminal: Terminal, item: dict[str, Any], verdict: Verdict,
-                    now: datetime) -> None:
+                    now: datetime, digest: str | None = None) -> None:
     """Keep a conflict for people to settle; never drop the terminal's side of it."""
     first = verdict.first_redemption
     db.conn.execute(
         "INSERT OR IGNORE INTO conflicts (nonce, code, terminal_id, store_id, reason, message, item, existing, "
-        "recorded_at) VALUES (?,?,?,?,?,?,?,?,?)",
+        "recorded_at, request_hash) VALUES (?,?,?,?,?,?,?,?,?,?)",
         (item["nonce"], verdict.code, terminal.id, terminal.store_id, str(verdict.reason), verdict.message,
-         orjson.dumps(item).decode(), orjson.dumps(first.to_dict()).decode() if first else None, format_time(now)),
+         orjson.dumps(item).decode(), orjson.dumps(first.to_dict()).decode() if first else None, format_time(now),
+         digest),
     )
 
 
@@ -295,12 +335,16 @@ def _upload_redeems(db: sqlite_utils.Database, terminal: Terminal, items: list[d
     conn = db.conn
     stamp = format_time(now)
     digests = [request_hash("redeem", i["code"].strip(), i["staff_id"], i.get("amount"), terminal.store_id) for i in items]
-    stored: dict[str, tuple[str, str]] = {}
+    stored: dict[str, tuple[str, Any]] = {}  # answers already given for these nonces, in any earlier request
     for chunk in _chunks([i["nonce"] for i in items]):
         marks = ",".join("?" * len(chunk))
         for key, digest, response in conn.execute(
                 f"SELECT key, request_hash, response FROM idempotency WHERE key IN ({marks})", chunk):
             stored[key] = (digest, response)
+        for row in conn.execute(f"{UPLOADED} IN ({marks})", chunk):
+            stored[row[0]] = (row[1], {"verdict": {"accepted": True}})
+        for row in conn.execute(f"{REFUSED} IN ({marks})", chunk):
+            stored[row[0]] = (row[1], _refused_body(row))
     codes = []
     for item in items:
         try:
@@ -310,10 +354,10 @@ def _upload_redeems(db: sqlite_utils.Database, terminal: Terminal, items: list[d
     view = BatchView(db, codes)
     results: list[dict[str, Any]] = []
     redemptions: list[Redemption] = []
-    remembered: list[tuple[Any, ...]] = []
     audits: list[tuple[Any, ...]] = []
     conflicts: list[dict[str, Any]] = []
     at_texts: dict[str, str] = {}  # each redemption's time, formatted once
+    hashes: dict[str, str] = {}
     in_run: dict[str, tuple[str, Any]] = {}  # nonces decided earlier in this run (a client may repeat one)
     for item, digest in zip(items, digests, strict=True):
         nonce = item["nonce"]
@@ -325,14 +369,15 @@ def _upload_redeems(db: sqlite_utils.Database, terminal: Terminal, items: list[d
                                 "message": f"Key {nonce} was already used for a different request."})
                 continue
             body = prev_body if isinstance(prev_body, dict) else orjson.loads(prev_body)
-            verdict = Verdict.from_dict(body["verdict"])
-            if verdict.accepted:
+            if body["verdict"]["accepted"]:
                 results.append({"nonce": nonce, "result": "duplicate", "message": "Already uploaded."})
-            elif body.get("voided"):
+                continue
+            verdict = Verdict.from_dict(body["verdict"])
+            if body.get("voided"):
                 results.append({"nonce": nonce, "result": "voided", "message": verdict.message})
             else:
                 results.append(_conflict_result(item, verdict))
-                conflicts.append({"item": item, "verdict": verdict})
+                conflicts.append({"item": item, "verdict": verdict, "digest": prev_digest})
             continue
         # The terminal decided at its own clock; the service judges validity at that moment, never later
         # than now (a terminal clock running fast cannot stretch a voucher's life).
@@ -354,36 +399,27 @@ def _upload_redeems(db: sqlite_utils.Database, terminal: Terminal, items: list[d
             audits.append((stamp, item["staff_id"], terminal.id, terminal.store_id, "redeem.refused", verdict.code,
                            orjson.dumps({"nonce": nonce, "reason": str(verdict.reason), "mode": "offline"}).decode()))
             results.append(_conflict_result(item, verdict))
-            conflicts.append({"item": item, "verdict": verdict})
-        body = {"nonce": nonce, "verdict": verdict.to_dict(), "redemption": red_dict(red, at_texts) if red else None}
-        in_run[nonce] = (digest, body)
-        remembered.append((nonce, digest, terminal.id, 200, orjson.dumps(body).decode(), stamp))
+            conflicts.append({"item": item, "verdict": verdict, "digest": digest})
+        in_run[nonce] = (digest, {"verdict": {"accepted": verdict.accepted}} if red else
+                         {"verdict": verdict.to_dict(), "redemption": None})
+        if red:
+            hashes[nonce] = digest
 
     if redemptions:
         first = next_versions(conn, len(redemptions))
         conn.executemany(
             "INSERT INTO redemptions (nonce, code, campaign_id, customer_id, store_id, staff_id, terminal_id, amount, "
-            "discount, redeemed_at, recorded_at, mode) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            "discount, redeemed_at, recorded_at, mode, request_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [(r.nonce, r.code, r.campaign_id, r.customer_id, r.store_id, r.staff_id, r.terminal_id, r.amount, r.discount,
-              at_texts[r.nonce], stamp, r.mode) for r in redemptions])
+              at_texts[r.nonce], stamp, r.mode, hashes[r.nonce]) for r in redemptions])
         conn.executemany(
             "UPDATE vouchers SET redeemed_at=?, redeemed_store=?, redeemed_nonce=?, version=? WHERE code=?",
             [(at_texts[r.nonce], r.store_id, r.nonce, first + k, r.code) for k, r in enumerate(redemptions)])
-    conn.executemany("INSERT INTO idempotency (key, request_hash, terminal_id, status, response, created_at) "
-                     "VALUES (?,?,?,?,?,?)", remembered)
     conn.executemany("INSERT INTO audit (at, actor, terminal_id, store_id, action, subject, detail) VALUES (?,?,?,?,?,?,?)",
                      audits)
     for c in conflicts:
-        _store_conflict(db, terminal, c["item"], c["verdict"], now)
+        _store_conflict(db, terminal, c["item"], c["verdict"], now, c["digest"])
     return results
-
-
-def red_dict(red: Redemption, at_texts: dict[str, str]) -> dict[str, Any]:
-    """``Redemption.to_dict`` with the time already formatted (this runs once per uploaded item)."""
-    return {"nonce": red.nonce, "code": red.code, "campaign_id": red.campaign_id, "store_id": red.store_id,
-            "staff_id": red.staff_id, "terminal_id": red.terminal_id, "redeemed_at": at_texts[red.nonce],
-            "amount": red.amount, "discount": red.discount, "customer_id": red.customer_id, "mode": red.mode,
-            "cancelled_at": None}
 
 
 def _conflict_result(item: dict[str, Any], verdict: Verdict) -> dict[str, Any]:

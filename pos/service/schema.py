@@ -32,7 +32,8 @@ CREATE TABLE IF NOT EXISTS redemptions (
     nonce TEXT PRIMARY KEY, code TEXT NOT NULL, campaign_id TEXT NOT NULL, customer_id TEXT,
     store_id TEXT NOT NULL, staff_id TEXT NOT NULL, terminal_id TEXT, amount INTEGER,
     discount INTEGER NOT NULL, redeemed_at TEXT NOT NULL, recorded_at TEXT NOT NULL, mode TEXT NOT NULL,
-    cancelled_at TEXT, cancelled_by TEXT, cancel_reason TEXT);
+    cancelled_at TEXT, cancelled_by TEXT, cancel_reason TEXT,
+    request_hash TEXT);  -- set for uploaded redemptions: they are their own idempotency record
 -- The database itself refuses a second live redemption of one voucher.
 CREATE UNIQUE INDEX IF NOT EXISTS redemptions_one_live ON redemptions(code) WHERE cancelled_at IS NULL;
 CREATE INDEX IF NOT EXISTS redemptions_customer ON redemptions(campaign_id, customer_id, redeemed_at);
@@ -42,7 +43,7 @@ CREATE TABLE IF NOT EXISTS idempotency (
 CREATE TABLE IF NOT EXISTS conflicts (
     id INTEGER PRIMARY KEY, nonce TEXT NOT NULL UNIQUE, code TEXT, terminal_id TEXT, store_id TEXT,
     reason TEXT NOT NULL, message TEXT NOT NULL, item TEXT NOT NULL, existing TEXT,
-    recorded_at TEXT NOT NULL, resolved_at TEXT);
+    recorded_at TEXT NOT NULL, resolved_at TEXT, request_hash TEXT);
 CREATE TABLE IF NOT EXISTS terminals (
     id TEXT PRIMARY KEY, store_id TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE,
     active INTEGER NOT NULL DEFAULT 1, created_at TEXT NOT NULL);
