@@ -189,12 +189,12 @@ def create_app(db_path: str | Path, *, synchronous: str = "FULL", group_commit: 
                            "busy_seconds": round(writer.busy_seconds, 3)}}
 
     @app.post("/v1/redemptions", summary="Redeem a voucher (idempotent by nonce)")
-    async def redeem(body: RedeemRequest, terminal: TerminalDep) -> JSONResponse:
+    async def redeem(body: RedeemRequest, terminal: TerminalDep) -> Response:
         await same_store(terminal, body.store_id)
         now = datetime.now(UTC)
         status, answer = await write(lambda db: ledger.redeem(
             db, terminal, nonce=body.nonce, code=body.code, staff_id=body.staff_id, amount=body.amount, now=now))
-        return JSONResponse(answer, status_code=status)
+        return Response(answer, status_code=status, media_type="application/json")
 
     @app.get("/v1/redemptions/{nonce}", summary="What became of a redeem request")
     def lookup(nonce: Nonce, terminal: TerminalDep) -> dict[str, Any]:

@@ -97,7 +97,7 @@ def audit(db: sqlite_utils.Database, now: datetime, action: str, *, actor: str |
     db.conn.execute(
         "INSERT INTO audit (at, actor, terminal_id, store_id, action, subject, detail) VALUES (?,?,?,?,?,?,?)",
         (format_time(now), actor, terminal.id if terminal else None, terminal.store_id if terminal else None,
-         action, subject, json.dumps(detail, default=str) if detail else None),
+         action, subject, orjson.dumps(detail, default=str).decode() if detail else None),
     )
 
 
@@ -152,11 +152,14 @@ def _replay(db: sqlite_utils.Database, key: str, digest: str) -> tuple[int, dict
 
 
 def _remember(db: sqlite_utils.Database, key: str, digest: str, terminal: Terminal, status: int,
-              body: dict[str, Any], now: datetime) -> None:
+              body: dict[str, Any], now: datetime) -> bytes:
+    """Store the first answer under its key; returns it serialised, ready to send."""
+    text = orjson.dumps(body)
     db.conn.execute(
         "INSERT INTO idempotency (key, request_hash, terminal_id, status, response, created_at) VALUES (?,?,?,?,?,?)",
-        (key, digest, terminal.id, status, json.dumps(body), format_time(now)),
+        (key, digest, terminal.id, status, text.decode(), format_time(now)),
     )
+    return text
 
 
 def _record(db: sqlite_utils.Database, red: Redemption, now: datetime) -> None:
@@ -191,17 +194,16 @@ def _decide(db: sqlite_utils.Database, terminal: Terminal, *, nonce: str, code: 
 
 
 def redeem(db: sqlite_utils.Database, terminal: Terminal, *, nonce: str, code: str, staff_id: str,
-           amount: int | None, now: datetime) -> tuple[int, dict[str, Any]]:
-    """An online redemption, decided now and remembered under ``nonce``."""
+           amount: int | None, now: datetime) -> tuple[int, bytes]:
+    """An online redemption, decided now and remembered under ``nonce``; returns the answer as JSON bytes."""
     digest = request_hash("redeem", code.strip(), staff_id, amount, terminal.store_id)
     replay = _replay(db, nonce, digest)
     if replay is not None:
-        return replay
+        return replay[0], orjson.dumps(replay[1])
     verdict, red = _decide(db, terminal, nonce=nonce, code=code, staff_id=staff_id, amount=amount, when=now,
                            now=now, mode="online")
     body = {"nonce": nonce, "verdict": verdict.to_dict(), "redemption": red.to_dict() if red else None}
-    _remember(db, nonce, digest, terminal, 200, body, now)
-    return 200, body
+    return 200, _remember(db, nonce, digest, terminal, 200, body, now)
 
 
 def lookup(db: sqlite_utils.Database, terminal: Terminal, nonce: str) -> dict[str, Any]:
