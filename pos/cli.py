@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -65,7 +66,11 @@ def serve(host: str, port: int, db_path: str, fixture: str | None, synchronous: 
     from pos.service.api import create_app
     from pos.service.schema import open_db
 
-
+    try:  # the schema in place before anything else (and before several workers race to create it)
+        Path(db_path).resolve().parent.mkdir(parents=True, exist_ok=True)
+        open_db(db_path).close()
+    except (OSError, sqlite3.Error) as exc:
+        fail(f"cannot open the service database {db_path}: {exc}")
     if fixture:
         db = open_db(db_path)
         try:
@@ -80,7 +85,6 @@ def serve(host: str, port: int, db_path: str, fixture: str | None, synchronous: 
         app = create_app(db_path, synchronous=synchronous.upper(), group_commit=not no_group_commit)
         uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
         return
-    open_db(db_path).close()  # schema in place before the workers race to create it
     os.environ.update(POS_SERVICE_DB=str(Path(db_path).resolve()), POS_SERVICE_SYNCHRONOUS=synchronous.upper(),
                       POS_SERVICE_GROUP_COMMIT="0" if no_group_commit else "1")
     uvicorn.run("pos.service.api:app_from_env", factory=True, workers=workers, host=host, port=port,
@@ -275,9 +279,11 @@ def sync(config: str | None, as_json: bool, batch_size: int) -> None:
     cfg, db, endpoint = _terminal(config)
     show = sys.stderr.isatty() and not as_json
     if show:
+        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), transient=False) as bar:
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      console=Console(stderr=True)) as bar:
             tasks: dict[str, Any] = {}
 
             def progress(phase: str, done: int, total: int) -> None:

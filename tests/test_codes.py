@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pos.domain import CodeError, display, generate, normalise
-from pos.domain.codes import ALPHABET, BODY_LENGTH, CODE_LENGTH, check_character
+from pos.domain.codes import ALPHABET, BODY_LENGTH, CODE_LENGTH, check_character, is_valid
 
 bodies = st.text(alphabet=ALPHABET, min_size=BODY_LENGTH, max_size=BODY_LENGTH)
 
@@ -56,16 +56,8 @@ def test_nearly_every_swap_of_neighbours_is_caught() -> None:
         if code[i] == code[i + 1]:
             continue
         swaps += 1
-        caught += not _valid(code[:i] + code[i + 1] + code[i] + code[i + 2 :])
+        caught += not is_valid(code[:i] + code[i + 1] + code[i] + code[i + 2 :])
     assert caught / swaps > 0.99, (caught, swaps)
-
-
-def _valid(text: str) -> bool:
-    try:
-        normalise(text)
-    except CodeError:
-        return False
-    return True
 
 
 @given(st.text(max_size=600))

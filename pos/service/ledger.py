@@ -140,15 +140,16 @@ def stored_answer(db: sqlite_utils.Database, key: str) -> tuple[str, str | None,
 
 
 def _replay(db: sqlite_utils.Database, key: str, digest: str) -> tuple[int, dict[str, Any]] | None:
+    """The first answer given under ``key`` (None if the key is new); a different request under it is refused."""
     found = stored_answer(db, key)
     if found is None:
         return None
-    row = (found[0], 200, found[2])
-    if row[0] not in (digest, VOID_TOMBSTONE):
+    stored_digest, _, body = found
+    if stored_digest not in (digest, VOID_TOMBSTONE):
         raise ServiceError(409, "idempotency.mismatch",
                            f"Key {key} was already used for a different request; use a new key for a new request.",
                            {"action": "idempotency.mismatch", "subject": key})
-    return row[1], row[2]
+    return 200, body
 
 
 def _remember(db: sqlite_utils.Database, key: str, digest: str, terminal: Terminal, status: int,
