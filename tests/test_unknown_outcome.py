@@ -97,3 +97,38 @@ def test_crash_between_answer_and_journal_is_recovered_from_the_service(shop: Sh
     states = dict(t.db.conn.execute("SELECT nonce, state FROM journal WHERE nonce LIKE 'crash-%'").fetchall())
     assert states == {"crash-00001": "done", "crash-00002": "abandoned"}
     assert t.sync().results == {"voided": 1}
+
+
+def test_a_rescan_after_a_crash_continues_the_unsettled_attempt_even_offline(shop: Shop) -> None:
+    """The service redeemed it, the terminal died before hearing so, and the service is down at restart."""
+    t = shop.terminal()
+    code = shop.codes["spring"]
+    with t.db.atomic():
+        t.db.journal(at=t.counter.clock(), nonce="died-00001", raw=code, staff_id="alice", store_id="S001",
+                     amount=62000, state="pending", mode="online", code=code)
+    t.endpoint.redeem(nonce="died-00001", code=code, staff_id="alice", store_id="S001", amount=62000)
+    shop.service.stop()
+    verdict = t.counter.redeem(code, "alice", 62000)  # the cashier scans it again
+    assert verdict.accepted and verdict.offline
+    assert t.db.conn.execute("SELECT nonce FROM outbox").fetchall() == [("died-00001",)]
+    shop.service.start()
+    report = t.sync()
+    assert report.results == {"duplicate": 1} and not report.conflicts
+    assert shop.query("SELECT nonce FROM redemptions WHERE cancelled_at IS NULL") == [("died-00001",)]
+    assert t.db.conn.execute("SELECT nonce FROM redemptions WHERE cancelled_at IS NULL").fetchall() == [("died-00001",)]
+
+
+def test_a_rescan_with_another_amount_voids_the_unsettled_attempt_first(shop: Shop) -> None:
+    t = shop.terminal()
+    code = shop.codes["spring"]
+    with t.db.atomic():
+        t.db.journal(at=t.counter.clock(), nonce="died-00002", raw=code, staff_id="alice", store_id="S001",
+                     amount=62000, state="pending", mode="online", code=code)
+    t.endpoint.redeem(nonce="died-00002", code=code, staff_id="alice", store_id="S001", amount=62000)
+    shop.service.stop()
+    assert t.counter.redeem(code, "alice", 70000).offline
+    shop.service.start()
+    report = t.sync()
+    assert report.results == {"voided": 1, "accepted": 1} and not report.conflicts
+    assert shop.query("SELECT nonce, cancel_reason FROM redemptions ORDER BY recorded_at") == [
+        ("died-00002", "void"), (t.db.conn.execute("SELECT nonce FROM redemptions").fetchone()[0], None)]

@@ -78,10 +78,19 @@ class Counter:
                 self.db.audit(now, "redeem.refused", actor=staff_id, subject=local.code, reason=str(local.reason))
             return local
 
-        nonce = uuid.uuid4().hex
-        with self.db.atomic():
-            entry = self.db.journal(at=now, nonce=nonce, raw=raw, staff_id=staff_id, store_id=self.store_id,
-                                    amount=amount, state="pending", mode="online")
+        # An earlier attempt at this voucher whose outcome a crash kept from us is continued under its
+        # nonce, so the service takes it for the same request; one with other details is voided first.
+        prior = self.db.unsettled_attempt(local.code) if local.code else None
+        if prior and prior["staff_id"] == staff_id and prior["amount"] == amount:
+            nonce, entry = prior["nonce"], prior["id"]
+        else:
+            nonce = uuid.uuid4().hex
+            with self.db.atomic():
+                if prior:
+                    self._enqueue_void(prior["nonce"], prior["staff_id"], now)
+                    self.db.conn.execute("UPDATE journal SET state='abandoned' WHERE id=?", (prior["id"],))
+                entry = self.db.journal(at=now, nonce=nonce, raw=raw, staff_id=staff_id, store_id=self.store_id,
+                                        amount=amount, state="pending", mode="online", code=local.code)
         if self.endpoint is None:
             return self._offline(raw, staff_id, amount, nonce, entry, maybe_sent=False)
 

@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEX
     input TEXT NOT NULL, code TEXT, staff_id TEXT NOT NULL, store_id TEXT NOT NULL, amount INTEGER,
     state TEXT NOT NULL, mode TEXT, reason TEXT, message TEXT, discount INTEGER, detail TEXT);
 CREATE INDEX IF NOT EXISTS journal_nonce ON journal(nonce);
+CREATE INDEX IF NOT EXISTS journal_unsettled ON journal(code) WHERE state='pending';
 -- Redemptions this terminal made (online or offline); at most one live per voucher.
 CREATE TABLE IF NOT EXISTS redemptions (nonce TEXT PRIMARY KEY, code TEXT NOT NULL, campaign_id TEXT NOT NULL,
     customer_id TEXT, store_id TEXT NOT NULL, staff_id TEXT NOT NULL, amount INTEGER, discount INTEGER NOT NULL,
@@ -169,15 +170,23 @@ class LocalDB:
 
     # -- journal and audit ----------------------------------------------------------------------
     def journal(self, *, at: datetime, nonce: str | None, raw: str, staff_id: str, store_id: str,
-                amount: int | None, state: str, mode: str | None = None, verdict: Any = None) -> int:
+                amount: int | None, state: str, mode: str | None = None, verdict: Any = None,
+                code: str | None = None) -> int:
         cur = self.conn.execute(
             "INSERT INTO journal (at, nonce, input, code, staff_id, store_id, amount, state, mode, reason, message, "
             "discount, detail) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (format_time(at), nonce, raw[:512], getattr(verdict, "code", None), staff_id, store_id, amount, state, mode,
+            (format_time(at), nonce, raw[:512], code or getattr(verdict, "code", None), staff_id, store_id, amount,
+             state, mode,
              str(verdict.reason) if verdict else None, verdict.message if verdict else None,
              verdict.discount if verdict else None, verdict.detail if verdict else None),
         )
         return int(cur.lastrowid or 0)
+
+    def unsettled_attempt(self, code: str) -> dict[str, Any] | None:
+        """The latest attempt at this voucher whose outcome was never learned (the terminal died)."""
+        rows = self.db.query("SELECT id, nonce, staff_id, amount FROM journal WHERE state='pending' AND code=? "
+                             "AND nonce IS NOT NULL ORDER BY id DESC LIMIT 1", [code])
+        return next(iter(rows), None)
 
     def settle_journal(self, entry: int, *, state: str, mode: str, verdict: Any) -> None:
         self.conn.execute(

@@ -1,0 +1,165 @@
+"""Kill the terminal and the service with SIGKILL at random moments; check that nothing is lost,
+nothing is redeemed twice, and the terminal's outbox and journal and the service's audit agree.
+
+A real ``pos serve`` (synchronous=FULL) on loopback; a driver process (scripts/crash_driver.py) that
+redeems vouchers through the real counter, syncs every few redemptions and records each verdict the
+moment it would be on screen. Each kill point picks a victim (the terminal three times in four, else
+the service), waits a random 30–600 ms, sends SIGKILL and restarts the victim (the service after a
+random outage, during which the terminal works offline). At the end the service runs undisturbed,
+the driver finishes the list and a last ``pos sync`` runs; then the invariants are checked:
+
+  lost        a voucher whose verdict was shown as accepted, with no live redemption on the service
+  duplicated  a voucher with more than one live redemption, or one redemption uploaded twice
+  disagree    the terminal's live redemptions, outbox, journal and the service's redemptions and
+              audit do not tell the same story (pending left behind, nonces that differ, an
+              unaudited redemption, a conflict on a single-terminal shop)
+
+    .venv/bin/python scripts/crash_harness.py [--kills 200] [--vouchers 1500] [--seed N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from benchlib import make_service_db
+
+from pos.demo import TOKENS
+from pos.service.process import ServiceProcess
+from pos.terminal.config import TerminalConfig, write
+
+HERE = Path(__file__).parent
+
+
+def rows(path: Path, sql: str, *args: object) -> list[tuple]:
+    with sqlite3.connect(path) as conn:
+        return conn.execute(sql, args).fetchall()
+
+
+def start_driver(cfg: Path, codes: Path, shown: Path, log: Path) -> subprocess.Popen[bytes]:
+    out = open(log, "ab")  # noqa: SIM115 - owned by the child for its lifetime
+    return subprocess.Popen([sys.executable, str(HERE / "crash_driver.py"), str(cfg), str(codes), str(shown)],
+                            stdout=out, stderr=out)
+
+
+def check(service_db: Path, terminal_db: Path, shown: Path) -> dict[str, object]:
+    last: dict[str, str] = {}
+    for line in shown.read_text().splitlines():
+        code, reason, _ = line.split()
+        last.setdefault(code, reason) if reason != "ok" else last.__setitem__(code, "ok")
+    accepted = {c for c, r in last.items() if r == "ok"}
+    live = {}
+    for code, n in rows(service_db, "SELECT code, count(*) FROM redemptions WHERE cancelled_at IS NULL GROUP BY code"):
+        live[code] = n
+    lost = sorted(c for c in accepted if live.get(c, 0) == 0)
+    duplicated = sorted(c for c, n in live.items() if n > 1)
+    problems: list[str] = []
+    t_live = dict(rows(terminal_db, "SELECT nonce, code FROM redemptions WHERE cancelled_at IS NULL"))
+    s_live = dict(rows(service_db, "SELECT nonce, code FROM redemptions WHERE cancelled_at IS NULL"))
+    if t_live != s_live:
+        only_t = set(t_live) - set(s_live)
+        only_s = set(s_live) - set(t_live)
+        problems.append(f"live redemptions differ: {len(only_t)} only on the terminal, {len(only_s)} only on the service")
+    pending_out = rows(terminal_db, "SELECT count(*) FROM outbox WHERE state='pending'")[0][0]
+    pending_journal = rows(terminal_db, "SELECT count(*) FROM journal WHERE state='pending'")[0][0]
+    if pending_out or pending_journal:
+        problems.append(f"left pending: {pending_out} outbox, {pending_journal} journal")
+    bad_states = rows(terminal_db, "SELECT state, count(*) FROM outbox WHERE state NOT IN "
+                                   "('accepted','duplicate','voided','cancelled','withdrawn') GROUP BY state")
+    if bad_states:
+        problems.append(f"outbox entries in unexpected states: {bad_states}")
+    audited = {r[0] for r in rows(service_db, "SELECT json_extract(detail, '$.nonce') FROM audit WHERE action='redeem'")}
+    every = {r[0] for r in rows(service_db, "SELECT nonce FROM redemptions")}
+    if every - audited:
+        problems.append(f"{len(every - audited)} redemptions without a 'redeem' audit entry")
+    redeem_audits = rows(service_db, "SELECT count(*) FROM audit WHERE action='redeem'")[0][0]
+    if redeem_audits != len(every):
+        problems.append(f"{redeem_audits} 'redeem' audit entries for {len(every)} redemptions")
+    conflicts = rows(service_db, "SELECT count(*) FROM conflicts")[0][0]
+    if conflicts:
+        problems.append(f"{conflicts} conflicts on a single-terminal shop")
+    shown_wrong = sorted(c for c, r in last.items() if r not in ("ok", "already_redeemed"))
+    if shown_wrong:
+        problems.append(f"{len(shown_wrong)} vouchers shown with an unexpected verdict, e.g. {shown_wrong[:3]}")
+    return {"shown_accepted": len(accepted), "live_on_service": sum(live.values()), "lost": len(lost),
+            "duplicated": len(duplicated), "disagreements": problems,
+            "adopted_after_crash": len(set(live) - accepted)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--kills", type=int, default=200)
+    ap.add_argument("--vouchers", type=int, default=0, help="default: 200 per kill point, so the work outlasts the kills")
+    ap.add_argument("--seed", type=int, default=int(time.time()))
+    ap.add_argument("--workdir", type=Path, default=Path("bench-out/crash"))
+    args = ap.parse_args()
+    rng = random.Random(args.seed)
+    work = args.workdir
+    work.mkdir(parents=True, exist_ok=True)
+    for f in work.glob("*"):
+        f.unlink()
+    service_db, terminal_db = work / "service.db", work / "terminal.db"
+    codes = make_service_db(service_db, args.vouchers or 200 * args.kills)
+    (work / "codes.txt").write_text("\n".join(codes))
+    shown = work / "shown.txt"
+    service = ServiceProcess(service_db, log=work / "service.log").start()
+    cfg = work / "terminal.toml"
+    write(cfg, TerminalConfig(service_url=service.url, token=TOKENS["S001-T1"], store_id="S001",
+                              terminal_id="S001-T1", database=terminal_db))
+    subprocess.run([sys.executable, "-m", "pos", "sync", "--config", str(cfg)], check=True, capture_output=True)
+    kills = {"terminal": 0, "service": 0}
+    driver = start_driver(cfg, work / "codes.txt", shown, work / "driver.log")
+    started = time.monotonic()
+    try:
+        while sum(kills.values()) < args.kills:
+            time.sleep(rng.uniform(0.03, 0.6))
+            if driver.poll() is not None:
+                if driver.returncode == 0:
+                    break  # every voucher has been shown: no more work to interrupt
+                driver = start_driver(cfg, work / "codes.txt", shown, work / "driver.log")
+                continue
+            if rng.random() < 0.75:
+                driver.send_signal(signal.SIGKILL)
+                driver.wait()
+                kills["terminal"] += 1
+                driver = start_driver(cfg, work / "codes.txt", shown, work / "driver.log")
+            else:
+                service.kill()
+                kills["service"] += 1
+                time.sleep(rng.uniform(0.05, 0.8))  # an outage: the terminal goes offline meanwhile
+                service.start()
+            n = sum(kills.values())
+            if n % 25 == 0:
+                print(f"  {n} kill points, {len(shown.read_text().splitlines()) if shown.exists() else 0} "
+                      f"verdicts shown", flush=True)
+        if driver.poll() is None:
+            driver.wait(timeout=600)  # let it finish the list undisturbed
+        else:
+            start_driver(cfg, work / "codes.txt", shown, work / "driver.log").wait(timeout=600)
+        final = subprocess.run([sys.executable, "-m", "pos", "sync", "--config", str(cfg), "--json"],
+                               capture_output=True, text=True)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+        service.stop()
+    result = check(service_db, terminal_db, shown)
+    result.update(kills=kills, kill_points=sum(kills.values()), seed=args.seed,
+                  seconds=round(time.monotonic() - started, 1), final_sync_exit=final.returncode,
+                  verdicts_shown=len(shown.read_text().splitlines()))
+    print(json.dumps(result, indent=1))
+    bad = result["lost"] or result["duplicated"] or result["disagreements"] or final.returncode != 0
+    print("INVARIANTS " + ("VIOLATED" if bad else "HOLD"))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
