@@ -93,9 +93,13 @@ def test_crash_between_answer_and_journal_is_recovered_from_the_service(shop: Sh
                      store_id="S001", amount=62000, state="pending", mode="online")
     assert recover(t.db, t.endpoint) == 2
     assert t.db.local_redemption(shop.codes["spring"])["nonce"] == "crash-00001"
-    assert t.counter.redeem(shop.codes["spring"], "alice", 62000).reason is Reason.ALREADY_REDEEMED
     states = dict(t.db.conn.execute("SELECT nonce, state FROM journal WHERE nonce LIKE 'crash-%'").fetchall())
-    assert states == {"crash-00001": "done", "crash-00002": "abandoned"}
+    assert states == {"crash-00001": "unshown", "crash-00002": "abandoned"}
+    # the cashier scans it again: the acceptance nobody saw is shown now, once
+    shown = t.counter.redeem(shop.codes["spring"], "alice", 62000)
+    assert shown.accepted and shown.discount == 3000 and "restarted" in shown.message
+    assert t.counter.redeem(shop.codes["spring"], "alice", 62000).reason is Reason.ALREADY_REDEEMED
+    assert shop.query("SELECT count(*) FROM redemptions") == [(1,)]
     assert t.sync().results == {"voided": 1}
 
 

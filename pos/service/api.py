@@ -219,7 +219,7 @@ def create_app(db_path: str | Path, *, synchronous: str = "FULL", group_commit: 
         return fast_json({"results": results})
 
     @app.get("/v1/catalog", summary="What a store's terminal needs to decide offline, as a delta since a cursor")
-    def catalog(terminal: TerminalDep, since: Annotated[int, Query(ge=0)] = 0,
+    def catalog(terminal: TerminalDep, since: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
                 limit: Annotated[int, Query(ge=1, le=50_000)] = 10_000) -> Response:
         return fast_json(ledger.catalog_delta(service.reader(), terminal.store_id, since, limit, terminal.id))
 

@@ -71,6 +71,10 @@ class Counter:
         local = self.check(raw, staff_id, amount)
         final_here = local.reason in (Reason.MALFORMED, Reason.FORGED) or (
             local.reason is Reason.ALREADY_REDEEMED and local.code and self.db.local_redemption(local.code))
+        if local.reason is Reason.ALREADY_REDEEMED and final_here:
+            shown_now = self._unshown(local, staff_id, now)
+            if shown_now is not None:
+                return shown_now
         if final_here:
             with self.db.atomic():
                 self.db.journal(at=now, nonce=None, raw=raw, staff_id=staff_id, store_id=self.store_id, amount=amount,
@@ -115,6 +119,21 @@ class Counter:
             self.db.settle_journal(entry, state="done", mode="online", verdict=verdict)
             if verdict.accepted:
                 self._remember(nonce, verdict, staff_id, amount, parse_time(answer["redemption"]["redeemed_at"]), "online")
+        return verdict
+
+    def _unshown(self, local: Verdict, staff_id: str, now: datetime) -> Verdict | None:
+        """This terminal's acceptance of the voucher that a crash kept off the screen, shown now, once."""
+        red = self.db.local_redemption(local.code or "")
+        row = self.db.conn.execute(
+            "SELECT id, message, discount FROM journal WHERE nonce=? AND state='unshown'", (red["nonce"],)
+        ).fetchone() if red else None
+        if row is None:
+            return None
+        verdict = Verdict(Reason.OK, f"{row[1]} (recorded just before the terminal restarted)", code=local.code,
+                          campaign_id=red["campaign_id"], customer_id=red["customer_id"], discount=row[2] or 0)
+        with self.db.atomic():
+            self.db.conn.execute("UPDATE journal SET state='done' WHERE id=?", (row[0],))
+            self.db.audit(now, "redeem.shown", actor=staff_id, subject=local.code, nonce=red["nonce"])
         return verdict
 
     def _ask(self, nonce: str, raw: str, staff_id: str, amount: int | None) -> dict:

@@ -45,9 +45,10 @@ class SyncReport:
 def recover(db: LocalDB, endpoint: Endpoint) -> int:
     """Settle journal entries a crash left ``pending`` by asking the service what became of them.
 
-    The service's answer is taken as it is: an accepted redemption joins this terminal's history
-    (so a second scan says "already redeemed here" and the cashier can undo it); a request the service
-    never saw is voided, so that a late copy of it can never count.
+    The service's answer is taken as it is: an accepted redemption joins this terminal's history and
+    is marked ``unshown``, so the next scan of that voucher shows the acceptance the cashier never saw
+    (instead of "already redeemed"); a request the service never saw is voided, so that a late copy
+    of it can never count.
     """
     settled = 0
     pending = list(db.db.query("SELECT id, nonce, input, staff_id, amount FROM journal "
@@ -70,7 +71,9 @@ def recover(db: LocalDB, endpoint: Endpoint) -> int:
                         "amount, discount, redeemed_at, mode) VALUES (?,?,?,?,?,?,?,?,?,?)",
                         (row["nonce"], red["code"], red["campaign_id"], red.get("customer_id"), red["store_id"],
                          red["staff_id"], red.get("amount"), red["discount"], red["redeemed_at"], "online"))
-                db.settle_journal(row["id"], state="done", mode="online", verdict=verdict)
+                # Decided, but never on screen: the next scan of this voucher shows it (see Counter.redeem).
+                db.settle_journal(row["id"], state="unshown" if verdict.accepted else "done", mode="online",
+                                  verdict=verdict)
             db.audit(now, "recover", actor=None, subject=None, nonce=row["nonce"], found=answer is not None)
         settled += 1
     return settled

@@ -1,0 +1,1 @@
+"""Tools for testing pos against real failures: a fault-injecting TCP proxy."""

@@ -1,0 +1,20 @@
+"""The crash harness, at a size CI can afford (the full 200-kill run: scripts/crash_harness.py)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent
+
+
+def test_random_sigkills_of_terminal_and_service_lose_nothing(tmp_path: Path) -> None:
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "crash_harness.py"), "--kills", "15", "--seed", "11",
+                        "--workdir", str(tmp_path / "crash")], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    result = json.loads(r.stdout[r.stdout.index("{"): r.stdout.rindex("}") + 1])
+    assert result["kill_points"] >= 15
+    assert (result["lost"], result["duplicated"], result["disagreements"]) == (0, 0, [])
+    assert result["shown_accepted"] > 0
