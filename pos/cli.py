@@ -57,8 +57,9 @@ def main() -> None:
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Service processes sharing the database (SQLite serialises their writes).")
 @click.option("--log-level", default="warning", show_default=True)
+@click.option("--access-log", is_flag=True, help="Log every request line (method, path, status; never headers or bodies).")
 def serve(host: str, port: int, db_path: str, fixture: str | None, synchronous: str, no_group_commit: bool,
-          workers: int, log_level: str) -> None:
+          workers: int, log_level: str, access_log: bool) -> None:
     """Run the redemption service (HTTP API; OpenAPI at /openapi.json, docs at /docs)."""
     import uvicorn
 
@@ -83,12 +84,12 @@ def serve(host: str, port: int, db_path: str, fixture: str | None, synchronous: 
     click.echo(f"pos serve: http://{host}:{port} (database {db_path}, {workers} process(es))", err=True)
     if workers == 1:
         app = create_app(db_path, synchronous=synchronous.upper(), group_commit=not no_group_commit)
-        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=access_log)
         return
     os.environ.update(POS_SERVICE_DB=str(Path(db_path).resolve()), POS_SERVICE_SYNCHRONOUS=synchronous.upper(),
                       POS_SERVICE_GROUP_COMMIT="0" if no_group_commit else "1")
     uvicorn.run("pos.service.api:app_from_env", factory=True, workers=workers, host=host, port=port,
-                log_level=log_level, access_log=False)
+                log_level=log_level, access_log=access_log)
 
 
 @main.command()

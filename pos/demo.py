@@ -17,6 +17,7 @@ from rich.table import Table
 
 from pos.domain import Verdict, display, format_time, generate, money
 
+PINS = {"alice": "1234", "bob": "2345", "dan": "3456", "carol": "9876"}  # demo shop only
 TOKENS = {"S001-T1": "demo-token-riverside-1", "S001-T2": "demo-token-riverside-2", "S002-T1": "demo-token-station-1"}
 
 
@@ -34,10 +35,10 @@ def demo_fixture(now: datetime | None = None) -> tuple[dict[str, Any], dict[str,
     fixture: dict[str, Any] = {
         "stores": [{"id": "S001", "name": "Riverside"}, {"id": "S002", "name": "Station Road"},
                    {"id": "S003", "name": "Airport"}],
-        "staff": [{"id": "alice", "name": "Alice Wang", "role": "cashier"},
-                  {"id": "bob", "name": "Bob Li", "role": "cashier"},
-                  {"id": "dan", "name": "Dan Zhou", "role": "cashier"},
-                  {"id": "carol", "name": "Carol Chen", "role": "manager"}],
+        "staff": [{"id": "alice", "name": "Alice Wang", "role": "cashier", "pin": PINS["alice"]},
+                  {"id": "bob", "name": "Bob Li", "role": "cashier", "pin": PINS["bob"]},
+                  {"id": "dan", "name": "Dan Zhou", "role": "cashier", "pin": PINS["dan"]},
+                  {"id": "carol", "name": "Carol Chen", "role": "manager", "pin": PINS["carol"]}],
         "verifiers": [{"staff_id": "alice", "stores": ["S001"]},
                       {"staff_id": "dan", "stores": ["S002"]},
                       {"staff_id": "carol", "all_stores": True}],

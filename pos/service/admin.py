@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from pos.domain import Campaign, Verifier, format_time, generate, normalise, parse_time
 from pos.domain import payload as qr
+from pos.domain.pins import PinError, hash_pin
 from pos.service.ledger import audit
 from pos.service.schema import next_versions
 
@@ -107,8 +108,14 @@ def load_fixture(db: sqlite_utils.Database, data: dict[str, Any], *, now: dateti
             role = s.get("role", "cashier")
             if role not in ("cashier", "manager"):
                 raise FixtureError(f"staff: {s['id']!r} has role {role!r}; use cashier or manager")
-            db["staff"].upsert({"id": s["id"], "name": s["name"], "role": role, "active": int(s.get("active", True)),
-                                "version": next_versions(conn)}, pk="id")
+            row = {"id": s["id"], "name": s["name"], "role": role, "active": int(s.get("active", True)),
+                   "version": next_versions(conn)}
+            if "pin" in s:
+                try:
+                    row["pin_hash"] = hash_pin(str(s["pin"]))
+                except PinError as exc:
+                    raise FixtureError(f"staff: {s['id']!r}: {exc.message}") from exc
+            db["staff"].upsert(row, pk="id")
             counts["staff"] += 1
         for v in data.get("verifiers", []):
             _need(v, "verifiers", "staff_id")

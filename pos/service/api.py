@@ -22,13 +22,16 @@ from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import pos
-from pos.service import ledger
+from pos.domain.pins import verify_pin
+from pos.service import ledger, staff
 from pos.service.admin import token_hash
 from pos.service.ledger import ServiceError, Terminal
 from pos.service.schema import open_db
+from pos.service.staff import StaffSession
 from pos.service.writer import Writer
 
 Nonce = Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
@@ -51,6 +54,22 @@ class RedeemRequest(Strict):
 
 class CancelRequest(Strict):
     staff_id: Ident
+
+
+class LoginRequest(Strict):
+    staff_id: Ident
+    pin: Annotated[str, Field(min_length=1, max_length=16)] = Field(description="4 to 8 digits; never stored or logged.")
+
+
+class VerifierRequest(Strict):
+    all_stores: bool = False
+    stores: list[Ident] = Field(default_factory=list, max_length=1000)
+    active: bool = True
+
+
+class IssueRequest(Strict):
+    count: Annotated[int, Field(ge=1, le=10_000)] = 1
+    customer_id: Ident | None = None
 
 
 class UploadItem(Strict):
@@ -131,6 +150,27 @@ async def authenticated(request: Request, authorization: Annotated[str | None, H
 
 
 TerminalDep = Annotated[Terminal, Depends(authenticated)]
+
+
+async def manager(request: Request, terminal: TerminalDep,
+                  x_staff_session: Annotated[str | None, Header()] = None) -> StaffSession:
+    """The manager logged in at this terminal (``X-Staff-Session`` from ``POST /v1/sessions``)."""
+    service = request.app.state.service
+    if not x_staff_session:
+        raise ServiceError(401, "session.missing", "Log in as a manager first (send X-Staff-Session).")
+    session = staff.session_of(service.reader(), x_staff_session, terminal, datetime.now(UTC))
+    if session is None:
+        raise ServiceError(401, "session.invalid", "This staff session is unknown, expired, or from another terminal.")
+    if session.role != "manager":
+        refusal = ServiceError(403, "role.manager_required", "Only a manager may do this.",
+                               {"action": "role.refused", "actor": session.staff_id, "terminal": terminal,
+                                "subject": str(request.url.path)})
+        await asyncio.wrap_future(service.writer.submit(ledger.guarded(lambda db: refuse(refusal), datetime.now(UTC))))
+        raise refusal
+    return session
+
+
+ManagerDep = Annotated[StaffSession, Depends(manager)]
 
 
 def app_from_env() -> FastAPI:
@@ -217,6 +257,31 @@ def create_app(db_path: str | Path, *, synchronous: str = "FULL", group_commit: 
         now = datetime.now(UTC)
         results = await write(lambda db: ledger.upload(db, terminal, items, now))
         return fast_json({"results": results})
+
+    @app.post("/v1/sessions", summary="Log a staff member in with their PIN (locked after 5 wrong PINs)")
+    async def login(body: LoginRequest, terminal: TerminalDep) -> dict[str, Any]:
+        stored = staff.pin_hash_of(service.reader(), body.staff_id)
+        pin_ok = await run_in_threadpool(verify_pin, body.pin, stored)  # slow on purpose: off the event loop
+        now = datetime.now(UTC)
+        answer = await write(lambda db: staff.record_login(db, terminal, body.staff_id, pin_ok, now))
+        if "error" in answer:
+            err = answer["error"]
+            raise ServiceError(err["status"], err["code"], err["message"])
+        return answer
+
+    @app.put("/v1/verifiers/{staff_id}", summary="Manager: let a staff member verify in all or chosen stores, or revoke")
+    async def put_verifier(staff_id: Ident, body: VerifierRequest, terminal: TerminalDep,
+                           session: ManagerDep) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        return await write(lambda db: staff.set_verifier(db, terminal, session, staff_id, all_stores=body.all_stores,
+                                                         stores=body.stores, active=body.active, now=now))
+
+    @app.post("/v1/campaigns/{campaign_id}/vouchers", summary="Manager: issue vouchers, with their signed QR payloads")
+    async def issue_vouchers(campaign_id: Ident, body: IssueRequest, terminal: TerminalDep,
+                             session: ManagerDep) -> Response:
+        now = datetime.now(UTC)
+        return fast_json(await write(lambda db: staff.issue(db, terminal, session, campaign_id, count=body.count,
+                                                            customer_id=body.customer_id, now=now)))
 
     @app.get("/v1/catalog", summary="What a store's terminal needs to decide offline, as a delta since a cursor")
     def catalog(terminal: TerminalDep, since: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,

@@ -17,7 +17,10 @@ INSERT OR IGNORE INTO counters VALUES ('version', 0);
 CREATE TABLE IF NOT EXISTS stores (id TEXT PRIMARY KEY, name TEXT NOT NULL, version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS staff (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, active INTEGER NOT NULL DEFAULT 1,
-    pin_hash TEXT, version INTEGER NOT NULL);
+    pin_hash TEXT, failed_logins INTEGER NOT NULL DEFAULT 0, last_failed_at TEXT, version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY, staff_id TEXT NOT NULL, terminal_id TEXT NOT NULL, role TEXT NOT NULL,
+    created_at TEXT NOT NULL, expires_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS verifiers (
     staff_id TEXT PRIMARY KEY, all_stores INTEGER NOT NULL, stores TEXT NOT NULL,
     active INTEGER NOT NULL, version INTEGER NOT NULL);

@@ -99,6 +99,19 @@ class Endpoint:
         response = self._call("GET", "/v1/catalog", params={"since": since, "limit": limit}, timeout=timeout)
         return orjson.loads(response.content)
 
+    def login(self, staff_id: str, pin: str) -> dict[str, Any]:
+        """A staff session for this terminal: ``{"session", "expires_at", "staff": {id, name, role}}``."""
+        return self._call("POST", "/v1/sessions", json={"staff_id": staff_id, "pin": pin}).json()
+
+    def set_verifier(self, session: str, staff_id: str, *, all_stores: bool = False, stores: list[str] | None = None,
+                     active: bool = True) -> dict[str, Any]:
+        return self._call("PUT", f"/v1/verifiers/{staff_id}", headers={"X-Staff-Session": session},
+                          json={"all_stores": all_stores, "stores": stores or [], "active": active}).json()
+
+    def issue_vouchers(self, session: str, campaign_id: str, count: int, customer_id: str | None = None) -> dict[str, Any]:
+        return self._call("POST", f"/v1/campaigns/{campaign_id}/vouchers", headers={"X-Staff-Session": session},
+                          json={"count": count, "customer_id": customer_id}).json()
+
     def health(self) -> bool:
         try:
             self._call("GET", "/healthz")

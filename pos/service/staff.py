@@ -1,0 +1,110 @@
+"""Staff at the service: PIN logins with lockout, shift sessions, and what only managers may do.
+
+Checking a PIN costs tens of milliseconds by design, so it is done off the writer thread; only the
+bookkeeping (failure count, lockout, the session) goes through the writer.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlite_utils
+
+from pos.domain import Verifier, format_time, parse_time
+from pos.domain.pins import MAX_FAILURES, locked_until
+from pos.service.admin import issue_vouchers, token_hash, voucher_payload
+from pos.service.ledger import ServiceError, Terminal, audit
+from pos.service.schema import next_versions
+
+SHIFT = timedelta(hours=12)
+
+
+@dataclass(frozen=True, slots=True)
+class StaffSession:
+    staff_id: str
+    role: str
+    terminal_id: str
+
+
+def pin_hash_of(db: sqlite_utils.Database, staff_id: str) -> str | None:
+    row = db.conn.execute("SELECT pin_hash FROM staff WHERE id=? AND active=1", (staff_id,)).fetchone()
+    return row[0] if row else None
+
+
+def record_login(db: sqlite_utils.Database, terminal: Terminal, staff_id: str, pin_ok: bool,
+                 now: datetime) -> dict[str, Any]:
+    """After the PIN was checked: count a failure (locking after too many) or open a session."""
+    row = db.conn.execute("SELECT name, role, failed_logins, last_failed_at, active FROM staff WHERE id=?",
+                          (staff_id,)).fetchone()
+    failed = {"action": "login.failed", "actor": staff_id, "terminal": terminal, "subject": staff_id}
+    if row is None or not row[4]:
+        raise ServiceError(401, "login.failed", "Wrong staff number or PIN.", failed)
+    name, role, failures, last_failed = row[0], row[1], int(row[2]), row[3]
+    until = locked_until(failures, parse_time(last_failed) if last_failed else None)
+    if until is not None and now < until:
+        raise ServiceError(423, "login.locked", f"Too many wrong PINs: locked until {until:%H:%M} UTC. A manager can unlock.",
+                           {**failed, "action": "login.locked"})
+    if until is not None:  # the lock has run out: start counting afresh
+        failures = 0
+    if not pin_ok:
+        failures += 1
+        db.conn.execute("UPDATE staff SET failed_logins=?, last_failed_at=? WHERE id=?",
+                        (failures, format_time(now), staff_id))
+        left = MAX_FAILURES - failures
+        message = "Wrong staff number or PIN." + (f" {left} tries left." if left > 0 else " Locked for 15 minutes.")
+        # the failure count must survive the refusal, so it is written here and the refusal returned as data
+        audit(db, now, "login.failed", actor=staff_id, terminal=terminal, subject=staff_id, failures=failures)
+        return {"error": {"status": 401, "code": "login.failed", "message": message}}
+    token = secrets.token_urlsafe(32)
+    expires = now + SHIFT
+    db.conn.execute("UPDATE staff SET failed_logins=0, last_failed_at=NULL WHERE id=?", (staff_id,))
+    db.conn.execute("INSERT INTO sessions (token_hash, staff_id, terminal_id, role, created_at, expires_at) "
+                    "VALUES (?,?,?,?,?,?)", (token_hash(token), staff_id, terminal.id, role, format_time(now),
+                                              format_time(expires)))
+    audit(db, now, "login", actor=staff_id, terminal=terminal, subject=staff_id)
+    return {"session": token, "expires_at": format_time(expires), "staff": {"id": staff_id, "name": name, "role": role}}
+
+
+def session_of(db: sqlite_utils.Database, token: str, terminal: Terminal, now: datetime) -> StaffSession | None:
+    row = db.conn.execute("SELECT staff_id, role, terminal_id, expires_at FROM sessions WHERE token_hash=?",
+                          (token_hash(token),)).fetchone()
+    if row is None or row[2] != terminal.id or parse_time(row[3]) <= now:
+        return None
+    return StaffSession(row[0], row[1], row[2])
+
+
+def set_verifier(db: sqlite_utils.Database, terminal: Terminal, manager: StaffSession, staff_id: str, *,
+                 all_stores: bool, stores: list[str], active: bool, now: datetime) -> dict[str, Any]:
+    """Let a staff member verify in all stores or in the listed ones, or take the right away."""
+    if db.conn.execute("SELECT 1 FROM staff WHERE id=?", (staff_id,)).fetchone() is None:
+        raise ServiceError(404, "staff.not_found", f"No staff member {staff_id}.")
+    unknown = [s for s in stores if db.conn.execute("SELECT 1 FROM stores WHERE id=?", (s,)).fetchone() is None]
+    if unknown:
+        raise ServiceError(422, "verifier.store_unknown", f"No store {', '.join(unknown)}.")
+    if active and not all_stores and not stores:
+        raise ServiceError(422, "verifier.no_store", "Choose all stores or at least one store.")
+    grant = Verifier(staff_id, all_stores, frozenset(stores), active)
+    db.conn.execute(
+        "INSERT INTO verifiers (staff_id, all_stores, stores, active, version) VALUES (?,?,?,?,?) "
+        "ON CONFLICT(staff_id) DO UPDATE SET all_stores=excluded.all_stores, stores=excluded.stores, "
+        "active=excluded.active, version=excluded.version",
+        (staff_id, int(all_stores), json.dumps(sorted(stores)), int(active), next_versions(db.conn)))
+    audit(db, now, "verifier.grant" if active else "verifier.revoke", actor=manager.staff_id, terminal=terminal,
+          subject=staff_id, **grant.to_dict())
+    return grant.to_dict()
+
+
+def issue(db: sqlite_utils.Database, terminal: Terminal, manager: StaffSession, campaign_id: str, *, count: int,
+          customer_id: str | None, now: datetime) -> dict[str, Any]:
+    from pos.service.admin import FixtureError
+
+    try:
+        codes = issue_vouchers(db, campaign_id, count=count, customer_id=customer_id, now=now)
+    except FixtureError as exc:
+        raise ServiceError(422, "vouchers.refused", str(exc)) from exc
+    audit(db, now, "vouchers.issue", actor=manager.staff_id, terminal=terminal, subject=campaign_id, count=count)
+    return {"campaign_id": campaign_id, "vouchers": [{"code": c, "payload": voucher_payload(db, c)} for c in codes]}

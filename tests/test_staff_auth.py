@@ -1,0 +1,122 @@
+"""Staff PINs, lockout, sessions, and what only a manager may do — against a real service."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import httpx
+import pytest
+
+from pos.demo import PINS, TOKENS
+from pos.domain import Reason
+from pos.domain.pins import PinError, hash_pin, verify_pin
+from pos.service.process import ServiceProcess
+from pos.terminal.endpoint import Refused
+
+from .conftest import Shop
+
+
+def refused(call) -> Refused:
+    with pytest.raises(Refused) as err:
+        call()
+    return err.value
+
+
+def test_pins_are_stored_as_slow_salted_hashes(shop: Shop) -> None:
+    hashes = dict(shop.query("SELECT id, pin_hash FROM staff"))
+    for staff_id, stored in hashes.items():
+        scheme, n, r, p, salt, digest = stored.split("$")
+        assert (scheme, int(n), int(r), int(p)) == ("scrypt", 2**14, 8, 1)
+        assert len(bytes.fromhex(salt)) == 16 and len(bytes.fromhex(digest)) == 32
+        assert PINS[staff_id] not in stored
+        assert verify_pin(PINS[staff_id], stored) and not verify_pin("0000", stored)
+    assert hash_pin("1234") != hash_pin("1234")  # salted
+    for bad in ("123", "123456789", "12a4", "", "１２３４"):
+        with pytest.raises(PinError):
+            hash_pin(bad)
+
+
+def test_login_and_lockout_after_five_wrong_pins(shop: Shop) -> None:
+    t = shop.terminal()
+    ok = t.endpoint.login("alice", PINS["alice"])
+    assert ok["staff"] == {"id": "alice", "name": "Alice Wang", "role": "cashier"} and ok["session"]
+    assert refused(lambda: t.endpoint.login("nobody", "1234")).code == "login.failed"  # no hint who exists
+    for _ in range(5):
+        err = refused(lambda: t.endpoint.login("bob", "0000"))
+        assert (err.status, err.code) == (401, "login.failed")
+    assert "Locked" in err.message
+    locked = refused(lambda: t.endpoint.login("bob", PINS["bob"]))  # even the right PIN
+    assert (locked.status, locked.code) == (423, "login.locked")
+    assert shop.query("SELECT count(*) FROM audit WHERE action='login.failed' AND subject='bob'") == [(5,)]
+    assert shop.query("SELECT count(*) FROM audit WHERE action='login.locked'") == [(1,)]
+    assert shop.query("SELECT failed_logins FROM staff WHERE id='alice'") == [(0,)]
+
+
+def test_a_cashier_is_refused_on_manager_endpoints(shop: Shop) -> None:
+    t = shop.terminal()
+    cashier = t.endpoint.login("alice", PINS["alice"])["session"]
+    err = refused(lambda: t.endpoint.set_verifier(cashier, "bob", stores=["S001"]))
+    assert (err.status, err.code) == (403, "role.manager_required")
+    err = refused(lambda: t.endpoint.issue_vouchers(cashier, "SPRING", 5))
+    assert err.code == "role.manager_required"
+    assert refused(lambda: t.endpoint.set_verifier("made-up", "bob", stores=["S001"])).code == "session.invalid"
+    r = httpx.put(shop.service.url + "/v1/verifiers/bob", json={"stores": ["S001"]},
+                  headers={"Authorization": f"Bearer {TOKENS['S001-T1']}"})
+    assert (r.status_code, r.json()["error"]["code"]) == (401, "session.missing")
+    # a manager's session from another terminal does not work here either
+    other = shop.terminal("S001-T2", pull=False)
+    carol_elsewhere = other.endpoint.login("carol", PINS["carol"])["session"]
+    assert refused(lambda: t.endpoint.set_verifier(carol_elsewhere, "bob", stores=["S001"])).code == "session.invalid"
+    assert shop.query("SELECT count(*) FROM audit WHERE action='role.refused'") == [(2,)]
+    assert shop.query("SELECT stores, active FROM verifiers WHERE staff_id='bob'") == []
+
+
+def test_manager_assigns_a_verifier_to_one_store_and_it_holds_at_the_counters(shop: Shop) -> None:
+    riverside, station = shop.terminal("S001-T1"), shop.terminal("S002-T1")
+    carol = riverside.endpoint.login("carol", PINS["carol"])["session"]
+    assert riverside.endpoint.set_verifier(carol, "bob", stores=["S002"]) == {
+        "staff_id": "bob", "all_stores": False, "stores": ["S002"], "active": True}
+    riverside.sync(), station.sync()
+    assert riverside.counter.redeem(shop.codes["spring"], "bob", 62000).reason is Reason.STAFF_NOT_VERIFIER
+    assert station.counter.redeem(shop.codes["station"], "bob").accepted
+    # revoked: effective at the counter after the next pull, and at the service at once
+    riverside.endpoint.set_verifier(carol, "bob", active=False)
+    assert station.counter.redeem(shop.codes["spring2"], "bob", 62000).reason is Reason.STAFF_NOT_VERIFIER
+    station.sync()
+    shop.service.stop()
+    assert station.counter.redeem(shop.codes["spring2"], "bob", 62000).reason is Reason.STAFF_NOT_VERIFIER
+    shop.service.start()
+    assert shop.query("SELECT action, actor FROM audit WHERE action LIKE 'verifier.%' AND subject='bob'") == [
+        ("verifier.grant", "carol"), ("verifier.revoke", "carol")]
+    assert refused(lambda: riverside.endpoint.set_verifier(carol, "bob", stores=["S999"])).code == "verifier.store_unknown"
+
+
+def test_manager_issues_vouchers_that_redeem(shop: Shop) -> None:
+    t = shop.terminal()
+    carol = t.endpoint.login("carol", PINS["carol"])["session"]
+    issued = t.endpoint.issue_vouchers(carol, "SPRING", 3, customer_id="cust-9")
+    assert len(issued["vouchers"]) == 3
+    assert t.counter.redeem(issued["vouchers"][0]["payload"], "alice", 60000).accepted
+    assert refused(lambda: t.endpoint.issue_vouchers(carol, "NOPE", 1)).code == "vouchers.refused"
+
+
+def test_secrets_never_reach_the_logs(tmp_path, shop: Shop) -> None:
+    """Tokens and PINs in requests, and in failed ones, appear in no log and in no terminal file."""
+    log = tmp_path / "debug.log"
+    shop.service.stop()
+    with ServiceProcess(shop.db_path, log=log, extra=["--log-level", "debug", "--access-log"]) as service:
+        secret_pin, token = "97531864", TOKENS["S001-T1"]
+        with httpx.Client(base_url=service.url, headers={"Authorization": f"Bearer {token}"}) as c:
+            c.post("/v1/sessions", json={"staff_id": "alice", "pin": secret_pin})
+            c.post("/v1/sessions", json={"staff_id": "alice", "pin": PINS["alice"]})
+            c.post("/v1/redemptions", json={"nonce": "secret-test-1", "code": shop.codes["spring"], "staff_id": "alice",
+                                            "store_id": "S001", "amount": 62000})
+            httpx.get(service.url + "/v1/catalog", headers={"Authorization": "Bearer wrong-token-xyz"})
+    text = log.read_text(errors="replace")
+    assert '"POST /v1/sessions HTTP/1.1" 401' in text and '"GET /v1/catalog HTTP/1.1" 401' in text  # requests logged
+    for secret in (secret_pin, PINS["alice"], token, "wrong-token-xyz"):
+        assert secret not in text, secret
+    with sqlite3.connect(shop.db_path) as conn:
+        dumped = "\n".join(conn.iterdump())
+    assert token not in dumped and secret_pin not in dumped
+    shop.service.start()
