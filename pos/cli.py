@@ -141,6 +141,26 @@ def vouchers_issue(campaign: str, count: int, customer: str | None, db_path: str
         db.close()
 
 
+@vouchers.command("export")
+@click.argument("campaign")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Folder for the images.")
+@click.option("--db", "db_path", default="pos-service.db", show_default=True, type=click.Path(dir_okay=False))
+@click.option("--only-unused", is_flag=True, help="Leave out vouchers already redeemed or revoked.")
+def vouchers_export(campaign: str, out_dir: str, db_path: str, only_unused: bool) -> None:
+    """Write each voucher of CAMPAIGN as a QR image (PNG) and a printable sheet (sheet.html)."""
+    from pos.scanner.printing import export_vouchers
+    from pos.service.schema import open_db
+
+    db = open_db(db_path)
+    try:
+        n = export_vouchers(db, campaign, Path(out_dir), only_unused=only_unused)
+    except KeyError as exc:
+        fail(str(exc.args[0]))
+    finally:
+        db.close()
+    click.echo(f"{n} voucher(s) written to {out_dir}/ (print sheet.html)")
+
+
 @vouchers.command("revoke")
 @click.argument("code")
 @click.option("--db", "db_path", default="pos-service.db", show_default=True, type=click.Path(dir_okay=False))
@@ -328,6 +348,54 @@ def outbox(config: str | None, as_json: bool) -> None:
     click.echo("outbox: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "empty"))
     for c in conflicts:
         click.echo(f"conflict {c['nonce']} {c['code']}: {c['reason']}: {c['message']}")
+
+
+@main.command()
+@click.option("--image", type=click.Path(dir_okay=False), help="A picture file.")
+@click.option("--video", type=click.Path(dir_okay=False), help="A video file.")
+@click.option("--camera", type=int, help="A camera by index (0 is the first).")
+@click.option("--url", help="A stream URL (RTSP or HTTP), as IP cameras give.")
+@click.option("--decoder", type=click.Choice(["pipeline", "zxing-cpp", "pyzbar", "opencv"]), default="pipeline",
+              show_default=True)
+@click.option("--window", default=3.0, show_default=True, help="Seconds before the same code counts again.")
+@click.option("--seconds", type=float, help="Stop a camera or stream after this long.")
+def scan(image: str | None, video: str | None, camera: int | None, url: str | None, decoder: str, window: float,
+         seconds: float | None) -> None:
+    """Print each voucher code read, once, one per line; exit 1 when none was found (a camera check)."""
+    import time
+
+    from pos.scanner import decoders as dec
+    from pos.scanner.events import Ambiguous, events
+    from pos.scanner.sources import SourceError, frames
+
+    chosen = [x for x in (image, video, url) if x is not None] + ([camera] if camera is not None else [])
+    if len(chosen) != 1:
+        fail("give exactly one of --image, --video, --camera, --url")
+    source = chosen[0]
+    try:
+        reader = dec.Pipeline() if decoder == "pipeline" else dec.available()[decoder]()
+    except KeyError:
+        fail(f"the {decoder} decoder is not installed here (pyzbar needs the libzbar0 package)")
+    deadline = time.monotonic() + seconds if seconds else None
+
+    def timed(stream: Any) -> Any:
+        for frame in stream:
+            yield frame
+            if deadline and time.monotonic() > deadline:
+                return
+
+    found = 0
+    try:
+        for event in events(timed(frames(source)), reader, window=window):
+            if isinstance(event, Ambiguous):
+                click.secho(f"frame {event.frame}: {len(event.texts)} codes at once; show one at a time", err=True,
+                            fg="yellow")
+                continue
+            found += 1
+            click.echo(event.text)
+    except SourceError as exc:
+        fail(str(exc))
+    sys.exit(EXIT_OK if found else EXIT_REFUSED)
 
 
 @main.command()

@@ -1,0 +1,1 @@
+"""Reading voucher QR codes from cameras, video streams, files and images."""

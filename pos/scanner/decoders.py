@@ -1,0 +1,156 @@
+"""QR decoders behind one small interface, and the pipeline the counter uses.
+
+Every decoder takes a single-channel (grayscale) uint8 image: pyzbar, given three channels, would read
+only the first, and converting once per frame is cheaper than letting each library do it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Protocol
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    text: str
+    box: tuple[int, int, int, int]  # x, y, width, height in the frame given to the decoder
+
+
+class Decoder(Protocol):
+    name: ClassVar[str]
+
+    def decode(self, gray: np.ndarray) -> list[Reading]: ...
+
+
+def _box(points: np.ndarray) -> tuple[int, int, int, int]:
+    xs, ys = points[:, 0], points[:, 1]
+    x, y = int(xs.min()), int(ys.min())
+    return x, y, int(xs.max()) - x, int(ys.max()) - y
+
+
+class ZxingDecoder:
+    """zxing-cpp, restricted to QR codes (several times faster than looking for every format)."""
+
+    name: ClassVar[str] = "zxing-cpp"
+
+    def __init__(self) -> None:
+        import zxingcpp
+
+        self._read = zxingcpp.read_barcodes
+        self._formats = zxingcpp.BarcodeFormat.QRCode
+
+    def decode(self, gray: np.ndarray) -> list[Reading]:
+        out = []
+        for r in self._read(gray, formats=self._formats):
+            if r.valid and r.text:
+                p = r.position
+                pts = np.array([[p.top_left.x, p.top_left.y], [p.top_right.x, p.top_right.y],
+                                [p.bottom_right.x, p.bottom_right.y], [p.bottom_left.x, p.bottom_left.y]])
+                out.append(Reading(r.text, _box(pts)))
+        return out
+
+
+class PyzbarDecoder:
+    """ZBar through pyzbar (needs the libzbar0 system library)."""
+
+    name: ClassVar[str] = "pyzbar"
+
+    def __init__(self) -> None:
+        from pyzbar import pyzbar
+
+        self._decode = pyzbar.decode
+        self._symbols = [pyzbar.ZBarSymbol.QRCODE]
+
+    def decode(self, gray: np.ndarray) -> list[Reading]:
+        out = []
+        for s in self._decode(gray, symbols=self._symbols):
+            try:
+                text = s.data.decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            r = s.rect
+            out.append(Reading(text, (r.left, r.top, r.width, r.height)))
+        return out
+
+
+class OpenCVDecoder:
+    """OpenCV's own QR detector (no extra dependency; measured, not used by default)."""
+
+    name: ClassVar[str] = "opencv"
+
+    def __init__(self) -> None:
+        self._detector = cv2.QRCodeDetector()
+
+    def decode(self, gray: np.ndarray) -> list[Reading]:
+        ok, texts, points, _ = self._detector.detectAndDecodeMulti(gray)
+        if not ok or points is None:
+            return []
+        return [Reading(t, _box(p)) for t, p in zip(texts, points, strict=False) if t]
+
+
+def to_gray(frame: np.ndarray) -> np.ndarray:
+    if frame.ndim == 2:
+        return frame
+    return cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY if frame.shape[2] == 3 else cv2.COLOR_BGRA2GRAY)
+
+
+class Pipeline:
+    """The counter's decoder: grayscale once; first the region around the last hit, then the frame
+    (downscaled when large); when the fast decoder finds nothing, the fallback gets one try.
+
+    Chosen by ``scripts/bench_scan.py``; see docs/performance.md.
+    """
+
+    name: ClassVar[str] = "pipeline"
+
+    def __init__(self, primary: Decoder | None = None, fallback: Decoder | None = None, *, max_side: int = 960,
+                 roi_margin: float = 0.6) -> None:
+        self.primary = primary or ZxingDecoder()
+        self.fallback = fallback
+        self.max_side = max_side
+        self.roi_margin = roi_margin
+        self.last: tuple[int, int, int, int] | None = None
+
+    def decode(self, frame: np.ndarray) -> list[Reading]:
+        gray = to_gray(frame)
+        if self.last is not None:
+            x, y, w, h = self.last
+            mx, my = int(w * self.roi_margin) + 8, int(h * self.roi_margin) + 8
+            x0, y0 = max(0, x - mx), max(0, y - my)
+            roi = gray[y0 : y + h + my, x0 : x + w + mx]
+            found = self.primary.decode(roi) if roi.size else []
+            if len(found) == 1:
+                r = found[0]
+                self.last = (r.box[0] + x0, r.box[1] + y0, r.box[2], r.box[3])
+                return [Reading(r.text, self.last)]
+        scale = 1.0
+        side = max(gray.shape[:2])
+        small = gray
+        if side > self.max_side:
+            scale = self.max_side / side
+            small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        found = self.primary.decode(small)
+        if not found and scale != 1.0:
+            found = self.primary.decode(gray)  # a small code may need every pixel
+            scale = 1.0
+        if not found and self.fallback is not None:
+            found = self.fallback.decode(gray)
+            scale = 1.0
+        found = [Reading(r.text, tuple(int(v / scale) for v in r.box)) for r in found]  # type: ignore[misc]
+        self.last = found[0].box if len(found) == 1 else None
+        return found
+
+
+def available() -> dict[str, type]:
+    """The decoders whose libraries are installed here."""
+    out: dict[str, type] = {}
+    for cls in (ZxingDecoder, PyzbarDecoder, OpenCVDecoder):
+        try:
+            cls()
+        except (ImportError, OSError):
+            continue
+        out[cls.name] = cls
+    return out

@@ -1,0 +1,40 @@
+"""Printable vouchers: one QR image per voucher and a sheet to print and cut."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+import segno
+import sqlite_utils
+
+from pos.domain import Campaign, display, money
+from pos.service.admin import voucher_payload
+
+
+def export_vouchers(db: sqlite_utils.Database, campaign_id: str, out: Path, *, only_unused: bool = False) -> int:
+    row = db.conn.execute("SELECT body FROM campaigns WHERE id=?", (campaign_id,)).fetchone()
+    if row is None:
+        raise KeyError(f"no campaign {campaign_id!r}")
+    campaign = Campaign.from_dict(json.loads(row[0]))
+    where = " AND redeemed_nonce IS NULL AND status='issued'" if only_unused else ""
+    codes = [r[0] for r in db.conn.execute(f"SELECT code FROM vouchers WHERE campaign_id=?{where} ORDER BY code",
+                                           (campaign_id,))]
+    out.mkdir(parents=True, exist_ok=True)
+    d = campaign.discount
+    offer = (f"{d.percent_off}% off" + (f", at most {money(d.cap)}" if d.cap else "") if d.percent_off is not None
+             else f"{money(d.amount_off or 0)} off") + (f" when you spend {money(d.min_spend)}" if d.min_spend else "")
+    cards = []
+    for code in codes:
+        qr = segno.make(voucher_payload(db, code), error="m")
+        qr.save(out / f"{code}.png", scale=6, border=4)
+        cards.append(f'<div class="card"><div class="qr">{qr.svg_inline(scale=3, border=2)}</div>'
+                     f'<p class="name">{html.escape(campaign.name)}</p><p>{html.escape(offer)}</p>'
+                     f'<p class="code">{display(code)}</p></div>')
+    (out / "sheet.html").write_text(
+        "<!doctype html><meta charset='utf-8'><title>" + html.escape(campaign.name) + "</title><style>"
+        "body{font-family:sans-serif;margin:1cm} .card{display:inline-block;width:6.5cm;margin:.2cm;padding:.3cm;"
+        "border:1px dashed #999;text-align:center;break-inside:avoid} .code{font:bold 14pt monospace;letter-spacing:1px}"
+        ".name{font-weight:bold;margin:.2cm 0 0}</style>" + "".join(cards), encoding="utf-8")
+    return len(codes)

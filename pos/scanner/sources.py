@@ -1,0 +1,50 @@
+"""Where frames come from: a camera by index, a video file, a stream URL or an image — all through
+``cv2.VideoCapture`` (an image it cannot open as a capture is read with ``cv2.imread``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+
+class SourceError(Exception):
+    """A camera, file or stream that cannot be read; the message says what to check."""
+
+
+def describe(source: int | str) -> str:
+    if isinstance(source, int):
+        return f"camera {source}"
+    return source if "://" in source else f"file {source}"
+
+
+def open_capture(source: int | str) -> cv2.VideoCapture:
+    if isinstance(source, str) and "://" not in source and not Path(source).exists():
+        raise SourceError(f"{describe(source)} does not exist")
+    cap = cv2.VideoCapture(source)
+    if not cap.isOpened():
+        cap.release()
+        hint = " (missing, unplugged, or in use by another program)" if isinstance(source, int) else ""
+        raise SourceError(f"{describe(source)} could not be opened{hint}")
+    return cap
+
+
+def frames(source: int | str) -> Iterator[np.ndarray]:
+    """Frames until the source ends; the capture is opened and released in the calling thread."""
+    if isinstance(source, str) and Path(source).suffix.lower() in {".png", ".jpg", ".jpeg", ".bmp", ".webp"}:
+        image = cv2.imread(source, cv2.IMREAD_COLOR)
+        if image is None:
+            raise SourceError(f"{describe(source)} is not an image OpenCV can read")
+        yield image
+        return
+    cap = open_capture(source)
+    try:
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                return
+            yield frame
+    finally:
+        cap.release()

@@ -1,0 +1,135 @@
+"""Reading vouchers from images and video through the same cv2.VideoCapture path a webcam uses."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from pos.scanner.decoders import Pipeline, PyzbarDecoder, ZxingDecoder, available
+from pos.scanner.events import Ambiguous, CodeRead, events
+from pos.scanner.sources import SourceError, frames
+from pos.testing.qrcorpus import CATEGORIES, background, corpus, payload, place, qr_image, write_video
+
+from .conftest import Shop
+
+
+def pos(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pos", *args], capture_output=True, text=True, timeout=120,
+                          env=os.environ)
+
+
+def test_all_three_decoders_are_installed() -> None:
+    assert set(available()) == {"zxing-cpp", "pyzbar", "opencv"}
+
+
+def test_pipeline_reads_every_category_at_least_as_well_as_each_library() -> None:
+    pipeline, zxing, zbar = Pipeline(fallback=PyzbarDecoder()), ZxingDecoder(), PyzbarDecoder()
+    reads: dict[str, Counter] = {c: Counter() for c in CATEGORIES}
+    for category, frame, text in corpus(8, seed=21):
+        pipeline.last = None  # independent pictures
+        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        reads[category]["pipeline"] += any(r.text == text for r in pipeline.decode(frame))
+        reads[category]["zxing"] += any(r.text == text for r in zxing.decode(gray))
+        reads[category]["pyzbar"] += any(r.text == text for r in zbar.decode(gray))
+    for category, got in reads.items():
+        assert got["pipeline"] >= max(got["zxing"], got["pyzbar"]), (category, dict(got))
+    assert sum(r["pipeline"] for r in reads.values()) >= 0.85 * 8 * len(CATEGORIES)
+
+
+def test_pyzbar_is_given_grayscale() -> None:
+    frame, text = _one()
+    assert [r.text for r in PyzbarDecoder().decode(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))] == [text]
+
+
+def test_a_video_gives_one_event_while_the_voucher_is_held(tmp_path: Path) -> None:
+    import random
+
+    text = payload(random.Random(5))
+    path = tmp_path / "held.avi"
+    write_video(path, text, before=20, held=60, after=20)
+    got = list(events(frames(str(path)), Pipeline(), window=3.0))
+    assert got == [CodeRead(text, got[0].frame)] and 20 <= got[0].frame < 30
+
+
+def test_the_same_code_again_after_the_window_is_a_new_event(tmp_path: Path) -> None:
+    import random
+
+    text = payload(random.Random(6))
+    first, second = tmp_path / "a.avi", tmp_path / "b.avi"
+    write_video(first, text, before=5, held=20, after=0)
+    write_video(second, text, before=100, held=20, after=5)  # 100 frames away: over 3 s at 30 fps
+    stream = [*frames(str(first)), *frames(str(second))]
+    assert [type(e) for e in events(stream, Pipeline(), window=3.0)] == [CodeRead, CodeRead]
+    assert len(list(events(stream, Pipeline(), window=10.0))) == 1
+
+
+def test_two_codes_in_one_frame_are_ambiguous_not_guessed() -> None:
+    import random
+
+    rng = random.Random(9)
+    a, b = payload(rng), payload(rng)
+    frame = background(np.random.default_rng(1), 480, 900)
+    for text, (y, x) in ((a, (20, 30)), (b, (200, 560))):
+        code = cv2.cvtColor(qr_image(text, 4), cv2.COLOR_GRAY2BGR)
+        frame[y : y + code.shape[0], x : x + code.shape[1]] = code
+    got = list(events([frame], Pipeline()))
+    assert got == [Ambiguous(tuple(sorted([a, b])), 0)]
+
+
+def test_missing_sources_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="does not exist"):
+        list(frames(str(tmp_path / "nope.avi")))
+    with pytest.raises(SourceError, match="camera 7 could not be opened"):
+        list(frames(7))
+    junk = tmp_path / "junk.png"
+    junk.write_bytes(b"not a picture")
+    with pytest.raises(SourceError, match="not an image"):
+        list(frames(str(junk)))
+
+
+def test_pos_scan_command(tmp_path: Path) -> None:
+    frame, text = _one()
+    image = tmp_path / "v.png"
+    cv2.imwrite(str(image), frame)
+    r = pos("scan", "--image", str(image))
+    assert r.returncode == 0 and r.stdout.splitlines() == [text]
+    video = tmp_path / "v.avi"
+    write_video(video, text)
+    r = pos("scan", "--video", str(video))
+    assert r.returncode == 0 and r.stdout.splitlines() == [text]
+    blank = tmp_path / "blank.png"
+    cv2.imwrite(str(blank), background(np.random.default_rng(2), 480, 640))
+    assert pos("scan", "--image", str(blank)).returncode == 1
+    r = pos("scan", "--camera", "9")
+    assert r.returncode == 2 and "camera 9 could not be opened" in r.stderr
+
+
+def test_exported_vouchers_scan_and_redeem(shop: Shop, tmp_path: Path) -> None:
+    out = tmp_path / "print"
+    r = pos("vouchers", "export", "SPRING", "--out", str(out), "--db", str(shop.db_path), "--only-unused")
+    assert r.returncode == 0, r.stderr
+    pngs = sorted(out.glob("*.png"))
+    assert len(pngs) == 4 and (out / "sheet.html").read_text().count('class="card"') == 4  # the revoked one is left out
+    t = shop.terminal()
+    scanned = pos("scan", "--image", str(pngs[0]))
+    assert scanned.returncode == 0
+    verdict = t.counter.redeem(scanned.stdout.strip(), "alice", 62000)
+    assert verdict.accepted and verdict.code == pngs[0].stem
+    assert json.loads(json.dumps(verdict.to_dict()))["reason"] == "ok"
+
+
+def _one() -> tuple[np.ndarray, str]:
+    import random
+
+    rng = random.Random(4)
+    text = payload(rng)
+    frame = place(background(np.random.default_rng(4), 480, 640), qr_image(text, 4), np.random.default_rng(4))
+    return frame, text
