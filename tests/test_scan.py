@@ -133,3 +133,28 @@ def _one() -> tuple[np.ndarray, str]:
     text = payload(rng)
     frame = place(background(np.random.default_rng(4), 480, 640), qr_image(text, 4), np.random.default_rng(4))
     return frame, text
+
+
+def test_a_stream_url_is_read_like_a_camera(tmp_path: Path) -> None:
+    """An IP camera's HTTP stream, played by a web server on loopback."""
+    import functools
+    import http.server
+    import random
+    import threading
+
+    text = payload(random.Random(12))
+    write_video(tmp_path / "cam.avi", text)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/cam.avi"
+        r = pos("scan", "--url", url)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.splitlines() == [text]
+        missing = pos("scan", "--url", url.replace("cam.avi", "nothing.avi"))
+        assert missing.returncode == 2 and "could not be opened" in missing.stderr
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -44,8 +44,11 @@ class ZxingDecoder:
 
     def decode(self, gray: np.ndarray) -> list[Reading]:
         out = []
-        for r in self._read(gray, formats=self._formats):
-            if r.valid and r.text:
+        self.candidates = 0  # symbols found but not decoded: a finder pattern was seen
+        for r in self._read(gray, formats=self._formats, return_errors=True):
+            if not r.valid:
+                self.candidates += 1
+            elif r.text:
                 p = r.position
                 pts = np.array([[p.top_left.x, p.top_left.y], [p.top_right.x, p.top_right.y],
                                 [p.bottom_right.x, p.bottom_right.y], [p.bottom_left.x, p.bottom_left.y]])
@@ -99,17 +102,21 @@ def to_gray(frame: np.ndarray) -> np.ndarray:
 
 class Pipeline:
     """The counter's decoder: grayscale once; first the region around the last hit, then the frame
-    (downscaled when large); when the fast decoder finds nothing, the fallback gets one try.
+    (downscaled when large, and at full size only when the primary saw a symbol it could not decode);
+    then, by ``fallback_when``, an optional slower fallback decoder: ``"candidate"`` only on frames
+    where the primary saw such a symbol, ``"always"`` on every frame without a read, ``"never"``.
 
-    Chosen by ``scripts/bench_scan.py``; see docs/performance.md.
+    The default, zxing-cpp with no fallback, was chosen by ``scripts/bench_scan.py``: pyzbar as a
+    fallback read no voucher that zxing-cpp missed (docs/performance.md).
     """
 
     name: ClassVar[str] = "pipeline"
 
     def __init__(self, primary: Decoder | None = None, fallback: Decoder | None = None, *, max_side: int = 960,
-                 roi_margin: float = 0.6) -> None:
+                 roi_margin: float = 0.6, fallback_when: str = "candidate") -> None:
         self.primary = primary or ZxingDecoder()
         self.fallback = fallback
+        self.fallback_when = fallback_when
         self.max_side = max_side
         self.roi_margin = roi_margin
         self.last: tuple[int, int, int, int] | None = None
@@ -133,12 +140,13 @@ class Pipeline:
             scale = self.max_side / side
             small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         found = self.primary.decode(small)
-        if not found and scale != 1.0:
-            found = self.primary.decode(gray)  # a small code may need every pixel
+        if not found and scale != 1.0 and getattr(self.primary, "candidates", 1):
+            found = self.primary.decode(gray)  # something was there: a small code may need every pixel
             scale = 1.0
-        if not found and self.fallback is not None:
-            found = self.fallback.decode(gray)
-            scale = 1.0
+        if not found and self.fallback is not None and self.fallback_when != "never":
+            if self.fallback_when == "always" or getattr(self.primary, "candidates", 1):
+                found = self.fallback.decode(gray)
+                scale = 1.0
         found = [Reading(r.text, tuple(int(v / scale) for v in r.box)) for r in found]  # type: ignore[misc]
         self.last = found[0].box if len(found) == 1 else None
         return found
