@@ -103,14 +103,19 @@ def test_crash_between_answer_and_journal_is_recovered_from_the_service(shop: Sh
     assert t.sync().results == {"voided": 1}
 
 
+def died_after_the_service_redeemed(t, code: str, nonce: str) -> None:
+    """The terminal journalled the attempt, the service redeemed it, the terminal died before hearing so."""
+    with t.db.atomic():
+        t.db.journal(at=t.counter.clock(), nonce=nonce, raw=code, staff_id="alice", store_id="S001",
+                     amount=62000, state="pending", mode="online", code=code)
+    t.endpoint.redeem(nonce=nonce, code=code, staff_id="alice", store_id="S001", amount=62000)
+
+
 def test_a_rescan_after_a_crash_continues_the_unsettled_attempt_even_offline(shop: Shop) -> None:
-    """The service redeemed it, the terminal died before hearing so, and the service is down at restart."""
+    """... and the service is down when the cashier scans the voucher again."""
     t = shop.terminal()
     code = shop.codes["spring"]
-    with t.db.atomic():
-        t.db.journal(at=t.counter.clock(), nonce="died-00001", raw=code, staff_id="alice", store_id="S001",
-                     amount=62000, state="pending", mode="online", code=code)
-    t.endpoint.redeem(nonce="died-00001", code=code, staff_id="alice", store_id="S001", amount=62000)
+    died_after_the_service_redeemed(t, code, "died-00001")
     shop.service.stop()
     verdict = t.counter.redeem(code, "alice", 62000)  # the cashier scans it again
     assert verdict.accepted and verdict.offline
@@ -125,10 +130,7 @@ def test_a_rescan_after_a_crash_continues_the_unsettled_attempt_even_offline(sho
 def test_a_rescan_with_another_amount_voids_the_unsettled_attempt_first(shop: Shop) -> None:
     t = shop.terminal()
     code = shop.codes["spring"]
-    with t.db.atomic():
-        t.db.journal(at=t.counter.clock(), nonce="died-00002", raw=code, staff_id="alice", store_id="S001",
-                     amount=62000, state="pending", mode="online", code=code)
-    t.endpoint.redeem(nonce="died-00002", code=code, staff_id="alice", store_id="S001", amount=62000)
+    died_after_the_service_redeemed(t, code, "died-00002")
     shop.service.stop()
     assert t.counter.redeem(code, "alice", 70000).offline
     shop.service.start()

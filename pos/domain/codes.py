@@ -22,13 +22,17 @@ GROUP = 4
 MAX_INPUT = 512  # anything longer is refused before it is looked at
 
 
-class CodeError(ValueError):
-    """A typed code that cannot be a voucher code; ``code`` is a stable error code."""
+class DomainError(ValueError):
+    """Input the domain refuses: ``code`` is a stable error code, ``message`` a sentence for people."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class CodeError(DomainError):
+    """A typed code or scanned payload that cannot be a voucher."""
 
 
 def check_character(body: str) -> str:

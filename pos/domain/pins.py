@@ -11,16 +11,15 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
+from pos.domain.codes import DomainError
+
 N, R, P = 2**14, 8, 1
 MAX_FAILURES = 5
 LOCKED_FOR = timedelta(minutes=15)
 
 
-class PinError(ValueError):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class PinError(DomainError):
+    """A PIN that breaks the rules."""
 
 
 def check_pin_rules(pin: str) -> None:
