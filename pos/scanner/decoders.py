@@ -112,7 +112,7 @@ class Pipeline:
 
     name: ClassVar[str] = "pipeline"
 
-    def __init__(self, primary: Decoder | None = None, fallback: Decoder | None = None, *, max_side: int = 960,
+    def __init__(self, primary: Decoder | None = None, fallback: Decoder | None = None, *, max_side: int = 1280,
                  roi_margin: float = 0.6, fallback_when: str = "candidate") -> None:
         self.primary = primary or ZxingDecoder()
         self.fallback = fallback
