@@ -395,6 +395,8 @@ def scan(image: str | None, video: str | None, camera: int | None, url: str | No
             click.echo(event.text)
     except SourceError as exc:
         fail(str(exc))
+    except KeyboardInterrupt:  # Ctrl-C ends a camera check; the answer is what was read so far
+        pass
     sys.exit(EXIT_OK if found else EXIT_REFUSED)
 
 
