@@ -87,7 +87,6 @@ def test_sync_through_a_flaky_link_converges(shop: Shop, proxied) -> None:
         assert t.counter.redeem(code, "alice", 60000).offline
     for fault in ("cut_after_send", "reset", "http500", "blackhole", "pass"):
         proxy.set(fault, delay=TIMEOUT)
-        t.endpoint.client.timeout = t.endpoint.timeout
         report = t.sync(batch_size=25)
         if fault == "pass":
             assert report.ok, report.to_dict()

@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -31,7 +31,6 @@ from pos.domain import (
 )
 from pos.service.schema import SqlCatalog, SqlHistory, next_versions, voucher_from_row
 
-CLOCK_SKEW = timedelta(minutes=5)
 VOID_TOMBSTONE = "void"  # request_hash of a key voided before its request arrived: any body replays the void
 
 
@@ -178,18 +177,19 @@ def _record(db: sqlite_utils.Database, red: Redemption, now: datetime) -> None:
 
 
 def _decide(db: sqlite_utils.Database, terminal: Terminal, *, nonce: str, code: str, staff_id: str,
-            amount: int | None, when: datetime, now: datetime, mode: str) -> tuple[Verdict, Redemption | None]:
+            amount: int | None, now: datetime) -> tuple[Verdict, Redemption | None]:
+    """An online redemption decided now (uploads are decided in runs: :func:`_upload_redeems`)."""
     verdict = check(code, store_id=terminal.store_id, staff_id=staff_id, amount=amount, catalog=catalog_of(db),
-                    history=SqlHistory(db.conn), now=when, offline=mode == "offline")
+                    history=SqlHistory(db.conn), now=now)
     if not verdict.accepted:
         audit(db, now, "redeem.refused", actor=staff_id, terminal=terminal, subject=verdict.code or None,
-              nonce=nonce, reason=str(verdict.reason), mode=mode)
+              nonce=nonce, reason=str(verdict.reason), mode="online")
         return verdict, None
     assert verdict.code and verdict.campaign_id
-    red = Redemption(nonce, verdict.code, verdict.campaign_id, terminal.store_id, staff_id, when, verdict.discount,
-                     amount, verdict.customer_id, terminal.id, mode)
+    red = Redemption(nonce, verdict.code, verdict.campaign_id, terminal.store_id, staff_id, now, verdict.discount,
+                     amount, verdict.customer_id, terminal.id, "online")
     _record(db, red, now)
-    audit(db, now, "redeem", actor=staff_id, terminal=terminal, subject=red.code, nonce=nonce, mode=mode,
+    audit(db, now, "redeem", actor=staff_id, terminal=terminal, subject=red.code, nonce=nonce, mode="online",
           discount=red.discount)
     return verdict, red
 
@@ -201,8 +201,7 @@ def redeem(db: sqlite_utils.Database, terminal: Terminal, *, nonce: str, code: s
     replay = _replay(db, nonce, digest)
     if replay is not None:
         return replay[0], orjson.dumps(replay[1])
-    verdict, red = _decide(db, terminal, nonce=nonce, code=code, staff_id=staff_id, amount=amount, when=now,
-                           now=now, mode="online")
+    verdict, red = _decide(db, terminal, nonce=nonce, code=code, staff_id=staff_id, amount=amount, now=now)
     body = {"nonce": nonce, "verdict": verdict.to_dict(), "redemption": red.to_dict() if red else None}
     return 200, _remember(db, nonce, digest, terminal, 200, body, now)
 

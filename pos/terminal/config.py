@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from dataclasses import dataclass
@@ -95,5 +96,6 @@ def write(path: Path, cfg: TerminalConfig) -> None:
             continue
         if key == "database":
             value = Path(value).resolve()  # relative paths would be read relative to the file
-        lines.append(f"{key} = {value!r}" if isinstance(value, float) else f'{key} = "{value}"')
+        # a JSON string is a valid TOML basic string: quotes and backslashes (Windows paths) stay intact
+        lines.append(f"{key} = {value!r}" if isinstance(value, float) else f"{key} = {json.dumps(str(value))}")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
