@@ -69,13 +69,13 @@ class Counter:
     def redeem(self, raw: str, staff_id: str, amount: int | None = None) -> Verdict:
         now = self.clock()
         local = self.check(raw, staff_id, amount)
-        final_here = local.reason in (Reason.MALFORMED, Reason.FORGED) or (
-            local.reason is Reason.ALREADY_REDEEMED and local.code and self.db.local_redemption(local.code))
-        if local.reason is Reason.ALREADY_REDEEMED and final_here:
-            shown_now = self._unshown(local, staff_id, now)
+        own = (self.db.local_redemption(local.code)
+               if local.reason is Reason.ALREADY_REDEEMED and local.code else None)  # this terminal's own
+        if own is not None:
+            shown_now = self._unshown(local, own, staff_id, now)
             if shown_now is not None:
                 return shown_now
-        if final_here:
+        if own is not None or local.reason in (Reason.MALFORMED, Reason.FORGED):
             with self.db.atomic():
                 self.db.journal(at=now, nonce=None, raw=raw, staff_id=staff_id, store_id=self.store_id, amount=amount,
                                 state="done", mode="local", verdict=local)
@@ -100,16 +100,17 @@ class Counter:
 
         started = time.monotonic()
         try:
-            answer = self._ask(nonce, raw, staff_id, amount)
-        except Unreachable:
-            return self._offline(raw, staff_id, amount, nonce, entry, maybe_sent=False)
-        except UnknownOutcome:
-            if time.monotonic() - started > self.budget / 2:
-                return self._offline(raw, staff_id, amount, nonce, entry, maybe_sent=True)
             try:
                 answer = self._ask(nonce, raw, staff_id, amount)
-            except (Unreachable, UnknownOutcome):
-                return self._offline(raw, staff_id, amount, nonce, entry, maybe_sent=True)
+            except Unreachable:
+                return self._offline(raw, staff_id, amount, nonce, entry, maybe_sent=False)
+            except UnknownOutcome:
+                if time.monotonic() - started > self.budget / 2:
+                    return self._offline(raw, staff_id, amount, nonce, entry, maybe_sent=True)
+                try:
+                    answer = self._ask(nonce, raw, staff_id, amount)
+                except (Unreachable, UnknownOutcome):
+                    return self._offline(raw, staff_id, amount, nonce, entry, maybe_sent=True)
         except Refused:
             with self.db.atomic():
                 self.db.conn.execute("UPDATE journal SET state='error' WHERE id=?", (entry,))
@@ -121,12 +122,11 @@ class Counter:
                 self._remember(nonce, verdict, staff_id, amount, parse_time(answer["redemption"]["redeemed_at"]), "online")
         return verdict
 
-    def _unshown(self, local: Verdict, staff_id: str, now: datetime) -> Verdict | None:
+    def _unshown(self, local: Verdict, red: dict, staff_id: str, now: datetime) -> Verdict | None:
         """This terminal's acceptance of the voucher that a crash kept off the screen, shown now, once."""
-        red = self.db.local_redemption(local.code or "")
         row = self.db.conn.execute(
             "SELECT id, message, discount FROM journal WHERE nonce=? AND state='unshown'", (red["nonce"],)
-        ).fetchone() if red else None
+        ).fetchone()
         if row is None:
             return None
         verdict = Verdict(Reason.OK, f"{row[1]} (recorded just before the terminal restarted)", code=local.code,
