@@ -56,6 +56,18 @@ JD_STATUS_CODES = {
 }
 
 
+class CampaignKind(StrEnum):
+    """The JD promotion types (their numeric codes in :data:`JD_KIND_CODES`)."""
+
+    SINGLE_ITEM = "single_item"
+    GIFT = "gift"
+    BUNDLE = "bundle"
+    ORDER_TOTAL = "order_total"
+
+
+JD_KIND_CODES = {CampaignKind.SINGLE_ITEM: 1, CampaignKind.GIFT: 4, CampaignKind.BUNDLE: 6, CampaignKind.ORDER_TOTAL: 10}
+
+
 class PerCustomer(StrEnum):
     UNLIMITED = "unlimited"
     ONCE = "once"
@@ -173,6 +185,7 @@ class Campaign:
     offline: OfflinePolicy = field(default_factory=OfflinePolicy)
     cancel_window_minutes: int = 60
     timezone: str = "UTC"
+    kind: CampaignKind = CampaignKind.ORDER_TOTAL
 
     def is_running(self, now: datetime) -> bool:
         """Redeemable now: approved or active, and inside its own begin/end times."""
@@ -200,6 +213,7 @@ class Campaign:
             "offline": self.offline.to_dict(),
             "cancel_window_minutes": self.cancel_window_minutes,
             "timezone": self.timezone,
+            "kind": str(self.kind),
         }
 
     @classmethod
@@ -219,6 +233,7 @@ class Campaign:
             offline=OfflinePolicy.from_dict(d.get("offline") or {}),
             cancel_window_minutes=int(d.get("cancel_window_minutes", 60)),
             timezone=d.get("timezone", "UTC"),
+            kind=CampaignKind(d.get("kind", "order_total")),
         )
 
 

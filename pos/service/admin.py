@@ -153,7 +153,7 @@ def load_fixture(db: sqlite_utils.Database, data: dict[str, Any], *, now: dateti
 
 def issue_vouchers(db: sqlite_utils.Database, campaign_id: str, *, count: int = 1, codes: Iterable[str] | None = None,
                    customer_id: str | None = None, claimed_at: datetime | None = None,
-                   now: datetime | None = None) -> list[str]:
+                   now: datetime | None = None, actor: str = "admin", terminal: Any = None) -> list[str]:
     """Issue vouchers for a campaign, within its total quantity; returns their codes."""
     now = now or datetime.now(UTC)
     row = db.conn.execute("SELECT body FROM campaigns WHERE id=?", (campaign_id,)).fetchone()
@@ -190,7 +190,7 @@ def issue_vouchers(db: sqlite_utils.Database, campaign_id: str, *, count: int = 
             db["vouchers"].insert_all(rows, batch_size=1000)
         except Exception as exc:  # a code that already exists
             raise FixtureError(f"vouchers: {exc}") from exc
-        audit(db, now, "vouchers.issue", actor="admin", terminal=None, subject=campaign_id, count=n)
+        audit(db, now, "vouchers.issue", actor=actor, terminal=terminal, subject=campaign_id, count=n)
     return wanted
 
 

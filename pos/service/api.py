@@ -26,9 +26,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import pos
+from pos.domain.campaigns import Action
 from pos.domain.pins import verify_pin
-from pos.service import ledger, staff
+from pos.service import backoffice, ledger, staff
 from pos.service.admin import token_hash
+from pos.service.backoffice import CampaignRefused
 from pos.service.ledger import ServiceError, Terminal
 from pos.service.schema import open_db
 from pos.service.staff import StaffSession
@@ -38,6 +40,10 @@ Nonce = Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_
 Ident = Annotated[str, Field(min_length=1, max_length=64)]
 Cents = Annotated[int, Field(ge=0, le=10**11)]
 CodeText = Annotated[str, Field(min_length=1, max_length=512)]
+
+
+CampaignStatusParam = Literal["rejected", "not_reviewed", "manual_review", "approved", "active", "paused",
+                              "force_paused", "ended", "deleted"]
 
 
 class Strict(BaseModel):
@@ -70,6 +76,50 @@ class VerifierRequest(Strict):
 class IssueRequest(Strict):
     count: Annotated[int, Field(ge=1, le=10_000)] = 1
     customer_id: Ident | None = None
+
+
+class ValidityBody(Strict):
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    days: Annotated[int, Field(ge=1, le=3650)] | None = Field(None, description="Valid this many days after claiming.")
+
+
+class DiscountBody(Strict):
+    amount_off: Cents | None = None
+    percent_off: Annotated[int, Field(ge=0, le=100)] | None = None
+    cap: Cents | None = Field(None, description="With percent_off: the most taken off, in cents.")
+    min_spend: Cents = 0
+
+
+class OfflineBody(Strict):
+    allowed: bool = True
+    max_discount: Cents | None = None
+
+
+class CampaignBody(Strict):
+    """A campaign as the manager writes it; the rules (lengths, times, bounds) are checked by the domain
+    and refused with ``campaign.*.invalid`` codes, each problem naming its field."""
+
+    id: Annotated[str, Field(min_length=1, max_length=64)]
+    name: Annotated[str, Field(max_length=200)]
+    kind: Literal["single_item", "gift", "bundle", "order_total"] = "order_total"
+    begins_at: datetime
+    ends_at: datetime
+    validity: ValidityBody = Field(default_factory=ValidityBody)
+    stores: list[Ident] | None = Field(None, max_length=1000, description="None: every store.")
+    discount: DiscountBody
+    quantity: Annotated[int, Field(ge=0, le=10**9)] | None = None
+    per_customer: Literal["unlimited", "once", "once_per_day"] = "unlimited"
+    offline: OfflineBody = Field(default_factory=OfflineBody)
+    cancel_window_minutes: Annotated[int, Field(ge=0, le=100_000)] = 60
+    timezone: Annotated[str, Field(min_length=1, max_length=64)] = "UTC"
+
+
+class StaffBody(Strict):
+    id: Annotated[str, Field(min_length=1, max_length=64)]
+    name: Annotated[str, Field(max_length=200)]
+    role: Literal["cashier", "manager"] = "cashier"
+    pin: Annotated[str, Field(min_length=1, max_length=16)]
 
 
 class UploadItem(Strict):
@@ -196,6 +246,9 @@ def create_app(db_path: str | Path, *, synchronous: str = "FULL", group_commit: 
 
     @app.exception_handler(ServiceError)
     async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:
+        if isinstance(exc, CampaignRefused):
+            return JSONResponse({"error": {"code": exc.code, "message": exc.message,
+                                           "problems": [p.to_dict() for p in exc.problems]}}, status_code=exc.status)
         return error(exc.status, exc.code, exc.message)
 
     @app.exception_handler(RequestValidationError)
@@ -282,6 +335,53 @@ def create_app(db_path: str | Path, *, synchronous: str = "FULL", group_commit: 
         now = datetime.now(UTC)
         return fast_json(await write(lambda db: staff.issue(db, terminal, session, campaign_id, count=body.count,
                                                             customer_id=body.customer_id, now=now)))
+
+    @app.get("/v1/campaigns", summary="Manager: campaigns, filtered by status (as of now) and kind, a page at a time")
+    def campaigns(terminal: TerminalDep, session: ManagerDep, status: CampaignStatusParam | None = None,
+                  kind: Literal["single_item", "gift", "bundle", "order_total"] | None = None,
+                  offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+                  limit: Annotated[int, Query(ge=1, le=500)] = 20) -> Response:
+        return fast_json(backoffice.list_campaigns(service.reader(), datetime.now(UTC), status=status, kind=kind,
+                                                   offset=offset, limit=limit))
+
+    @app.get("/v1/campaigns/{campaign_id}", summary="Manager: one campaign, with the lifecycle steps open to it now")
+    def campaign(campaign_id: Ident, terminal: TerminalDep, session: ManagerDep) -> dict[str, Any]:
+        return backoffice.get_campaign(service.reader(), campaign_id, datetime.now(UTC))
+
+    @app.post("/v1/campaigns", status_code=201, summary="Manager: create a campaign; it waits for review")
+    async def create_campaign(body: CampaignBody, terminal: TerminalDep, session: ManagerDep) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        data = body.model_dump(mode="json")
+        return await write(lambda db: backoffice.create_campaign(db, terminal, session, data, now))
+
+    @app.put("/v1/campaigns/{campaign_id}", summary="Manager: edit a campaign before approval or after rejection")
+    async def update_campaign(campaign_id: Ident, body: CampaignBody, terminal: TerminalDep,
+                              session: ManagerDep) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        data = body.model_dump(mode="json")
+        return await write(lambda db: backoffice.update_campaign(db, terminal, session, campaign_id, data, now))
+
+    @app.post("/v1/campaigns/{campaign_id}/{action}",
+              summary="Manager: a lifecycle step (submit, approve, reject, pause, resume, end, delete)")
+    async def campaign_step(campaign_id: Ident, action: Action, terminal: TerminalDep,
+                            session: ManagerDep) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        return await write(lambda db: backoffice.campaign_action(db, terminal, session, campaign_id, action, now))
+
+    @app.get("/v1/staff", summary="Manager: staff members and their verifier rights")
+    def staff_list(terminal: TerminalDep, session: ManagerDep) -> dict[str, Any]:
+        return {"staff": backoffice.list_staff(service.reader())}
+
+    @app.post("/v1/staff", status_code=201, summary="Manager: add a staff member with their PIN")
+    async def add_staff(body: StaffBody, terminal: TerminalDep, session: ManagerDep) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        return await write(lambda db: backoffice.add_staff(db, terminal, session, staff_id=body.id, name=body.name,
+                                                           role=body.role, pin=body.pin, now=now))
+
+    @app.get("/v1/reports/redemptions", summary="Manager: live redemptions per day, campaign and store")
+    def report(terminal: TerminalDep, session: ManagerDep, days: Annotated[int, Query(ge=1, le=366)] = 30,
+               tz: Annotated[str, Query(min_length=1, max_length=64)] = "UTC") -> dict[str, Any]:
+        return backoffice.redemption_report(service.reader(), datetime.now(UTC), days=days, tz=tz)
 
     @app.get("/v1/catalog", summary="What a store's terminal needs to decide offline, as a delta since a cursor")
     def catalog(terminal: TerminalDep, since: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,

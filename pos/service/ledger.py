@@ -522,8 +522,9 @@ def catalog_delta(db: sqlite_utils.Database, store_id: str, since: int, limit: i
             "cursor": upto,
             "more": more,
             "stores": [{"id": r[0], "name": r[1]} for r in rows("SELECT id, name FROM stores WHERE version > ? AND version <= ?")],
-            "staff": [{"id": r[0], "name": r[1], "role": r[2], "active": bool(r[3])}
-                      for r in rows("SELECT id, name, role, active FROM staff WHERE version > ? AND version <= ?")],
+            # the PIN's salted scrypt hash lets a cashier log in while the network is down
+            "staff": [{"id": r[0], "name": r[1], "role": r[2], "active": bool(r[3]), "pin_hash": r[4]}
+                      for r in rows("SELECT id, name, role, active, pin_hash FROM staff WHERE version > ? AND version <= ?")],
             "verifiers": [{"staff_id": r[0], "all_stores": bool(r[1]), "stores": json.loads(r[2]), "active": bool(r[3])}
                           for r in rows("SELECT staff_id, all_stores, stores, active FROM verifiers "
                                         "WHERE version > ? AND version <= ?")],

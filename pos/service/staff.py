@@ -103,8 +103,8 @@ def issue(db: sqlite_utils.Database, terminal: Terminal, manager: StaffSession, 
     from pos.service.admin import FixtureError
 
     try:
-        codes = issue_vouchers(db, campaign_id, count=count, customer_id=customer_id, now=now)
+        codes = issue_vouchers(db, campaign_id, count=count, customer_id=customer_id, now=now,
+                               actor=manager.staff_id, terminal=terminal)
     except FixtureError as exc:
         raise ServiceError(422, "vouchers.refused", str(exc)) from exc
-    audit(db, now, "vouchers.issue", actor=manager.staff_id, terminal=terminal, subject=campaign_id, count=count)
     return {"campaign_id": campaign_id, "vouchers": [{"code": c, "payload": voucher_payload(db, c)} for c in codes]}

@@ -30,11 +30,12 @@ class UnknownOutcome(EndpointError):
 class Refused(EndpointError):
     """The service would not consider the request (bad token, wrong store, invalid input…)."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, problems: list[dict[str, str]] | None = None) -> None:
         super().__init__(f"{code}: {message}")
         self.status = status
         self.code = code
         self.message = message
+        self.problems = problems or []  # for a refused campaign: one {code, field, message} per broken rule
 
 
 class Endpoint:
@@ -63,12 +64,14 @@ class Endpoint:
         if response.status_code >= 500:
             raise UnknownOutcome(f"the service failed: HTTP {response.status_code}")
         if response.status_code >= 400:
+            problems: list[dict[str, str]] = []
             try:
                 err = response.json()["error"]
                 code, message = str(err["code"]), str(err["message"])
-            except (ValueError, KeyError, TypeError):
+                problems = list(err.get("problems") or [])
+            except (ValueError, KeyError, TypeError, AttributeError):
                 code, message = f"http.{response.status_code}", response.text[:200]
-            raise Refused(response.status_code, code, message)
+            raise Refused(response.status_code, code, message, problems)
         try:
             return response
         finally:
@@ -111,6 +114,38 @@ class Endpoint:
     def issue_vouchers(self, session: str, campaign_id: str, count: int, customer_id: str | None = None) -> dict[str, Any]:
         return self._call("POST", f"/v1/campaigns/{campaign_id}/vouchers", headers={"X-Staff-Session": session},
                           json={"count": count, "customer_id": customer_id}).json()
+
+    # -- back office (a manager's session) ---------------------------------------------------------
+    def _as(self, session: str) -> dict[str, str]:
+        return {"X-Staff-Session": session}
+
+    def campaigns(self, session: str, *, status: str | None = None, kind: str | None = None, offset: int = 0,
+                  limit: int = 20) -> dict[str, Any]:
+        params = {k: v for k, v in {"status": status, "kind": kind, "offset": offset, "limit": limit}.items()
+                  if v is not None}
+        return self._call("GET", "/v1/campaigns", headers=self._as(session), params=params).json()
+
+    def campaign(self, session: str, campaign_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/v1/campaigns/{campaign_id}", headers=self._as(session)).json()
+
+    def save_campaign(self, session: str, body: dict[str, Any], *, new: bool) -> dict[str, Any]:
+        if new:
+            return self._call("POST", "/v1/campaigns", headers=self._as(session), json=body).json()
+        return self._call("PUT", f"/v1/campaigns/{body['id']}", headers=self._as(session), json=body).json()
+
+    def campaign_step(self, session: str, campaign_id: str, action: str) -> dict[str, Any]:
+        return self._call("POST", f"/v1/campaigns/{campaign_id}/{action}", headers=self._as(session)).json()
+
+    def staff(self, session: str) -> list[dict[str, Any]]:
+        return self._call("GET", "/v1/staff", headers=self._as(session)).json()["staff"]
+
+    def add_staff(self, session: str, *, staff_id: str, name: str, role: str, pin: str) -> dict[str, Any]:
+        return self._call("POST", "/v1/staff", headers=self._as(session),
+                          json={"id": staff_id, "name": name, "role": role, "pin": pin}).json()
+
+    def report(self, session: str, *, days: int = 30, tz: str = "UTC") -> dict[str, Any]:
+        return self._call("GET", "/v1/reports/redemptions", headers=self._as(session),
+                          params={"days": days, "tz": tz}).json()
 
     def health(self) -> bool:
         try:

@@ -21,7 +21,10 @@ from pos.domain import Campaign, FirstRedemption, Verifier, Voucher, VoucherStat
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS stores (id TEXT PRIMARY KEY, name TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS staff (id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, active INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS staff (id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, active INTEGER NOT NULL,
+    pin_hash TEXT);
+-- Wrong PINs typed at this terminal while it could not reach the service (the service counts its own).
+CREATE TABLE IF NOT EXISTS logins (staff_id TEXT PRIMARY KEY, failures INTEGER NOT NULL, last_failed_at TEXT);
 CREATE TABLE IF NOT EXISTS verifiers (staff_id TEXT PRIMARY KEY, all_stores INTEGER NOT NULL, stores TEXT NOT NULL,
     active INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS campaigns (id TEXT PRIMARY KEY, body TEXT NOT NULL);
@@ -65,6 +68,8 @@ class LocalDB:
         self.db.execute("PRAGMA synchronous=FULL")  # a verdict shown is a verdict on disk
         self.db.execute("PRAGMA busy_timeout=10000")
         self.db.conn.executescript(SCHEMA)
+        if "pin_hash" not in self.db["staff"].columns_dict:  # a file from before offline logins
+            self.db.execute("ALTER TABLE staff ADD COLUMN pin_hash TEXT")
         self.conn = self.db.conn
         self._campaigns: dict[str, Campaign] = {}
 

@@ -1,0 +1,169 @@
+"""What a manager may write into a campaign, and which lifecycle step is possible from which state.
+
+Every refusal carries a stable code in the JD promotion API's style (``campaign.name.invalid``) and
+the form field it belongs to, so the back office can show it inline next to that field and the
+service can return the same code over HTTP.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pos.domain.codes import DomainError
+from pos.domain.model import Campaign, CampaignStatus
+
+NAME_MAX = 10  # JD: promotion name at most 10 characters
+SPAN_MAX = timedelta(days=180)  # JD: end at most 180 days after begin
+SPAN_MIN = timedelta(minutes=1)  # JD: end at least one minute after begin
+QUANTITY_MAX = 3_000_000  # JD union coupon: at most 3,000,000 vouchers
+VALIDITY_DAYS_MAX = 365
+CANCEL_WINDOW_MAX = 24 * 60
+MONEY_MAX = 10**9  # ten million yuan in cents: beyond any voucher
+ID_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,31}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a campaign: a stable ``code``, the ``field`` it concerns, a sentence."""
+
+    code: str
+    field: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "field": self.field, "message": self.message}
+
+
+class CampaignError(DomainError):
+    """A campaign change the rules refuse; ``problems`` lists every violation, not just the first."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(problems[0].code, problems[0].message)
+        self.problems = problems
+
+
+def validate(c: Campaign, *, now: datetime, stores: Iterable[str] | None = None, new: bool = True) -> list[Problem]:
+    """Every rule the campaign breaks, in form order. ``stores``: the chain's store ids, when known."""
+    out: list[Problem] = []
+
+    def bad(code: str, field: str, message: str) -> None:
+        out.append(Problem(code, field, message))
+
+    if not ID_PATTERN.match(c.id):
+        bad("campaign.id.invalid", "id", "The campaign id is 1 to 32 capital letters, digits, '-' or '_'.")
+    name = c.name.strip()
+    if not name or len(name) > NAME_MAX or name != c.name:
+        bad("campaign.name.invalid", "name", f"The name must be 1 to {NAME_MAX} characters, with no spaces around it.")
+    if c.begins_at.second or c.begins_at.microsecond or c.ends_at.second or c.ends_at.microsecond:
+        bad("campaign.time.invalid", "begins_at", "Begin and end times are given to the minute.")
+    if c.ends_at < c.begins_at + SPAN_MIN:
+        bad("campaign.time.invalid", "ends_at", "The end must be at least one minute after the begin.")
+    elif c.ends_at - c.begins_at > SPAN_MAX:
+        bad("campaign.time.invalid", "ends_at", "Begin and end may be at most 180 days apart.")
+    if new and c.ends_at <= now:
+        bad("campaign.end.invalid", "ends_at", "The end must be in the future.")
+
+    d = c.discount
+    if (d.amount_off is None) == (d.percent_off is None):
+        bad("campaign.discount.invalid", "discount", "Give either an amount off or a percentage off, not both.")
+    if d.amount_off is not None and not 0 < d.amount_off <= MONEY_MAX:
+        bad("campaign.discount.invalid", "amount_off", "The amount off must be more than 0.")
+    if d.percent_off is not None and not 1 <= d.percent_off <= 99:
+        bad("campaign.discount.invalid", "percent_off", "The percentage off must be between 1 and 99.")
+    if d.cap is not None and (d.percent_off is None or not 0 < d.cap <= MONEY_MAX):
+        bad("campaign.cap.invalid", "cap", "A cap (most taken off) goes with a percentage off and is more than 0.")
+    if not 0 <= d.min_spend <= MONEY_MAX:
+        bad("campaign.min_spend.invalid", "min_spend", "The minimum spend cannot be negative.")
+    elif d.amount_off is not None and d.min_spend and d.amount_off > d.min_spend:
+        bad("campaign.discount.invalid", "amount_off", "The amount off cannot be more than the minimum spend.")
+
+    if c.quantity is not None and not 1 <= c.quantity <= QUANTITY_MAX:
+        bad("campaign.quantity.invalid", "quantity", f"The quantity must be between 1 and {QUANTITY_MAX:,}.")
+    v = c.validity
+    if v.days is not None:
+        if not 1 <= v.days <= VALIDITY_DAYS_MAX:
+            bad("campaign.validity.invalid", "validity", f"Valid for 1 to {VALIDITY_DAYS_MAX} days after claiming.")
+    elif v.starts_at and v.ends_at and v.ends_at <= v.starts_at:
+        bad("campaign.validity.invalid", "validity", "The validity must end after it starts.")
+    if c.stores is not None:
+        if not c.stores:
+            bad("campaign.stores.invalid", "stores", "Choose all stores or at least one store.")
+        elif stores is not None and (unknown := sorted(c.stores - set(stores))):
+            bad("campaign.stores.invalid", "stores", f"No store {', '.join(unknown)}.")
+    if not 0 <= c.cancel_window_minutes <= CANCEL_WINDOW_MAX:
+        bad("campaign.cancel_window.invalid", "cancel_window_minutes", "The undo window is 0 to 1,440 minutes.")
+    if c.offline.max_discount is not None and c.offline.max_discount < 0:
+        bad("campaign.offline.invalid", "offline", "The offline limit cannot be negative.")
+    try:
+        ZoneInfo(c.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        bad("campaign.timezone.invalid", "timezone", f"Unknown time zone {c.timezone!r}.")
+    return out
+
+
+class Action(StrEnum):
+    SUBMIT = "submit"
+    APPROVE = "approve"
+    REJECT = "reject"
+    PAUSE = "pause"
+    RESUME = "resume"
+    END = "end"
+    DELETE = "delete"
+
+
+S = CampaignStatus
+#: action → (the states it may start from, the state it leads to). JD: review only what waits for manual
+#: review, suspend only what is active, resume only what is paused, delete only from the listed states.
+TRANSITIONS: dict[Action, tuple[frozenset[CampaignStatus], CampaignStatus]] = {
+    Action.SUBMIT: (frozenset({S.NOT_REVIEWED, S.REJECTED}), S.MANUAL_REVIEW),
+    Action.APPROVE: (frozenset({S.MANUAL_REVIEW}), S.APPROVED),
+    Action.REJECT: (frozenset({S.MANUAL_REVIEW}), S.REJECTED),
+    Action.PAUSE: (frozenset({S.ACTIVE}), S.PAUSED),
+    Action.RESUME: (frozenset({S.PAUSED}), S.ACTIVE),
+    Action.END: (frozenset({S.APPROVED, S.ACTIVE, S.PAUSED, S.FORCE_PAUSED}), S.ENDED),
+    Action.DELETE: (frozenset({S.NOT_REVIEWED, S.REJECTED, S.ACTIVE, S.PAUSED}), S.DELETED),
+}
+EDITABLE = frozenset({S.NOT_REVIEWED, S.REJECTED})
+
+
+def effective_status(c: Campaign, now: datetime) -> CampaignStatus:
+    """The status as the shop sees it now: an approved campaign is active from its begin time, and
+    anything still live ends at its end time, without anyone pressing a button."""
+    if c.status in (S.APPROVED, S.ACTIVE, S.PAUSED, S.FORCE_PAUSED) and now >= c.ends_at:
+        return S.ENDED
+    if c.status is S.APPROVED and now >= c.begins_at:
+        return S.ACTIVE
+    return c.status
+
+
+def allowed_actions(c: Campaign, now: datetime) -> list[Action]:
+    status = effective_status(c, now)
+    return [a for a, (sources, _) in TRANSITIONS.items() if status in sources]
+
+
+def apply(c: Campaign, action: Action, now: datetime) -> Campaign:
+    """The campaign after ``action``, or :class:`CampaignError` with ``campaign.non.<action>``."""
+    status = effective_status(c, now)
+    sources, target = TRANSITIONS[action]
+    if status not in sources:
+        allowed = ", ".join(str(s) for s in sorted(sources))
+        raise CampaignError([Problem(f"campaign.non.{action}", "status",
+                                     f"A campaign that is {status} cannot be {_past(action)}; only one that is {allowed}.")])
+    return replace(c, status=target)
+
+
+def check_editable(c: Campaign, now: datetime) -> None:
+    status = effective_status(c, now)
+    if status not in EDITABLE:
+        raise CampaignError([Problem("campaign.non.edit", "status",
+                                     f"A campaign that is {status} cannot be edited; only before approval or after rejection.")])
+
+
+def _past(action: Action) -> str:
+    return {Action.SUBMIT: "submitted", Action.APPROVE: "approved", Action.REJECT: "rejected", Action.PAUSE: "paused",
+            Action.RESUME: "resumed", Action.END: "ended", Action.DELETE: "deleted"}[action]

@@ -1,0 +1,93 @@
+"""Staff log in at the terminal with their staff id and PIN.
+
+The service decides when it can be reached (it keeps the failure count and the lockout). When it
+cannot, the terminal checks the PIN against the salted hash it received with its catalog and keeps
+its own failure count, so a cashier can start a shift with the network down but cannot guess PINs
+at a terminal that was unplugged for the purpose. Back-office work needs the service, so a manager
+logged in offline gets the counter and the outbox, not the screens that change the chain's data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from pos.domain import format_time, parse_time
+from pos.domain.pins import MAX_FAILURES, locked_until, verify_pin
+from pos.terminal.endpoint import Endpoint, Refused, UnknownOutcome, Unreachable
+from pos.terminal.localdb import LocalDB
+
+
+class LoginError(Exception):
+    """A login refused; ``code`` is stable (``login.failed``, ``login.locked``, …), ``message`` for people."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Shift:
+    """Who is logged in at this terminal, and the service session when there is one."""
+
+    staff_id: str
+    name: str
+    role: str
+    session: str | None = None
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role == "manager"
+
+    @property
+    def online(self) -> bool:
+        return self.session is not None
+
+
+def sign_in(db: LocalDB, endpoint: Endpoint | None, staff_id: str, pin: str, now: datetime) -> Shift:
+    staff_id = staff_id.strip()
+    if not staff_id or not pin:
+        raise LoginError("login.incomplete", "Type your staff id and PIN.")
+    if endpoint is not None:
+        try:
+            answer = endpoint.login(staff_id, pin)
+        except Refused as err:
+            raise LoginError(err.code, err.message) from err
+        except (Unreachable, UnknownOutcome):
+            pass
+        else:
+            with db.atomic():
+                db.conn.execute("DELETE FROM logins WHERE staff_id=?", (staff_id,))
+                db.audit(now, "login", actor=staff_id, subject=staff_id, mode="online")
+            who = answer["staff"]
+            return Shift(who["id"], who["name"], who["role"], answer["session"])
+    return _offline(db, staff_id, pin, now)
+
+
+def _offline(db: LocalDB, staff_id: str, pin: str, now: datetime) -> Shift:
+    row = db.conn.execute("SELECT name, role, active, pin_hash FROM staff WHERE id=?", (staff_id,)).fetchone()
+    seen = db.conn.execute("SELECT failures, last_failed_at FROM logins WHERE staff_id=?", (staff_id,)).fetchone()
+    failures, last = (int(seen[0]), parse_time(seen[1]) if seen[1] else None) if seen else (0, None)
+    until = locked_until(failures, last)
+    if until is not None and now < until:
+        raise LoginError("login.locked", f"Too many wrong PINs: locked until {until:%H:%M} UTC. A manager can unlock.")
+    if until is not None:
+        failures = 0
+    ok = row is not None and bool(row[2]) and verify_pin(pin, row[3])
+    with db.atomic():
+        if not ok:
+            failures += 1
+            db.conn.execute("INSERT INTO logins (staff_id, failures, last_failed_at) VALUES (?,?,?) ON CONFLICT(staff_id) "
+                            "DO UPDATE SET failures=excluded.failures, last_failed_at=excluded.last_failed_at",
+                            (staff_id, failures, format_time(now)))
+            db.audit(now, "login.failed", actor=staff_id, subject=staff_id, mode="offline", failures=failures)
+        else:
+            db.conn.execute("DELETE FROM logins WHERE staff_id=?", (staff_id,))
+            db.audit(now, "login", actor=staff_id, subject=staff_id, mode="offline")
+    if not ok:
+        left = MAX_FAILURES - failures
+        raise LoginError("login.failed", "Wrong staff number or PIN." +
+                         (f" {left} tries left." if left > 0 else " Locked for 15 minutes."))
+    assert row is not None
+    return Shift(staff_id, row[0], row[1], None)

@@ -1,0 +1,132 @@
+"""The manager's endpoints against a real ``pos serve``: campaigns, staff, reports — and a cashier refused."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from pos.demo import PINS
+from pos.terminal.endpoint import Refused
+from tests.conftest import Shop
+
+
+def minute(delta: timedelta) -> str:
+    return (datetime.now(UTC) + delta).replace(second=0, microsecond=0).isoformat()
+
+
+def body(**kw: Any) -> dict[str, Any]:
+    return {"id": "XMAS", "name": "Xmas 10", "begins_at": minute(timedelta(minutes=-5)),
+            "ends_at": minute(timedelta(days=20)), "discount": {"amount_off": 1000}, **kw}
+
+
+def test_campaign_lifecycle_end_to_end(shop: Shop) -> None:
+    t = shop.terminal()
+    session = t.endpoint.login("carol", PINS["carol"])["session"]
+    made = t.endpoint.save_campaign(session, body(stores=["S001"]), new=True)
+    assert made["status"] == "not_reviewed" and made["actions"] == ["submit", "delete"]
+
+    # issued before approval: the voucher is refused until the campaign is approved and running
+    code = t.endpoint.issue_vouchers(session, "XMAS", 1)["vouchers"][0]["code"]
+    t.sync()
+    assert t.counter.redeem(code, "alice", 5000).reason == "campaign_inactive"
+
+    for step, status in [("submit", "manual_review"), ("approve", "approved")]:
+        assert t.endpoint.campaign_step(session, "XMAS", step)["status"] == status
+    view = t.endpoint.campaign(session, "XMAS")
+    assert view["effective_status"] == "active" and "pause" in view["actions"] and "resume" not in view["actions"]
+    t.sync()
+    assert t.counter.redeem(code, "alice", 5000).accepted
+
+    with pytest.raises(Refused) as err:
+        t.endpoint.campaign_step(session, "XMAS", "resume")
+    assert (err.value.status, err.value.code) == (409, "campaign.non.resume")
+    assert t.endpoint.campaign_step(session, "XMAS", "pause")["status"] == "paused"
+    with pytest.raises(Refused) as err:
+        t.endpoint.save_campaign(session, body(name="Edited"), new=False)
+    assert err.value.code == "campaign.non.edit"
+    assert t.endpoint.campaign_step(session, "XMAS", "end")["status"] == "ended"
+    with pytest.raises(Refused) as err:
+        t.endpoint.campaign_step(session, "XMAS", "delete")
+    assert err.value.code == "campaign.non.delete"
+
+    audit = [r[0] for r in shop.query("SELECT action FROM audit WHERE subject='XMAS' ORDER BY id")]
+    assert audit[:4] == ["campaign.create", "vouchers.issue", "campaign.submit", "campaign.approve"]
+    assert "campaign.refused" in audit and audit[-1] == "campaign.refused"
+
+
+def test_invalid_campaign_lists_every_problem_with_its_field(shop: Shop) -> None:
+    t = shop.terminal()
+    session = t.endpoint.login("carol", PINS["carol"])["session"]
+    bad = body(name="Eleven chars", ends_at=minute(timedelta(days=400)), quantity=3_000_001, stores=["S404"])
+    with pytest.raises(Refused) as err:
+        t.endpoint.save_campaign(session, bad, new=True)
+    assert err.value.status == 422
+    fields = {(p["code"], p["field"]) for p in err.value.problems}
+    assert fields == {("campaign.name.invalid", "name"), ("campaign.time.invalid", "ends_at"),
+                      ("campaign.quantity.invalid", "quantity"), ("campaign.stores.invalid", "stores")}
+    assert shop.query("SELECT count(*) FROM campaigns WHERE id='XMAS'") == [(0,)]
+    with pytest.raises(Refused) as err:
+        t.endpoint.save_campaign(session, body(id="SPRING"), new=True)
+    assert err.value.code == "campaign.id.taken"
+
+
+def test_listing_filters_by_status_and_kind_and_pages(shop: Shop) -> None:
+    t = shop.terminal()
+    session = t.endpoint.login("carol", PINS["carol"])["session"]
+    for i in range(5):
+        t.endpoint.save_campaign(session, body(id=f"GIFT{i}", name=f"Gift {i}", kind="gift"), new=True)
+    page = t.endpoint.campaigns(session, kind="gift", limit=2)
+    assert page["total"] == 5 and [c["id"] for c in page["items"]] == ["GIFT4", "GIFT3"]
+    assert [c["id"] for c in t.endpoint.campaigns(session, kind="gift", offset=4, limit=2)["items"]] == ["GIFT0"]
+    active = t.endpoint.campaigns(session, status="active", limit=100)
+    assert {c["id"] for c in active["items"]} == {"SPRING", "VIP5", "OLD", "STATION", "SUMMER"}
+    assert t.endpoint.campaigns(session, status="not_reviewed")["total"] == 5
+
+
+def test_staff_and_verifier_rights(shop: Shop) -> None:
+    t = shop.terminal()
+    session = t.endpoint.login("carol", PINS["carol"])["session"]
+    t.endpoint.add_staff(session, staff_id="erin", name="Erin Xu", role="cashier", pin="4321")
+    with pytest.raises(Refused) as err:
+        t.endpoint.add_staff(session, staff_id="erin", name="Erin Xu", role="cashier", pin="4321")
+    assert err.value.code == "staff.id.taken"
+    with pytest.raises(Refused) as err:
+        t.endpoint.add_staff(session, staff_id="fay", name="Fay", role="cashier", pin="12")
+    assert err.value.code == "pin.invalid"
+    t.endpoint.set_verifier(session, "erin", stores=["S002"])
+    erin = next(s for s in t.endpoint.staff(session) if s["id"] == "erin")
+    assert erin["verifier"] == {"all_stores": False, "stores": ["S002"], "active": True}
+    assert t.endpoint.login("erin", "4321")["staff"]["role"] == "cashier"
+
+
+def test_cashier_is_refused_every_manager_endpoint(shop: Shop) -> None:
+    t = shop.terminal()
+    session = t.endpoint.login("alice", PINS["alice"])["session"]
+    calls = [lambda: t.endpoint.campaigns(session), lambda: t.endpoint.save_campaign(session, body(), new=True),
+             lambda: t.endpoint.campaign_step(session, "SPRING", "pause"), lambda: t.endpoint.staff(session),
+             lambda: t.endpoint.report(session)]
+    for call in calls:
+        with pytest.raises(Refused) as err:
+            call()
+        assert (err.value.status, err.value.code) == (403, "role.manager_required")
+    assert shop.query("SELECT count(*) FROM audit WHERE action='role.refused' AND actor='alice'") == [(len(calls),)]
+
+
+def test_report_counts_live_redemptions_per_day_campaign_and_store(shop: Shop) -> None:
+    t = shop.terminal()
+    assert t.counter.redeem(shop.codes["spring"], "alice", 60000).accepted
+    assert t.counter.redeem(shop.codes["spring2"], "alice", 70000).accepted
+    assert t.counter.redeem(shop.payload("vip"), "alice", 10000).accepted
+    t.counter.cancel(shop.codes["spring2"], "alice")
+    session = t.endpoint.login("carol", PINS["carol"])["session"]
+    rows = t.endpoint.report(session, days=7, tz="Asia/Shanghai")["rows"]
+    today = datetime.now(UTC).astimezone(__import__("zoneinfo").ZoneInfo("Asia/Shanghai")).date().isoformat()
+    assert rows == [
+        {"day": today, "campaign_id": "SPRING", "store_id": "S001", "redemptions": 1, "discount": 3000, "amount": 60000},
+        {"day": today, "campaign_id": "VIP5", "store_id": "S001", "redemptions": 1, "discount": 500, "amount": 10000},
+    ]
+    with pytest.raises(Refused) as err:
+        t.endpoint.report(session, tz="Nowhere/Land")
+    assert err.value.code == "report.tz.invalid"
