@@ -37,10 +37,35 @@ def fail(message: str) -> None:
     sys.exit(EXIT_ERROR)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
 @click.version_option(package_name="pos")
-def main() -> None:
-    """Counter-side voucher redemption: the counter, the service, and the nightly sync."""
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Counter-side voucher redemption: the counter, the service, and the nightly sync.
+
+    With no command, opens the terminal UI (the same as ``pos ui``)."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(ui)
+
+
+@main.command()
+@click.option("--config", type=click.Path(dir_okay=False),
+              help="Terminal configuration (default: $POS_CONFIG or ./pos.toml).")
+@click.option("--lang", type=click.Choice(["en", "zh"]), help="Language (default: configuration, then the locale).")
+@click.option("--camera", help='Camera index, video file or stream URL for the counter ("" = off).')
+def ui(config: str | None = None, lang: str | None = None, camera: str | None = None) -> None:
+    """The terminal UI: login, the counter, and the back office for managers."""
+    from pos.terminal import config as cfgmod
+
+    if not sys.stdin.isatty() or not sys.stdout.isatty():
+        fail("the terminal UI needs a terminal; for scripts use pos redeem, pos sync and pos scan")
+    try:
+        cfg = cfgmod.load(config)
+    except cfgmod.ConfigError as exc:
+        fail(str(exc))
+    from pos.tui import make_app
+
+    make_app(cfg, language=lang or cfg.language, camera=camera if camera is not None else cfg.camera).run()
 
 
 # -- the service --------------------------------------------------------------------------------------
@@ -404,11 +429,17 @@ def scan(image: str | None, video: str | None, camera: int | None, url: str | No
 @click.option("--dir", "workdir", type=click.Path(file_okay=False), default=".pos-demo", show_default=True,
               help="Where the demo keeps its databases (replaced on each run).")
 @click.option("--port", default=0, type=int, help="Service port (default: any free loopback port).")
-def demo(workdir: str, port: int) -> None:
-    """Demo data, a local service on loopback, and a walk through redemptions online and offline."""
-    from pos.demo import run_demo
+@click.option("--walk", is_flag=True, help="Walk through every kind of verdict in a script instead of opening the UI "
+                                           "(the default when there is no terminal).")
+@click.option("--lang", type=click.Choice(["en", "zh"]), help="UI language (default: from the locale).")
+@click.option("--camera", help="Camera index, video file or stream URL for the counter (default: off; F8 = camera 0).")
+def demo(workdir: str, port: int, walk: bool, lang: str | None, camera: str | None) -> None:
+    """Demo data, a local service on loopback, and the terminal UI logged in at the counter."""
+    from pos.demo import run_demo, run_ui
 
-    sys.exit(run_demo(Path(workdir), port=port))
+    if walk or not (sys.stdin.isatty() and sys.stdout.isatty()):
+        sys.exit(run_demo(Path(workdir), port=port))
+    sys.exit(run_ui(Path(workdir), port=port, language=lang, camera=camera))
 
 
 if __name__ == "__main__":

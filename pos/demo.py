@@ -83,17 +83,12 @@ def _verdict_table(title: str) -> Table:
     return table
 
 
-def run_demo(workdir: Path, *, port: int = 0) -> int:
+def _prepare(workdir: Path) -> tuple[Path, dict[str, str], str, str]:
+    """A fresh work folder with the service's database: the demo shop, a withdrawn voucher, and the
+    VIP voucher's signed QR payload (and an altered copy of it)."""
     from pos.service.admin import load_fixture, revoke_voucher, voucher_payload
-    from pos.service.process import ServiceProcess
     from pos.service.schema import open_db
-    from pos.terminal.config import TerminalConfig, write
-    from pos.terminal.counter import Counter
-    from pos.terminal.endpoint import Endpoint
-    from pos.terminal.localdb import LocalDB
-    from pos.terminal.sync import sync
 
-    console = Console()
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     service_db = workdir / "service.db"
@@ -104,6 +99,70 @@ def run_demo(workdir: Path, *, port: int = 0) -> int:
     vip_qr = voucher_payload(db, codes["vip"])
     db.close()
     forged = vip_qr[:-6] + ("AAAAAA" if not vip_qr.endswith("AAAAAA") else "BBBBBB")
+    return service_db, codes, vip_qr, forged
+
+
+def demo_hints(codes: dict[str, str], vip_qr: str, forged: str) -> list[tuple[str, str, str]]:
+    """The vouchers the demo counter offers to try: (what it is, what is submitted, how it is shown)."""
+    typo = codes["spring2"][:-1] + ("X" if codes["spring2"][-1] != "X" else "Y")
+    items = [
+        ("Good: Spring 30 off (basket ≥ 500)", codes["spring"]),
+        ("Good: VIP 5% as a signed QR code", vip_qr),
+        ("Already used at the other till", codes["spring4"]),
+        ("Expired: last winter", codes["expired"]),
+        ("Wrong store: Station Road only", codes["station"]),
+        ("Not valid yet: summer", codes["future"]),
+        ("Withdrawn by the shop", codes["revoked"]),
+        ("Forged: altered QR code", forged),
+        ("Typo in a code", typo),
+        ("Good: Spring, another one", codes["spring3"]),
+    ]
+    return [(label, raw, display(raw) if len(raw) <= 16 else raw[:20] + "…") for label, raw in items]
+
+
+def run_ui(workdir: Path, *, port: int = 0, language: str | None = None, camera: str | None = None) -> int:
+    """``pos demo``: the demo shop on a local service, and the terminal UI logged in at its counter."""
+    from pos.service.process import ServiceProcess
+    from pos.terminal.config import TerminalConfig, write
+    from pos.terminal.endpoint import Endpoint
+    from pos.terminal.localdb import LocalDB
+    from pos.terminal.sync import sync
+    from pos.tui import make_app
+
+    service_db, codes, vip_qr, forged = _prepare(workdir)
+    service = ServiceProcess(service_db, port, log=workdir / "service.log")
+    try:
+        service.start()
+        with Endpoint(service.url, TOKENS["S001-T2"]) as other_till:  # a voucher already used next door
+            other_till.redeem(nonce="demo-other-till-1", code=codes["spring4"], staff_id="alice", store_id="S001",
+                              amount=60000)
+        cfg = TerminalConfig(service_url=service.url, token=TOKENS["S001-T1"], store_id="S001", terminal_id="S001-T1",
+                             staff_id="alice", database=workdir / "terminal.db", camera=camera, language=language)
+        write(workdir / "pos.toml", cfg)
+        local = LocalDB(cfg.database)
+        with Endpoint(cfg.service_url, cfg.token) as endpoint:
+            sync(local, endpoint, "S001")
+        local.close()
+        app = make_app(cfg, language=language, hints=demo_hints(codes, vip_qr, forged), camera=camera,
+                       auto_login=("alice", PINS["alice"]))
+        app.run()
+    finally:
+        service.stop()
+    print(f"Demo files are in {workdir}/. Managers: log out (Ctrl+L) and log in as carol, PIN {PINS['carol']}.")
+    return 0
+
+
+def run_demo(workdir: Path, *, port: int = 0) -> int:
+    """``pos demo --walk``: the same shop, walked through in a script (for a machine with no terminal)."""
+    from pos.service.process import ServiceProcess
+    from pos.terminal.config import TerminalConfig, write
+    from pos.terminal.counter import Counter
+    from pos.terminal.endpoint import Endpoint
+    from pos.terminal.localdb import LocalDB
+    from pos.terminal.sync import sync
+
+    console = Console()
+    service_db, codes, vip_qr, forged = _prepare(workdir)
 
     service = ServiceProcess(service_db, port, log=workdir / "service.log")
     try:

@@ -8,6 +8,8 @@
     staff_id = "alice"                      # POS_STAFF   (default staff for pos redeem / cancel)
     database = "pos-terminal.db"            # POS_TERMINAL_DB (relative to this file)
     timeout = 2.0                           # POS_TIMEOUT (seconds the counter waits for the service)
+    camera = "0"                            # POS_CAMERA  (camera index, video file or stream URL; "" = off)
+    language = "zh"                         # POS_LANG    (en or zh; default: from the locale)
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ ENV = {
     "staff_id": "POS_STAFF",
     "database": "POS_TERMINAL_DB",
     "timeout": "POS_TIMEOUT",
+    "camera": "POS_CAMERA",
+    "language": "POS_LANG",
 }
 
 
@@ -49,6 +53,10 @@ class TerminalConfig:
     """The local SQLite file: catalog cache, journal, outbox."""
     timeout: float = 2.0
     """How long the counter waits for the service before deciding offline."""
+    camera: str | None = None
+    """The counter's camera: an index ("0"), a video file or a stream URL; unset or "" = off (F8 turns it on)."""
+    language: str | None = None
+    """The UI's language, ``en`` or ``zh``; unset = from the locale (LANG=zh_CN.UTF-8 → Chinese)."""
 
 
 def load(path: str | Path | None = None) -> TerminalConfig:
@@ -80,6 +88,8 @@ def load(path: str | Path | None = None) -> TerminalConfig:
         raise ConfigError("timeout must be a number of seconds") from exc
     database = Path(str(values.pop("database", "pos-terminal.db")))
     cfg = TerminalConfig(**values, timeout=timeout, database=database if database.is_absolute() else base / database)  # type: ignore[arg-type]
+    if cfg.language not in (None, "", "en", "zh"):
+        raise ConfigError(f"language must be en or zh, not {cfg.language!r}")
     missing = [k for k in ("token", "store_id", "terminal_id") if not getattr(cfg, k)]
     if missing:
         where = f" in {chosen}" if chosen else " (no pos.toml here and no $POS_CONFIG)"

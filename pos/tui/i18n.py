@@ -1,0 +1,300 @@
+"""The one translation layer: every string the terminal UI shows goes through :func:`_`.
+
+Strings are keyed by their English text (gettext style), so the English UI needs no catalog and a
+missing translation falls back to readable English. Stable codes from the domain and the service
+(verdict reasons, ``campaign.name.invalid``, ``login.locked``) have their own sentences in
+:data:`CODES`, so a refusal reads in the cashier's language even when it came over the network.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+LANGUAGES = ("en", "zh")
+_language = "en"
+
+ZH: dict[str, str] = {
+    # app and navigation
+    "Counter": "收银台",
+    "Campaigns": "活动",
+    "Staff": "员工",
+    "Vouchers": "券",
+    "Sync": "同步",
+    "Reports": "报表",
+    "Log out": "退出登录",
+    "Quit": "退出",
+    "Help": "帮助",
+    "Go to the counter": "前往收银台",
+    "Campaign list, create, edit, lifecycle": "活动列表、新建、编辑、状态流转",
+    "Staff members and verifier rights": "员工与核销权限",
+    "Issue vouchers and export them": "发券并导出",
+    "Outbox, conflicts and sync now": "待上传、冲突与立即同步",
+    "Redemptions per campaign, store and day": "按活动、门店、日期统计核销",
+    "End this shift and return to the login": "结束本班并回到登录",
+    "Only a manager may open this screen.": "只有店长可以打开此页面。",
+    "This needs the service; you are logged in offline.": "此操作需要连接服务;当前为离线登录。",
+    # login
+    "Staff login": "员工登录",
+    "Staff id": "员工编号",
+    "PIN": "密码",
+    "Log in": "登录",
+    "Checking…": "验证中…",
+    "Store {store} · terminal {terminal}": "门店 {store} · 终端 {terminal}",
+    "Logged in offline: the service cannot be reached.": "离线登录:无法连接服务。",
+    # counter
+    "Voucher code": "券码",
+    "Type or scan a voucher code, then Enter": "输入或扫描券码,然后按回车",
+    "Basket amount (optional)": "订单金额(可选)",
+    "e.g. 620 or 620.50": "例如 620 或 620.50",
+    "Ready for the next voucher.": "请扫描下一张券。",
+    "Checking {code}…": "正在核验 {code}…",
+    "This voucher needs the basket amount: type it and press Enter.": "此券需要订单金额:请输入后按回车。",
+    "The amount is not a number of yuan: {text}": "金额格式不正确:{text}",
+    "ACCEPTED": "核销成功",
+    "REFUSED": "拒绝",
+    "{amount} off": "优惠 {amount}",
+    "accepted offline": "离线核销",
+    "This shift": "本班核销",
+    "Time": "时间",
+    "Code": "券码",
+    "Campaign": "活动",
+    "Discount": "优惠",
+    "Mode": "方式",
+    "online": "在线",
+    "offline": "离线",
+    "undone": "已撤销",
+    "Online": "在线",
+    "Offline": "离线",
+    "{n} waiting to upload": "{n} 笔待上传",
+    "Undo": "撤销",
+    "Undo the selected redemption": "撤销所选核销",
+    "Undo the redemption of {code} ({discount} off)?": "撤销券 {code} 的核销(优惠 {discount})?",
+    "Yes, undo": "确认撤销",
+    "No": "取消",
+    "Undone: {code}.": "已撤销:{code}。",
+    "Undone: {code} (the service hears of it at the next sync).": "已撤销:{code}(下次同步时通知服务)。",
+    "Select a redemption in the list first.": "请先在列表中选择一笔核销。",
+    "Focus the code input": "回到券码输入框",
+    "Camera": "摄像头",
+    "Switch the camera scanner on or off": "开关摄像头扫码",
+    "Preview": "预览",
+    "Switch the camera preview on or off": "开关摄像头预览",
+    "Camera off. Press F8 to scan with the camera.": "摄像头已关闭。按 F8 用摄像头扫码。",
+    "Camera: {message}": "摄像头:{message}",
+    "Camera on ({source}).": "摄像头已开启({source})。",
+    "Two codes in view: show one voucher at a time.": "画面中有两张券码:请一次只出示一张。",
+    "Back online: uploading {n} offline redemption(s)…": "已恢复在线:正在上传 {n} 笔离线核销…",
+    "Uploaded {n}; {c} conflict(s).": "已上传 {n} 笔;冲突 {c} 笔。",
+    # back office
+    "Filter": "筛选",
+    "All statuses": "全部状态",
+    "All kinds": "全部类型",
+    "Status": "状态",
+    "Kind": "类型",
+    "Name": "名称",
+    "Begins": "开始",
+    "Ends": "结束",
+    "Issued": "已发",
+    "Redeemed": "已核销",
+    "New": "新建",
+    "Create a campaign": "新建活动",
+    "Edit": "编辑",
+    "Edit the selected campaign": "编辑所选活动",
+    "Next page": "下一页",
+    "Previous page": "上一页",
+    "Refresh": "刷新",
+    "Reload from the service": "从服务重新加载",
+    "Page {page} of {pages} · {total} campaign(s)": "第 {page}/{pages} 页 · 共 {total} 个活动",
+    "Submit": "提交审核",
+    "Approve": "审核通过",
+    "Reject": "驳回",
+    "Pause": "暂停",
+    "Resume": "重启",
+    "End": "结束",
+    "Delete": "删除",
+    "{action}: {campaign} is now {status}.": "{action}:{campaign} 现为 {status}。",
+    "{action} {campaign}?": "{action} {campaign}?",
+    "New campaign": "新建活动",
+    "Edit campaign {id}": "编辑活动 {id}",
+    "Id": "编号",
+    "Begins at (YYYY-MM-DD HH:MM)": "开始时间(YYYY-MM-DD HH:MM)",
+    "Ends at (YYYY-MM-DD HH:MM)": "结束时间(YYYY-MM-DD HH:MM)",
+    "Amount off (yuan)": "立减金额(元)",
+    "Percent off": "折扣百分比",
+    "Cap (yuan)": "封顶(元)",
+    "Minimum spend (yuan)": "最低消费(元)",
+    "Quantity (empty: no limit)": "数量(留空不限)",
+    "Stores (empty: all; e.g. S001,S002)": "门店(留空为全部;如 S001,S002)",
+    "Valid days after claiming (empty: the campaign's time)": "领取后有效天数(留空按活动时间)",
+    "Per customer": "每人限用",
+    "Undo window (minutes)": "撤销时限(分钟)",
+    "Save": "保存",
+    "Cancel": "取消",
+    "Saved {id}: it waits for review.": "已保存 {id}:等待审核。",
+    "Saved {id}.": "已保存 {id}。",
+    "Not a date and time: {text}": "日期时间格式不正确:{text}",
+    "Not a number: {text}": "不是数字:{text}",
+    "Add staff": "添加员工",
+    "Add a staff member": "添加员工",
+    "Role": "角色",
+    "Verifies in": "核销门店",
+    "all stores": "全部门店",
+    "nowhere": "无",
+    "Rights": "权限",
+    "Set verifier rights for the selected staff member": "设置所选员工的核销权限",
+    "Revoke": "撤销权限",
+    "Revoke the selected staff member's verifier right": "撤销所选员工的核销权限",
+    "Verifier rights for {staff}": "{staff} 的核销权限",
+    "All stores": "全部门店",
+    "Chosen stores (e.g. S001,S002)": "指定门店(如 S001,S002)",
+    "{staff} may now verify in {where}; terminals apply it at their next catalog pull.":
+        "{staff} 现可在 {where} 核销;终端下次拉取目录后生效。",
+    "{staff} may no longer verify vouchers.": "{staff} 不再有核销权限。",
+    "Added {staff}.": "已添加 {staff}。",
+    "Issue": "发券",
+    "Issue a batch for the chosen campaign": "为所选活动发一批券",
+    "Export CSV": "导出 CSV",
+    "Write the codes to a CSV file": "将券码写入 CSV 文件",
+    "How many": "数量",
+    "Customer (optional)": "客户(可选)",
+    "CSV file": "CSV 文件",
+    "Issued {n} voucher(s) for {campaign}.": "已为 {campaign} 发券 {n} 张。",
+    "Wrote {n} code(s) to {path}.": "已写入 {n} 个券码到 {path}。",
+    "Issue a batch first.": "请先发券。",
+    "Cannot write {path}: {error}": "无法写入 {path}:{error}",
+    "Sync now": "立即同步",
+    "Upload the outbox and pull the catalog": "上传待传记录并拉取目录",
+    "Waiting in the outbox": "待上传",
+    "Conflicts from uploads": "上传冲突",
+    "Ours": "本机",
+    "Theirs": "服务端",
+    "Reason": "原因",
+    "Kind of item": "类型",
+    "Since": "时间",
+    "Syncing…": "同步中…",
+    "Uploaded {n} item(s), pulled {p} catalog row(s), {c} conflict(s).": "已上传 {n} 项,拉取目录 {p} 行,冲突 {c} 项。",
+    "Sync failed: {error}": "同步失败:{error}",
+    "Day": "日期",
+    "Store": "门店",
+    "Count": "笔数",
+    "Amount": "金额",
+    "Redemptions per day, last {days} days": "近 {days} 天每日核销",
+    "Write the report to a CSV file": "将报表写入 CSV 文件",
+    "The service cannot be reached: {error}": "无法连接服务:{error}",
+    "Refused: {message}": "被拒绝:{message}",
+    "Try these vouchers": "可试用的券",
+    "Confirm": "确认",
+    "Wrote {n} row(s) to {path}.": "已写入 {n} 行到 {path}。",
+    "cashier": "收银员",
+    "manager": "店长",
+}
+
+#: Sentences for stable codes: verdict reasons, service and domain error codes.
+CODES: dict[str, tuple[str, str]] = {
+    "ok": ("Accepted", "核销成功"),
+    "malformed": ("Not a voucher code (typo?)", "不是有效券码(输入有误?)"),
+    "forged": ("Not genuine: signature does not match", "券码伪造:签名不符"),
+    "unknown_code": ("Unknown voucher", "未知券码"),
+    "revoked": ("Voucher withdrawn", "券已作废"),
+    "not_yet_valid": ("Not valid yet", "尚未生效"),
+    "expired": ("Expired", "已过期"),
+    "campaign_inactive": ("Campaign not running", "活动未进行"),
+    "store_not_allowed": ("Not valid in this store", "本店不可用"),
+    "staff_not_verifier": ("You may not verify vouchers here", "您无权在此核销"),
+    "already_redeemed": ("Already redeemed", "已核销过"),
+    "rules_not_met": ("Conditions not met", "未满足使用条件"),
+    "limit_reached": ("Customer's limit reached", "已达每人限用次数"),
+    "offline_not_allowed": ("Needs the network: try again when online", "需联网核销:请恢复网络后重试"),
+    "login.failed": ("Wrong staff number or PIN.", "员工编号或密码错误。"),
+    "login.locked": ("Too many wrong PINs: locked for 15 minutes.", "密码错误次数过多:锁定 15 分钟。"),
+    "login.incomplete": ("Type your staff id and PIN.", "请输入员工编号和密码。"),
+    "role.manager_required": ("Only a manager may do this.", "只有店长可以执行此操作。"),
+    "campaign.id.invalid": ("The id is 1 to 32 capital letters, digits, '-' or '_'.", "编号为 1–32 位大写字母、数字、'-' 或 '_'。"),
+    "campaign.id.taken": ("There is already a campaign with this id.", "已存在相同编号的活动。"),
+    "campaign.name.invalid": ("The name must be 1 to 10 characters.", "名称须为 1–10 个字符。"),
+    "campaign.time.invalid": ("End 1 minute to 180 days after begin, to the minute.", "结束时间须晚于开始 1 分钟至 180 天,精确到分钟。"),
+    "campaign.end.invalid": ("The end must be in the future.", "结束时间须晚于当前时间。"),
+    "campaign.discount.invalid": ("Give an amount off or a percentage (1–99), not both.", "请填写立减金额或折扣(1–99),二选一。"),
+    "campaign.cap.invalid": ("A cap goes with a percentage off and is more than 0.", "封顶仅用于折扣,且须大于 0。"),
+    "campaign.min_spend.invalid": ("The minimum spend cannot be negative.", "最低消费不能为负。"),
+    "campaign.quantity.invalid": ("The quantity must be 1 to 3,000,000.", "数量须为 1–3,000,000。"),
+    "campaign.validity.invalid": ("Valid 1 to 365 days, or a window that ends after it starts.", "有效期为 1–365 天,或结束晚于开始的时间段。"),
+    "campaign.stores.invalid": ("Choose all stores or known stores.", "请选择全部门店或已有门店。"),
+    "campaign.cancel_window.invalid": ("The undo window is 0 to 1,440 minutes.", "撤销时限为 0–1440 分钟。"),
+    "campaign.timezone.invalid": ("Unknown time zone.", "未知时区。"),
+    "campaign.non.edit": ("Only a campaign not yet approved, or rejected, can be edited.", "仅未审核或已驳回的活动可编辑。"),
+    "pin.invalid": ("A PIN is 4 to 8 digits.", "密码为 4–8 位数字。"),
+    "staff.id.invalid": ("A staff id is 1 to 32 small letters, digits, '.', '-' or '_'.", "员工编号为 1–32 位小写字母、数字、'.'、'-' 或 '_'。"),
+    "staff.id.taken": ("There is already a staff member with this id.", "已存在相同编号的员工。"),
+}
+
+STATUS = {  # campaign statuses, as JD names them
+    "rejected": ("rejected", "已驳回"), "not_reviewed": ("not reviewed", "未审核"),
+    "manual_review": ("in review", "人工审核"), "approved": ("approved", "审核通过"), "active": ("active", "已生效"),
+    "paused": ("paused", "已暂停"), "force_paused": ("force-paused", "强制暂停"), "ended": ("ended", "已结束"),
+    "deleted": ("deleted", "已删除"),
+}
+KINDS = {"single_item": ("single item", "单品促销"), "gift": ("gift", "赠品促销"), "bundle": ("bundle", "套装促销"),
+         "order_total": ("order total", "总价促销")}
+
+
+def set_language(language: str) -> None:
+    global _language
+    if language not in LANGUAGES:
+        raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, not {language!r}")
+    _language = language
+
+
+def language() -> str:
+    return _language
+
+
+def language_from_env(configured: str | None = None) -> str:
+    """Configuration first, then the POSIX locale (``LC_ALL``, ``LC_MESSAGES``, ``LANG``): zh_* → Chinese."""
+    if configured:
+        return configured
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(var, "")
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    return "en"
+
+
+def _(text: str, **values: object) -> str:
+    """``text`` in the current language, with ``{name}`` fields filled in."""
+    if _language == "zh":
+        text = ZH.get(text, text)
+    return text.format(**values) if values else text
+
+
+def code_text(code: str, fallback: str = "") -> str:
+    """The sentence for a stable code, or ``fallback`` (the sender's own message) when there is none."""
+    pair = CODES.get(code)
+    if pair is None:
+        return fallback or code
+    return pair[1] if _language == "zh" else pair[0]
+
+
+def status_text(status: str) -> str:
+    pair = STATUS.get(status, (status, status))
+    return pair[1] if _language == "zh" else pair[0]
+
+
+def kind_text(kind: str) -> str:
+    pair = KINDS.get(kind, (kind, kind))
+    return pair[1] if _language == "zh" else pair[0]
+
+
+def clock(moment: datetime) -> str:
+    """A time of day at the counter, in the terminal's local time zone."""
+    return moment.astimezone().strftime("%H:%M:%S")
+
+
+def day(moment: datetime) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def date_text(iso_day: str) -> str:
+    """A calendar day from a report (already in the shop's time zone)."""
+    return iso_day

@@ -1,0 +1,1 @@
+"""One module per place in the UI: login, counter, and the manager's back-office screens."""

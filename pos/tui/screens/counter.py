@@ -1,0 +1,219 @@
+"""The counter: one code input for typing, USB scanners and the camera; a large verdict; this shift.
+
+A USB scanner types a whole code and Enter within milliseconds; ``Input.Submitted`` fires once per
+Enter, so that is one scan (an empty Enter, as from a scanner sending CR LF, is ignored). The input is
+cleared at once, so the next scan can arrive while the service is still being asked about this one;
+the station answers them in order.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from pos.domain import Verdict, display, format_time, money, parse_time
+from pos.terminal.counter import CancelError
+from pos.terminal.endpoint import Refused
+from pos.tui.i18n import _, clock
+from pos.tui.keys import translate_bindings
+from pos.tui.screens.confirm import Confirm
+from pos.tui.widgets.camera import CameraScanner
+from pos.tui.widgets.status import StatusLine
+from pos.tui.widgets.verdict import VerdictPanel
+
+
+def parse_amount(text: str) -> int | None:
+    """Yuan as typed ("620", "620.5", "620.50") to cents; empty is no amount. ValueError otherwise."""
+    text = text.strip().replace(",", "").replace("¥", "")
+    if not text:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation as exc:
+        raise ValueError(text) from exc
+    if value < 0 or value > Decimal(10**9) or value != value.quantize(Decimal("0.01")):
+        raise ValueError(text)
+    return int(value * 100)
+
+
+class CounterScreen(Screen[None]):
+    BINDINGS = [
+        Binding("ctrl+z", "undo", "Undo", tooltip="Undo the selected redemption", id="undo"),
+        Binding("escape", "focus_code", "Voucher code", tooltip="Focus the code input", id="focus_code"),
+        Binding("f8", "camera", "Camera", tooltip="Switch the camera scanner on or off", id="camera"),
+        Binding("f9", "preview", "Preview", tooltip="Switch the camera preview on or off", id="preview"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        translate_bindings(self)
+        self.since = format_time(datetime.now(UTC))  # this shift's redemptions: from the login on
+        self.rows: list = []
+        self.pending_code: str | None = None  # a code waiting for its basket amount
+        self.shown: deque[Verdict] = deque(maxlen=100)  # the latest verdicts drawn, oldest first
+        self.drawn = 0  # how many verdicts were drawn this shift
+
+    def compose(self) -> ComposeResult:
+        yield StatusLine(id="status")
+        with Horizontal(id="counter"):
+            with Vertical(id="counter-left"):
+                yield Label(_("Voucher code"), classes="field-label")
+                yield Input(placeholder=_("Type or scan a voucher code, then Enter"), id="code", max_length=512)
+                yield Label(_("Basket amount (optional)"), classes="field-label")
+                yield Input(placeholder=_("e.g. 620 or 620.50"), id="amount", max_length=16, restrict=r"[0-9.,¥]*")
+                yield VerdictPanel(id="verdict")
+                yield Vertical(id="camera-slot")
+            with Vertical(id="counter-right"):
+                yield Label(_("This shift"), classes="section-title")
+                yield DataTable(id="shift", cursor_type="row", zebra_stripes=True)
+                if self.app.hints:
+                    yield Label(_("Try these vouchers"), classes="section-title")
+                    yield OptionList(*(Option(f"{label}\n  {shown}", id=str(i))
+                                       for i, (label, _raw, shown) in enumerate(self.app.hints)), id="hints")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#shift", DataTable)
+        table.add_columns(_("Time"), _("Code"), _("Campaign"), _("Discount"), _("Mode"))
+        self.query_one("#code", Input).focus()
+        slot = self.query_one("#camera-slot")
+        if self.app.camera_source:
+            slot.mount(CameraScanner(self.app.camera_source, id="camera"))
+        else:
+            slot.mount(Static(_("Camera off. Press F8 to scan with the camera."), classes="camera-note"))
+        self.app.refresh_status()
+        self.reload_shift()
+
+    # -- scanning ------------------------------------------------------------------------------
+    @on(Input.Submitted, "#code")
+    def code_entered(self, event: Input.Submitted) -> None:
+        raw = event.value.strip()
+        event.input.value = ""
+        if raw:
+            self.submit(raw)
+
+    @on(Input.Submitted, "#amount")
+    def amount_entered(self) -> None:
+        raw = self.pending_code or self.query_one("#code", Input).value.strip()
+        self.query_one("#code", Input).value = ""
+        if raw:
+            self.submit(raw)
+        else:
+            self.action_focus_code()
+
+    @on(CameraScanner.CodeRead)
+    def camera_read(self, event: CameraScanner.CodeRead) -> None:
+        self.submit(event.text)
+
+    @on(CameraScanner.Ambiguous)
+    def camera_ambiguous(self) -> None:
+        self.query_one(VerdictPanel).prompt(_("Two codes in view: show one voucher at a time."))
+        self.app.bell()
+
+    @on(CameraScanner.Stopped)
+    def camera_stopped(self, event: CameraScanner.Stopped) -> None:
+        if event.error:
+            slot = self.query_one("#camera-slot")
+            slot.remove_children()
+            slot.mount(Static(_("Camera: {message}", message=event.error), classes="camera-note -error"))
+
+    @on(OptionList.OptionSelected, "#hints")
+    def hint_chosen(self, event: OptionList.OptionSelected) -> None:
+        _label, raw, _shown = self.app.hints[int(event.option.id or 0)]
+        self.action_focus_code()
+        self.submit(raw)
+
+    def submit(self, raw: str) -> None:
+        amount_input = self.query_one("#amount", Input)
+        try:
+            amount = parse_amount(amount_input.value)
+        except ValueError:
+            self.query_one(VerdictPanel).prompt(_("The amount is not a number of yuan: {text}", text=amount_input.value))
+            self.app.bell()
+            amount_input.focus()
+            return
+        self.redeem(raw, amount)
+
+    @work(group="redeem")
+    async def redeem(self, raw: str, amount: int | None) -> None:
+        panel = self.query_one(VerdictPanel)
+        staff = self.app.shift.staff_id
+        if amount is None and await self.app.station.needs_amount(raw, staff):
+            self.pending_code = raw
+            panel.prompt(_("This voucher needs the basket amount: type it and press Enter."))
+            self.query_one("#amount", Input).focus()
+            return
+        self.pending_code = None
+        panel.waiting(raw)
+        try:
+            verdict = await self.app.station.redeem(raw, staff, amount)
+        except Refused as err:  # the service would not consider it at all (a withdrawn token, say)
+            panel.prompt(_("Refused: {message}", message=err.message))
+            self.app.bell()
+            return
+        self.query_one("#amount", Input).value = ""
+        panel.show(verdict)
+        if not verdict.accepted:
+            self.app.bell()
+        if verdict.accepted or verdict.offline:
+            self.app.saw_link(not verdict.offline)
+        self.action_focus_code()
+        self.reload_shift()
+        self.app.refresh_status()
+        self.shown.append(verdict)
+        self.drawn += 1
+
+    # -- this shift ----------------------------------------------------------------------------
+    @work(group="shift", exclusive=True)
+    async def reload_shift(self) -> None:
+        self.rows = await self.app.station.shift(self.since)
+        table = self.query_one("#shift", DataTable)
+        table.clear()
+        for r in self.rows:
+            mode = _("undone") if r.cancelled else _(r.mode)
+            table.add_row(clock(parse_time(r.redeemed_at)), display(r.code), r.campaign_id, money(r.discount), mode,
+                          key=r.nonce)
+
+    def action_focus_code(self) -> None:
+        self.query_one("#code", Input).focus()
+
+    def action_undo(self) -> None:
+        table = self.query_one("#shift", DataTable)
+        if not self.rows or table.cursor_row < 0 or table.cursor_row >= len(self.rows):
+            self.notify(_("Select a redemption in the list first."), severity="warning")
+            return
+        row = self.rows[table.cursor_row]
+        if row.cancelled:
+            return
+        question = _("Undo the redemption of {code} ({discount} off)?", code=display(row.code),
+                     discount=money(row.discount))
+        self.app.push_screen(Confirm(question, _("Yes, undo")), lambda yes: self.undo(row.nonce) if yes else None)
+
+    @work(group="undo")
+    async def undo(self, nonce: str) -> None:
+        try:
+            done = await self.app.station.cancel(nonce, self.app.shift.staff_id)
+        except CancelError as err:
+            self.notify(str(err), severity="error", timeout=8)
+            self.app.bell()
+            return
+        text = "Undone: {code} (the service hears of it at the next sync)." if done.queued else "Undone: {code}."
+        self.notify(_(text, code=display(done.code)))
+        self.reload_shift()
+        self.app.refresh_status()
+
+    # -- camera (see pos.tui.widgets.camera) -----------------------------------------------------
+    def action_camera(self) -> None:
+        self.app.toggle_camera(self)
+
+    def action_preview(self) -> None:
+        self.app.toggle_preview(self)

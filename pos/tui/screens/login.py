@@ -1,0 +1,71 @@
+"""Staff id and PIN. A cashier lands on the counter; a manager can also reach the back office."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Center, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Input, Label
+
+from pos.terminal.login import LoginError
+from pos.tui.i18n import _
+from pos.tui.keys import translate_bindings
+from pos.tui.widgets.status import StatusLine
+from pos.tui.widgets.verdict import sentence
+
+
+class LoginScreen(Screen[None]):
+    def __init__(self) -> None:
+        super().__init__()
+        translate_bindings(self)
+
+    def compose(self) -> ComposeResult:
+        yield StatusLine(id="status")
+        with Center(), Vertical(id="login-box"):
+            yield Label(_("Staff login"), id="login-title")
+            yield Label(_("Store {store} · terminal {terminal}", store=self.app.store_label,
+                          terminal=self.app.cfg.terminal_id), id="login-store")
+            yield Label(_("Staff id"))
+            yield Input(id="staff", max_length=32)
+            yield Label(_("PIN"))
+            yield Input(id="pin", password=True, max_length=8, restrict=r"[0-9]*")
+            yield Label("", id="login-error")
+            yield Button(_("Log in"), variant="primary", id="login")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.app.refresh_status()
+        self.query_one("#staff", Input).focus()
+
+    def on_screen_resume(self) -> None:
+        self.query_one("#pin", Input).value = ""
+        self.query_one("#staff", Input).value = ""
+        self.query_one("#login-error", Label).update("")
+        self.query_one("#staff", Input).focus()
+
+    @on(Input.Submitted, "#staff")
+    def staff_entered(self) -> None:
+        self.query_one("#pin", Input).focus()
+
+    @on(Input.Submitted, "#pin")
+    @on(Button.Pressed, "#login")
+    def submit(self) -> None:
+        self.log_in(self.query_one("#staff", Input).value, self.query_one("#pin", Input).value)
+
+    @work(exclusive=True, group="login")
+    async def log_in(self, staff_id: str, pin: str) -> None:
+        error = self.query_one("#login-error", Label)
+        error.update(_("Checking…"))
+        error.set_classes("")
+        try:
+            shift = await self.app.station.sign_in(staff_id, pin)
+        except LoginError as err:
+            error.update(sentence(err.code, err.message))
+            error.set_classes("-error")
+            self.query_one("#pin", Input).value = ""
+            self.query_one("#pin", Input).focus()
+            self.app.bell()
+            return
+        error.update("")
+        await self.app.begin_shift(shift)

@@ -1,0 +1,225 @@
+"""Staff and their right to verify vouchers: in all stores, in chosen stores, or not at all.
+A change reaches each counter with its next catalog pull (at once on a terminal that syncs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, DataTable, Footer, Input, Label, Select
+
+from pos.terminal.endpoint import EndpointError, Refused
+from pos.tui.i18n import _
+from pos.tui.keys import translate_bindings
+from pos.tui.screens.confirm import Confirm
+from pos.tui.screens.office import OfficeScreen
+from pos.tui.widgets.status import StatusLine
+from pos.tui.widgets.verdict import sentence
+
+
+def where(verifier: dict[str, Any] | None) -> str:
+    if not verifier or not verifier["active"]:
+        return _("nowhere")
+    return _("all stores") if verifier["all_stores"] else ", ".join(verifier["stores"])
+
+
+class StaffForm(ModalScreen[dict[str, Any] | None]):
+    """Add a staff member (id, name, role, PIN); the service answers with its own codes."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        translate_bindings(self)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(_("Add a staff member"), classes="section-title")
+            yield Label(_("Staff id"), classes="field-label")
+            yield Input(id="s-id", max_length=32)
+            yield Label(_("Name"), classes="field-label")
+            yield Input(id="s-name", max_length=40)
+            yield Label(_("Role"), classes="field-label")
+            yield Select([("cashier", "cashier"), ("manager", "manager")], value="cashier", allow_blank=False, id="s-role")
+            yield Label(_("PIN"), classes="field-label")
+            yield Input(id="s-pin", password=True, max_length=8, restrict=r"[0-9]*")
+            yield Label("", id="s-error", classes="field-error")
+            with Horizontal(id="buttons"):
+                yield Button(_("Save"), variant="primary", id="save")
+                yield Button(_("Cancel"), id="cancel")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#cancel")
+    def cancel_pressed(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#save")
+    @on(Input.Submitted, "#s-pin")
+    @work(exclusive=True)
+    async def save(self) -> None:
+        import asyncio
+
+        error = self.query_one("#s-error", Label)
+        values = {"staff_id": self.query_one("#s-id", Input).value.strip(),
+                  "name": self.query_one("#s-name", Input).value.strip(),
+                  "role": str(self.query_one("#s-role", Select).value), "pin": self.query_one("#s-pin", Input).value}
+        try:
+            added = await asyncio.to_thread(self.app.office.add_staff, self.app.shift.session, **values)
+        except Refused as err:
+            error.update(f"{err.code}: {sentence(err.code, err.message)}")
+            self.app.bell()
+            return
+        except EndpointError as err:
+            error.update(_("The service cannot be reached: {error}", error=str(err)))
+            return
+        self.dismiss(added)
+
+
+class RightsForm(ModalScreen[dict[str, Any] | None]):
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, member: dict[str, Any]) -> None:
+        super().__init__()
+        translate_bindings(self)
+        self.member = member
+
+    def compose(self) -> ComposeResult:
+        v = self.member.get("verifier") or {}
+        with Vertical(id="dialog"):
+            yield Label(_("Verifier rights for {staff}", staff=f"{self.member['name']} ({self.member['id']})"),
+                        classes="section-title")
+            yield Checkbox(_("All stores"), value=bool(v.get("all_stores")), id="r-all")
+            yield Label(_("Chosen stores (e.g. S001,S002)"), classes="field-label")
+            yield Input(",".join(v.get("stores") or []), id="r-stores")
+            yield Label("", id="r-error", classes="field-error")
+            with Horizontal(id="buttons"):
+                yield Button(_("Save"), variant="primary", id="save")
+                yield Button(_("Cancel"), id="cancel")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#cancel")
+    def cancel_pressed(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#save")
+    @on(Input.Submitted, "#r-stores")
+    @work(exclusive=True)
+    async def save(self) -> None:
+        import asyncio
+
+        stores = [s.strip().upper() for s in self.query_one("#r-stores", Input).value.split(",") if s.strip()]
+        all_stores = self.query_one("#r-all", Checkbox).value
+        try:
+            grant = await asyncio.to_thread(self.app.office.set_verifier, self.app.shift.session, self.member["id"],
+                                            all_stores=all_stores, stores=[] if all_stores else stores)
+        except Refused as err:
+            self.query_one("#r-error", Label).update(f"{err.code}: {sentence(err.code, err.message)}")
+            self.app.bell()
+            return
+        except EndpointError as err:
+            self.query_one("#r-error", Label).update(_("The service cannot be reached: {error}", error=str(err)))
+            return
+        self.dismiss(grant)
+
+
+class StaffScreen(OfficeScreen):
+    BINDINGS = [
+        Binding("n", "add", "Add staff", tooltip="Add a staff member", id="staff.add"),
+        Binding("v", "rights", "Rights", tooltip="Set verifier rights for the selected staff member", id="staff.rights"),
+        Binding("x", "revoke", "Revoke", tooltip="Revoke the selected staff member's verifier right", id="staff.revoke"),
+        Binding("ctrl+r", "reload", "Refresh", tooltip="Reload from the service", id="staff.refresh"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.members: list[dict[str, Any]] = []
+
+    def compose(self) -> ComposeResult:
+        yield StatusLine(id="status")
+        yield Label(_("Staff"), classes="section-title")
+        yield DataTable(id="staff", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        table = self.query_one("#staff", DataTable)
+        table.add_columns(_("Staff id"), _("Name"), _("Role"), _("Verifies in"))
+        table.focus()
+        self.load()
+
+    def selected(self) -> dict[str, Any] | None:
+        row = self.query_one("#staff", DataTable).cursor_row
+        return self.members[row] if 0 <= row < len(self.members) else None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "revoke":
+            chosen = self.selected()
+            return bool(chosen and chosen["verifier"] and chosen["verifier"]["active"])
+        if action == "rights":
+            return self.selected() is not None
+        return True
+
+    @on(DataTable.RowHighlighted)
+    def highlighted(self) -> None:
+        self.refresh_bindings()
+
+    @work(exclusive=True, group="load")
+    async def load(self, keep: str | None = None) -> None:
+        try:
+            self.members = await self.ask(lambda e, s: e.staff(s))
+        except Exception:  # shown by ask()
+            return
+        table = self.query_one("#staff", DataTable)
+        table.clear()
+        for m in self.members:
+            table.add_row(m["id"], m["name"], m["role"], where(m["verifier"]), key=m["id"])
+        ids = [m["id"] for m in self.members]
+        if keep in ids:
+            table.move_cursor(row=ids.index(keep))
+        self.refresh_bindings()
+
+    def action_reload(self) -> None:
+        self.load()
+
+    def action_add(self) -> None:
+        def added(member: dict[str, Any] | None) -> None:
+            if member:
+                self.notify(_("Added {staff}.", staff=member["id"]))
+                self.load(member["id"])
+        self.app.push_screen(StaffForm(), added)
+
+    def action_rights(self) -> None:
+        chosen = self.selected()
+        if chosen is None:
+            return
+
+        def granted(grant: dict[str, Any] | None) -> None:
+            if grant:
+                self.notify(_("{staff} may now verify in {where}; terminals apply it at their next catalog pull.",
+                              staff=chosen["id"], where=where(grant)))
+                self.load(chosen["id"])
+        self.app.push_screen(RightsForm(chosen), granted)
+
+    def action_revoke(self) -> None:
+        chosen = self.selected()
+        if chosen is None:
+            return
+        self.app.push_screen(Confirm(_("Revoke") + f" {chosen['id']}?", _("Revoke")),
+                             lambda yes: self.revoke(chosen["id"]) if yes else None)
+
+    @work(group="revoke")
+    async def revoke(self, staff_id: str) -> None:
+        try:
+            await self.ask(lambda e, s: e.set_verifier(s, staff_id, active=False))
+        except Exception:
+            return
+        self.notify(_("{staff} may no longer verify vouchers.", staff=staff_id))
+        self.load(staff_id)

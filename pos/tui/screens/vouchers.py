@@ -1,0 +1,113 @@
+"""Issue a batch of vouchers for a campaign and export the codes (with their signed QR payloads) as CSV."""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Footer, Input, Label, Select
+
+from pos.domain import display
+from pos.tui.i18n import _
+from pos.tui.screens.office import OfficeScreen
+from pos.tui.widgets.status import StatusLine
+
+
+def write_csv(path: Path, campaign_id: str, vouchers: list[dict[str, Any]], customer: str | None) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".part")
+    with tmp.open("w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        out.writerow(["code", "display", "campaign_id", "customer_id", "qr_payload"])
+        for v in vouchers:
+            out.writerow([v["code"], display(v["code"]), campaign_id, customer or "", v["payload"]])
+    tmp.replace(path)  # never a half-written file under the chosen name
+
+
+class VouchersScreen(OfficeScreen):
+    BINDINGS = [
+        Binding("ctrl+n", "issue", "Issue", tooltip="Issue a batch for the chosen campaign", id="vouchers.issue"),
+        Binding("ctrl+e", "export", "Export CSV", tooltip="Write the codes to a CSV file", id="vouchers.export"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batch: list[dict[str, Any]] = []
+        self.batch_campaign = ""
+        self.batch_customer: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield StatusLine(id="status")
+        yield Label(_("Vouchers"), classes="section-title")
+        with Horizontal(id="issue-row"):
+            yield Select([], prompt=_("Campaign"), id="v-campaign")
+            yield Input("10", placeholder=_("How many"), id="v-count", restrict=r"[0-9]*", max_length=5)
+            yield Input(placeholder=_("Customer (optional)"), id="v-customer", max_length=64)
+        with Horizontal(id="export-row"):
+            yield Label(_("CSV file"), classes="field-label")
+            yield Input(id="v-path")
+        yield DataTable(id="batch", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#batch", DataTable).add_columns(_("Code"), _("Campaign"))
+        self.load_campaigns()
+
+    @work(exclusive=True)
+    async def load_campaigns(self) -> None:
+        try:
+            page = await self.ask(lambda e, s: e.campaigns(s, limit=500))
+        except Exception:
+            return
+        usable = [c for c in page["items"] if c["effective_status"] not in ("ended", "deleted")]
+        select = self.query_one("#v-campaign", Select)
+        select.set_options([(f"{c['id']} · {c['name']}", c["id"]) for c in usable])
+        if usable:
+            select.value = usable[0]["id"]
+        select.focus()
+
+    @on(Select.Changed, "#v-campaign")
+    def campaign_chosen(self, event: Select.Changed) -> None:
+        if event.value is not Select.BLANK:
+            stamp = datetime.now().strftime("%Y%m%d-%H%M")
+            folder = Path(self.app.cfg.database).resolve().parent
+            self.query_one("#v-path", Input).value = str(folder / f"vouchers-{event.value}-{stamp}.csv")
+
+    @work(exclusive=True, group="issue")
+    async def action_issue(self) -> None:
+        campaign = self.query_one("#v-campaign", Select).value
+        if campaign is Select.BLANK:
+            self.notify(_("Campaign"), severity="warning")
+            return
+        count_text = self.query_one("#v-count", Input).value or "0"
+        customer = self.query_one("#v-customer", Input).value.strip() or None
+        try:
+            answer = await self.ask(lambda e, s: e.issue_vouchers(s, str(campaign), int(count_text), customer))
+        except Exception:
+            self.app.bell()
+            return
+        self.batch, self.batch_campaign, self.batch_customer = answer["vouchers"], str(campaign), customer
+        table = self.query_one("#batch", DataTable)
+        table.clear()
+        for v in self.batch:
+            table.add_row(display(v["code"]), self.batch_campaign)
+        self.notify(_("Issued {n} voucher(s) for {campaign}.", n=len(self.batch), campaign=campaign))
+
+    def action_export(self) -> None:
+        if not self.batch:
+            self.notify(_("Issue a batch first."), severity="warning")
+            return
+        path = Path(self.query_one("#v-path", Input).value.strip()).expanduser()
+        try:
+            write_csv(path, self.batch_campaign, self.batch, self.batch_customer)
+        except OSError as err:
+            self.notify(_("Cannot write {path}: {error}", path=path, error=err.strerror), severity="error")
+            return
+        self.notify(_("Wrote {n} code(s) to {path}.", n=len(self.batch), path=path))

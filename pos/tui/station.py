@@ -1,0 +1,121 @@
+"""The counter's machinery behind the screen: local database, service client and counter, in one thread.
+
+A SQLite connection belongs to the thread that opened it, and the counter's steps for one voucher
+must not interleave with another's, so everything that touches the terminal's file runs here, one
+job after another. The UI awaits a job's future from an async worker (``await station.call(...)``):
+the event loop never blocks, and the screen keeps drawing while the service is being asked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pos.domain import Verdict
+from pos.terminal.config import TerminalConfig
+from pos.terminal.counter import Clock, Counter, Undo, utcnow
+from pos.terminal.endpoint import Endpoint
+from pos.terminal.localdb import LocalDB
+from pos.terminal.login import Shift, sign_in
+
+T = TypeVar("T")
+
+
+@dataclass
+class Desk:
+    """What a job gets: the thread's own connection, client and counter."""
+
+    db: LocalDB
+    endpoint: Endpoint | None
+    counter: Counter
+
+
+@dataclass(frozen=True, slots=True)
+class ShiftRow:
+    nonce: str
+    code: str
+    campaign_id: str
+    discount: int
+    amount: int | None
+    redeemed_at: str
+    mode: str
+    cancelled: bool
+
+
+class Station:
+    def __init__(self, cfg: TerminalConfig, *, clock: Clock = utcnow) -> None:
+        self.cfg = cfg
+        self.clock = clock
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pos-counter")
+        self._desk: Desk | None = None
+
+    # -- plumbing -------------------------------------------------------------------------------
+    def _open(self) -> Desk:
+        if self._desk is None:
+            db = LocalDB(self.cfg.database)
+            endpoint = Endpoint(self.cfg.service_url, self.cfg.token, timeout=self.cfg.timeout) if self.cfg.service_url else None
+            self._desk = Desk(db, endpoint, Counter(db, endpoint, store_id=self.cfg.store_id,
+                                                    terminal_id=self.cfg.terminal_id, clock=self.clock,
+                                                    budget=self.cfg.timeout))
+        return self._desk
+
+    def run(self, job: Callable[[Desk], T]) -> Future[T]:
+        return self._pool.submit(lambda: job(self._open()))
+
+    async def call(self, job: Callable[[Desk], T]) -> T:
+        return await asyncio.wrap_future(self.run(job))
+
+    def close(self) -> None:
+        def shut(desk: Desk) -> None:
+            if desk.endpoint is not None:
+                desk.endpoint.close()
+            desk.db.close()
+            self._desk = None
+
+        if self._desk is not None:
+            self.run(shut).result()
+        self._pool.shutdown(wait=True)
+
+    # -- jobs ----------------------------------------------------------------------------------
+    async def sign_in(self, staff_id: str, pin: str) -> Shift:
+        return await self.call(lambda d: sign_in(d.db, d.endpoint, staff_id, pin, self.clock()))
+
+    async def needs_amount(self, raw: str, staff_id: str) -> bool:
+        """Whether this voucher's rules depend on the basket, decided locally before anything is journalled."""
+        verdict = await self.call(lambda d: d.counter.check(raw, staff_id, None))
+        return verdict.detail == "rules.amount_required"
+
+    async def redeem(self, raw: str, staff_id: str, amount: int | None) -> Verdict:
+        return await self.call(lambda d: d.counter.redeem(raw, staff_id, amount))
+
+    async def cancel(self, nonce: str, staff_id: str) -> Undo:
+        return await self.call(lambda d: d.counter.cancel(nonce, staff_id))
+
+    async def pending(self) -> int:
+        return await self.call(lambda d: d.db.pending_count())
+
+    async def store_name(self) -> str:
+        def name(d: Desk) -> str:
+            row = d.db.conn.execute("SELECT name FROM stores WHERE id=?", (self.cfg.store_id,)).fetchone()
+            return row[0] if row else ""
+        return await self.call(name)
+
+    async def shift(self, since: str, limit: int = 200) -> list[ShiftRow]:
+        """This terminal's redemptions since the shift began, newest first."""
+        def rows(d: Desk) -> list[ShiftRow]:
+            return [ShiftRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7] is not None) for r in d.db.conn.execute(
+                "SELECT nonce, code, campaign_id, discount, amount, redeemed_at, mode, cancelled_at FROM redemptions "
+                "WHERE redeemed_at >= ? ORDER BY redeemed_at DESC LIMIT ?", (since, limit))]
+        return await self.call(rows)
+
+    async def outbox(self, limit: int = 500) -> list[dict[str, Any]]:
+        return await self.call(lambda d: list(d.db.db.query(
+            "SELECT nonce, kind, body, created_at FROM outbox WHERE state='pending' ORDER BY seq LIMIT ?", [limit])))
+
+    async def conflicts(self, limit: int = 500) -> list[dict[str, Any]]:
+        return await self.call(lambda d: list(d.db.db.query(
+            "SELECT nonce, code, reason, message, ours, theirs, recorded_at FROM conflicts ORDER BY recorded_at DESC "
+            "LIMIT ?", [limit])))

@@ -1,0 +1,1 @@
+"""Widgets shared by the screens: the status line, the verdict panel, the camera scanner."""

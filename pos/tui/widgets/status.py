@@ -1,0 +1,30 @@
+"""The line at the top of every screen: where this terminal is, who is logged in, and the link."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from pos.tui.i18n import _
+
+
+class StatusLine(Static):
+    """Store and terminal (always visible), staff, online/offline in words and colour, outbox count."""
+
+    def show(self, *, store: str, terminal: str, staff: str | None, online: bool | None, waiting: int) -> None:
+        text = Text()
+        text.append(f" {store} ", style="bold reverse")
+        text.append(f"  {terminal}")
+        if staff:
+            text.append(f"  ·  {staff}")
+        text.append("  ·  ")
+        if online is None:
+            text.append("… ", style="dim")
+        elif online:
+            text.append(f"● {_('Online')}", style="bold green")
+        else:
+            text.append(f"▲ {_('Offline')}", style="bold yellow")
+        text.append("  ·  ")
+        text.append(_("{n} waiting to upload", n=waiting), style="bold yellow" if waiting else "dim")
+        self.update(text)
+        self.set_class(online is False, "-offline")

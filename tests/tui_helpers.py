@@ -1,0 +1,96 @@
+"""Driving the terminal UI with Textual's Pilot against the real service of the ``shop`` fixture."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from rich.console import Console
+from textual.pilot import Pilot
+
+from pos.demo import TOKENS
+from pos.terminal.config import TerminalConfig
+from pos.tui import PosApp, make_app
+from tests.conftest import Shop
+
+
+class Clock:
+    """The app's clock, which a test can move forward (to step outside an undo window)."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
+def app_for(shop: Shop, terminal: str = "S001-T1", *, language: str = "en", probe_every: float = 0.0,
+            clock: Clock | None = None, **kw: Any) -> PosApp:
+    cfg = TerminalConfig(service_url=shop.service.url, token=TOKENS[terminal], store_id=terminal.split("-")[0],
+                         terminal_id=terminal, database=shop.tmp / f"{terminal}-ui.db", timeout=2.0)
+    app = make_app(cfg, language=language, probe_every=probe_every, clock=clock or Clock(), **kw)
+    app.bells = 0  # type: ignore[attr-defined]
+    ring = app.bell
+
+    def counting_bell() -> None:
+        app.bells += 1  # type: ignore[attr-defined]
+        ring()
+
+    app.bell = counting_bell  # type: ignore[method-assign]
+    return app
+
+
+async def until(pilot: Pilot[Any], condition: Callable[[], object], timeout: float = 15.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {condition}")
+        await pilot.pause(0.02)
+
+
+async def ready(pilot: Pilot[Any]) -> None:
+    """The login screen is up and the first catalog pull has finished."""
+    app = pilot.app
+    await until(pilot, lambda: type(app.screen).__name__ == "LoginScreen" and not app.syncing)
+
+
+async def login(pilot: Pilot[Any], staff: str, pin: str) -> None:
+    await ready(pilot)
+    pilot.app.screen.query_one("#staff").focus()
+    await pilot.press(*staff, "enter", *pin, "enter")
+
+
+async def log_in_at_counter(pilot: Pilot[Any], staff: str, pin: str) -> None:
+    await login(pilot, staff, pin)
+    await until(pilot, lambda: type(pilot.app.screen).__name__ == "CounterScreen" and pilot.app.screen.query("#amount"))
+
+
+async def scan(pilot: Pilot[Any], raw: str, amount: str | None = None) -> Any:
+    """Type (or scanner-type) a code and Enter; returns the verdict once it is on screen."""
+    screen = pilot.app.screen
+    before = screen.drawn
+    if amount is not None:
+        screen.query_one("#amount").value = amount
+    code = screen.query_one("#code")
+    code.focus()
+    if len(raw) > 16:  # a QR payload: as the camera or a 2D scanner hands it over, in one piece
+        code.value = raw
+        await pilot.press("enter")
+    else:
+        await pilot.press(*raw, "enter")
+    await until(pilot, lambda: screen.drawn > before)
+    return screen.shown[-1]
+
+
+def text_of(app: Any, selector: str) -> str:
+    """What a Static/Label on the current screen says, as plain text."""
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(app.screen.query_one(selector).content)
+    return console.export_text()
+
+
+def run(scenario: Callable[[], Awaitable[None]]) -> None:
+    asyncio.run(scenario())
