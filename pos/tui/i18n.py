@@ -261,11 +261,11 @@ def language_from_env(configured: str | None = None) -> str:
     return "en"
 
 
-def _(text: str, **values: object) -> str:
-    """``text`` in the current language, with ``{name}`` fields filled in."""
+def _(message: str, /, **values: object) -> str:
+    """``message`` in the current language, with ``{name}`` fields filled in."""
     if _language == "zh":
-        text = ZH.get(text, text)
-    return text.format(**values) if values else text
+        message = ZH.get(message, message)
+    return message.format(**values) if values else message
 
 
 def code_text(code: str, fallback: str = "") -> str:

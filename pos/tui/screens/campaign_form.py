@@ -4,7 +4,7 @@ rule is shown under its own field with its stable code; the service checks the s
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from textual import on, work
@@ -135,10 +135,15 @@ class CampaignForm(ModalScreen[dict[str, Any] | None]):
         return body, unread
 
     def check(self) -> tuple[dict[str, Any], list[Problem]]:
-        body, problems = self.build()
-        if not problems:
-            campaign = Campaign.from_dict({**body, "status": "not_reviewed"})
-            problems = validate(campaign, now=datetime.now(UTC), new=self.existing is None)
+        """The domain's rules on everything that could be read; a field that could not is reported as such."""
+        body, unread = self.build()
+        now = datetime.now(UTC).replace(second=0, microsecond=0)
+        stand_in = {"begins_at": (now + timedelta(hours=1)).isoformat(), "ends_at": (now + timedelta(days=1)).isoformat()}
+        readable = {**body, **{k: v for k, v in stand_in.items() if body[k] is None}, "status": "not_reviewed"}
+        campaign = Campaign.from_dict(readable)
+        skip = {p.field for p in unread}
+        problems = unread + [p for p in validate(campaign, now=datetime.now(UTC), new=self.existing is None)
+                             if p.field not in skip and not (p.field in ("begins_at", "ends_at") and skip & {"begins_at", "ends_at"})]
         self.show_problems(problems)
         return body, problems
 

@@ -47,7 +47,7 @@ class CampaignsScreen(OfficeScreen):
     def __init__(self) -> None:
         super().__init__()
         self.items: list[dict[str, Any]] = []
-        self.offset = 0
+        self.first = 0
         self.total = 0
 
     def compose(self) -> ComposeResult:
@@ -80,7 +80,7 @@ class CampaignsScreen(OfficeScreen):
             return chosen is not None and chosen["effective_status"] in ("not_reviewed", "rejected")
         if action == "page":
             step = int(parameters[0])  # type: ignore[call-overload]
-            return 0 <= self.offset + step * PAGE < max(self.total, 1)
+            return 0 <= self.first + step * PAGE < max(self.total, 1)
         return True
 
     @on(DataTable.RowHighlighted)
@@ -89,17 +89,16 @@ class CampaignsScreen(OfficeScreen):
 
     @on(Select.Changed)
     def filter_changed(self) -> None:
-        self.offset = 0
+        self.first = 0
         self.load()
 
     @work(exclusive=True, group="load")
     async def load(self, keep: str | None = None) -> None:
-        status = self.query_one("#status-filter", Select).value
-        kind = self.query_one("#kind-filter", Select).value
+        status_select, kind_select = self.query_one("#status-filter", Select), self.query_one("#kind-filter", Select)
+        status = None if status_select.is_blank() else str(status_select.value)
+        kind = None if kind_select.is_blank() else str(kind_select.value)
         try:
-            page = await self.ask(lambda e, s: e.campaigns(
-                s, status=None if status is Select.BLANK else str(status),
-                kind=None if kind is Select.BLANK else str(kind), offset=self.offset, limit=PAGE))
+            page = await self.ask(lambda e, s: e.campaigns(s, status=status, kind=kind, offset=self.first, limit=PAGE))
         except OfficeError:
             return
         except Exception:  # a refusal, already shown
@@ -116,11 +115,11 @@ class CampaignsScreen(OfficeScreen):
                 table.move_cursor(row=ids.index(keep))
         pages = max(1, -(-self.total // PAGE))
         self.query_one("#page-info", Label).update(
-            _("Page {page} of {pages} · {total} campaign(s)", page=self.offset // PAGE + 1, pages=pages, total=self.total))
+            _("Page {page} of {pages} · {total} campaign(s)", page=self.first // PAGE + 1, pages=pages, total=self.total))
         self.refresh_bindings()
 
     def action_page(self, step: int) -> None:
-        self.offset = max(0, self.offset + step * PAGE)
+        self.first = max(0, self.first + step * PAGE)
         self.load()
 
     def action_reload(self) -> None:

@@ -75,15 +75,16 @@ class VouchersScreen(OfficeScreen):
 
     @on(Select.Changed, "#v-campaign")
     def campaign_chosen(self, event: Select.Changed) -> None:
-        if event.value is not Select.BLANK:
+        if not event.select.is_blank():
             stamp = datetime.now().strftime("%Y%m%d-%H%M")
             folder = Path(self.app.cfg.database).resolve().parent
             self.query_one("#v-path", Input).value = str(folder / f"vouchers-{event.value}-{stamp}.csv")
 
     @work(exclusive=True, group="issue")
     async def action_issue(self) -> None:
-        campaign = self.query_one("#v-campaign", Select).value
-        if campaign is Select.BLANK:
+        select = self.query_one("#v-campaign", Select)
+        campaign = select.value
+        if select.is_blank():
             self.notify(_("Campaign"), severity="warning")
             return
         count_text = self.query_one("#v-count", Input).value or "0"

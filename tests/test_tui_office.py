@@ -1,0 +1,187 @@
+"""The back office, driven by Pilot against a real ``pos serve``: a manager creates a campaign (with
+inline validation), takes it through its lifecycle, gives a new cashier the right to verify in one
+store only — and that cashier is refused at another store's counter; vouchers, sync and reports."""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from textual.widgets import DataTable
+
+from pos.demo import PINS
+from pos.domain import normalise
+from tests.conftest import Shop
+from tests.tui_helpers import app_for, log_in_at_counter, run, scan, text_of, until
+
+
+def local(delta: timedelta) -> str:
+    return (datetime.now() + delta).strftime("%Y-%m-%d %H:%M")
+
+
+async def fill(pilot, field: str, value: str) -> None:
+    widget = pilot.app.screen.query_one(f"#f-{field}")
+    widget.value = value
+    await pilot.pause()
+
+
+def rows(table: DataTable) -> list[list[str]]:
+    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+def test_manager_runs_a_campaign_and_a_verifier_is_refused_elsewhere(shop: Shop) -> None:
+    office = app_for(shop, "S001-T1")
+
+    async def manager() -> None:
+        async with office.run_test(size=(140, 45)) as pilot:
+            app = office
+            await log_in_at_counter(pilot, "carol", PINS["carol"])
+            await pilot.press("f2")
+            await until(pilot, lambda: type(app.screen).__name__ == "CampaignsScreen"
+                        and app.screen.query_one("#campaigns", DataTable).row_count == 5)
+
+            await pilot.press("n")
+            await until(pilot, lambda: type(app.screen).__name__ == "CampaignForm" and app.screen.query("#f-id"))
+            await fill(pilot, "id", "XMAS")
+            await fill(pilot, "name", "Christmas offer")  # 15 characters: the rule says at most 10
+            await until(pilot, lambda: "campaign.name.invalid" in text_of(app, "#err-name"))
+            await fill(pilot, "name", "Xmas 10")
+            await fill(pilot, "begins_at", local(timedelta(minutes=-5)))
+            await fill(pilot, "ends_at", local(timedelta(days=200)))
+            await until(pilot, lambda: "campaign.time.invalid" in text_of(app, "#err-ends_at"))
+            await fill(pilot, "ends_at", local(timedelta(days=20)))
+            await fill(pilot, "amount_off", "10")
+            await fill(pilot, "stores", "S001")
+            assert text_of(app, "#err-name").strip() == "" and text_of(app, "#err-ends_at").strip() == ""
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: type(app.screen).__name__ == "CampaignsScreen"
+                        and app.screen.query_one("#campaigns", DataTable).row_count == 6)
+            table = app.screen.query_one("#campaigns", DataTable)
+            assert rows(table)[table.cursor_row][:2] == ["XMAS", "Xmas 10"]
+            assert app.screen.check_action("step", ("approve",)) is False  # not offered before submission
+            for key, status in [("s", "in review"), ("a", "active")]:
+                await pilot.press(key)
+                await until(pilot, lambda: type(app.screen).__name__ == "Confirm")
+                await pilot.press("y")
+                await until(pilot, lambda s=status: rows(app.screen.query_one("#campaigns", DataTable))[
+                    app.screen.query_one("#campaigns", DataTable).cursor_row][3] == s)
+            assert app.screen.check_action("step", ("pause",)) and not app.screen.check_action("step", ("resume",))
+
+            # a new cashier who may verify at Station Road only
+            await pilot.press("f3")
+            await until(pilot, lambda: type(app.screen).__name__ == "StaffScreen"
+                        and app.screen.query_one("#staff", DataTable).row_count == 4)
+            await pilot.press("n")
+            await until(pilot, lambda: type(app.screen).__name__ == "StaffForm")
+            for field, value in [("s-id", "erin"), ("s-name", "Erin Xu"), ("s-pin", "4321")]:
+                app.screen.query_one(f"#{field}").value = value
+            await pilot.click("#save")
+            await until(pilot, lambda: type(app.screen).__name__ == "StaffScreen"
+                        and app.screen.query_one("#staff", DataTable).row_count == 5)
+            table = app.screen.query_one("#staff", DataTable)
+            assert rows(table)[table.cursor_row][:4] == ["erin", "Erin Xu", "cashier", "nowhere"]
+            await pilot.press("v")
+            await until(pilot, lambda: type(app.screen).__name__ == "RightsForm")
+            app.screen.query_one("#r-stores").value = "S002"
+            await pilot.click("#save")
+            await until(pilot, lambda: type(app.screen).__name__ == "StaffScreen"
+                        and rows(app.screen.query_one("#staff", DataTable))[
+                            app.screen.query_one("#staff", DataTable).cursor_row][3] == "S002")
+
+            # the campaign's voucher, issued and exported from the vouchers screen
+            await pilot.press("f4")
+            await until(pilot, lambda: type(app.screen).__name__ == "VouchersScreen"
+                        and app.screen.query_one("#v-path").value)
+            app.screen.query_one("#v-campaign").value = "XMAS"
+            app.screen.query_one("#v-count").value = "3"
+            await pilot.pause()
+            await pilot.press("ctrl+n")
+            await until(pilot, lambda: app.screen.query_one("#batch", DataTable).row_count == 3)
+            path = Path(app.screen.query_one("#v-path").value)
+            await pilot.press("ctrl+e")
+            await until(pilot, path.exists)
+            assert path.parent == shop.tmp
+
+    run(manager)
+    exported = list(csv.DictReader(path_open(shop.tmp)))
+    assert len(exported) == 3 and all(r["campaign_id"] == "XMAS" and r["qr_payload"].startswith("VC1:") for r in exported)
+    code = exported[0]["code"]
+    assert normalise(exported[0]["display"]) == code
+
+    # Erin at Riverside (S001) is refused; the catalog pull at start brought her (limited) right along
+    riverside = app_for(shop, "S001-T2")
+
+    async def erin_at_riverside() -> None:
+        async with riverside.run_test(size=(120, 40)) as pilot:
+            await log_in_at_counter(pilot, "erin", "4321")
+            assert str((await scan(pilot, code)).reason) == "staff_not_verifier"
+            await pilot.press("ctrl+l")
+            await log_in_at_counter(pilot, "alice", PINS["alice"])
+            assert (await scan(pilot, code)).accepted  # the voucher itself is good here
+
+    run(erin_at_riverside)
+    assert shop.query("SELECT staff_id FROM redemptions WHERE code=?", code) == [("alice",)]
+    audit = {r[0] for r in shop.query("SELECT action FROM audit WHERE actor='carol'")}
+    assert {"campaign.create", "campaign.submit", "campaign.approve", "staff.add", "verifier.grant",
+            "vouchers.issue"} <= audit
+
+
+def path_open(folder: Path):
+    (path,) = folder.glob("vouchers-XMAS-*.csv")
+    return path.open(encoding="utf-8")
+
+
+def test_cashier_cannot_open_the_back_office(shop: Shop) -> None:
+    app = app_for(shop)
+
+    async def scenario() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await log_in_at_counter(pilot, "alice", PINS["alice"])
+            for key in ("f2", "f3", "f4", "f5", "f6"):
+                await pilot.press(key)
+                await pilot.pause()
+                assert type(app.screen).__name__ == "CounterScreen"
+            await app.run_action("show('campaigns')")  # even when asked for by name
+            await pilot.pause()
+            assert type(app.screen).__name__ == "CounterScreen"
+
+    run(scenario)
+
+
+def test_sync_screen_shows_conflicts_and_reports_count_redemptions(shop: Shop) -> None:
+    app = app_for(shop, "S001-T1")
+    other = shop.terminal("S001-T2")
+
+    async def scenario() -> None:
+        async with app.run_test(size=(140, 45)) as pilot:
+            await log_in_at_counter(pilot, "carol", PINS["carol"])
+            shop.service.stop()
+            try:
+                assert (await scan(pilot, shop.codes["spring"], "620")).offline
+                await until(pilot, lambda: "1 waiting to upload" in text_of(app, "#status"))
+            finally:
+                shop.service.start()
+            assert other.counter.redeem(shop.codes["spring"], "alice", 70000).accepted  # the other till, online
+            assert (await scan(pilot, shop.codes["spring2"], "600")).accepted
+
+            await pilot.press("f5")  # (the online verdict just now also started an upload: the link is back)
+            await until(pilot, lambda: type(app.screen).__name__ == "SyncScreen" and not app.syncing)
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: app.screen.query_one("#conflicts", DataTable).row_count == 1)
+            conflict = [str(c) for c in app.screen.query_one("#conflicts", DataTable).get_row_at(0)]
+            assert "already_redeemed" in conflict[1] and "carol" in conflict[2] and "S001" in conflict[3], conflict
+            assert app.screen.query_one("#outbox", DataTable).row_count == 0
+            assert "Uploaded" in text_of(app, "#sync-result")  # (the conflict came with the upload before)
+
+            await pilot.press("f6")
+            await until(pilot, lambda: type(app.screen).__name__ == "ReportsScreen"
+                        and app.screen.query_one("#report", DataTable).row_count == 1)
+            assert rows(app.screen.query_one("#report", DataTable))[0][1:4] == ["SPRING", "S001", "2"]
+            assert sum(app.screen.query_one("#chart").data) == 2
+            path = Path(app.screen.query_one("#r-path").value)
+            await pilot.press("ctrl+e")
+            await until(pilot, path.exists)
+            assert list(csv.reader(path.open()))[1][1:4] == ["SPRING", "S001", "2"]
+
+    run(scenario)
