@@ -43,7 +43,7 @@ class SyncScreen(OfficeScreen):
         yield DataTable(id="outbox", zebra_stripes=True)
         yield Label(_("Conflicts from uploads"), classes="section-title")
         yield DataTable(id="conflicts", zebra_stripes=True)
-        yield ProgressBar(id="progress", show_eta=False)
+        yield ProgressBar(total=1, id="progress", show_eta=False)
         yield Label("", id="sync-result")
         yield Footer()
 

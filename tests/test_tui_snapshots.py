@@ -1,0 +1,105 @@
+"""A snapshot of each screen (pytest-textual-snapshot). Times of day and dates are the only things
+that change from run to run; they are drawn as fixed text here so the layout is what is compared.
+Update after a deliberate change with ``pytest tests/test_tui_snapshots.py --snapshot-update``."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import DataTable
+
+from pos.demo import PINS
+from tests.conftest import Shop
+from tests.tui_helpers import app_for, log_in_at_counter, ready, scan, until
+
+SIZE = (120, 36)
+
+
+@pytest.fixture(autouse=True)
+def fixed_times(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("pos.tui.screens.counter.clock", lambda moment: "12:34:56")
+    monkeypatch.setattr("pos.tui.widgets.verdict.clock", lambda moment: "12:34:56")
+    monkeypatch.setattr("pos.tui.screens.campaigns.day", lambda moment: "2026-01-01 00:00")
+    monkeypatch.setattr("pos.tui.screens.sync.day", lambda moment: "2026-01-01 00:00")
+    monkeypatch.setattr("pos.tui.screens.reports.date_text", lambda text: "2026-01-01")
+
+
+def test_login_screen(shop: Shop, snap_compare) -> None:
+    async def before(pilot) -> None:
+        await ready(pilot)
+
+    assert snap_compare(app_for(shop), run_before=before, terminal_size=SIZE)
+
+
+def test_counter_after_a_verdict(shop: Shop, snap_compare) -> None:
+    async def before(pilot) -> None:
+        await log_in_at_counter(pilot, "alice", PINS["alice"])
+        await scan(pilot, shop.codes["spring"], "620")
+        await until(pilot, lambda: pilot.app.screen.query_one("#shift", DataTable).row_count == 1)
+        await scan(pilot, shop.codes["station"])  # its sentence has no date in it
+
+    assert snap_compare(app_for(shop), run_before=before, terminal_size=SIZE)
+
+
+async def manager_at(pilot, key: str, screen: str) -> None:
+    await log_in_at_counter(pilot, "carol", PINS["carol"])
+    await pilot.press(key)
+    await until(pilot, lambda: type(pilot.app.screen).__name__ == screen)
+    await pilot.pause(0.5)
+
+
+def test_campaigns_screen(shop: Shop, snap_compare) -> None:
+    async def before(pilot) -> None:
+        await manager_at(pilot, "f2", "CampaignsScreen")
+        await until(pilot, lambda: pilot.app.screen.query_one("#campaigns", DataTable).row_count == 5)
+
+    assert snap_compare(app_for(shop), run_before=before, terminal_size=SIZE)
+
+
+def test_campaign_form_with_a_problem(shop: Shop, snap_compare) -> None:
+    async def before(pilot) -> None:
+        await manager_at(pilot, "f2", "CampaignsScreen")
+        await pilot.press("n")
+        await until(pilot, lambda: pilot.app.screen.query("#f-name"))
+        pilot.app.screen.query_one("#f-id").value = "XMAS"
+        pilot.app.screen.query_one("#f-name").value = "Christmas offer"
+        await pilot.pause(0.3)
+
+    assert snap_compare(app_for(shop), run_before=before, terminal_size=(120, 44))
+
+
+def test_staff_screen(shop: Shop, snap_compare) -> None:
+    async def before(pilot) -> None:
+        await manager_at(pilot, "f3", "StaffScreen")
+        await until(pilot, lambda: pilot.app.screen.query_one("#staff", DataTable).row_count == 4)
+
+    assert snap_compare(app_for(shop), run_before=before, terminal_size=SIZE)
+
+
+def test_vouchers_screen(shop: Shop, snap_compare) -> None:
+    async def before(pilot) -> None:
+        await manager_at(pilot, "f4", "VouchersScreen")
+        await until(pilot, lambda: pilot.app.screen.query_one("#v-path").value)
+        pilot.app.screen.query_one("#v-path").value = "vouchers-SPRING.csv"
+        await pilot.pause(0.2)
+
+    assert snap_compare(app_for(shop), run_before=before, terminal_size=SIZE)
+
+
+def test_sync_screen(shop: Shop, snap_compare) -> None:
+    async def before(pilot) -> None:
+        await manager_at(pilot, "f5", "SyncScreen")
+
+    assert snap_compare(app_for(shop), run_before=before, terminal_size=SIZE)
+
+
+def test_reports_screen(shop: Shop, snap_compare) -> None:
+    async def before(pilot) -> None:
+        await log_in_at_counter(pilot, "carol", PINS["carol"])
+        await scan(pilot, shop.codes["spring"], "620")
+        await pilot.press("f6")
+        await until(pilot, lambda: type(pilot.app.screen).__name__ == "ReportsScreen"
+                    and pilot.app.screen.query_one("#report", DataTable).row_count == 1)
+        pilot.app.screen.query_one("#r-path").value = "redemptions.csv"
+        await pilot.pause(0.3)
+
+    assert snap_compare(app_for(shop), run_before=before, terminal_size=SIZE)
