@@ -4,8 +4,9 @@ loopback and offline), and the resident memory of the counter over a shift of 1,
     python scripts/bench_tui.py [--runs 20] [--shift 1000]
 
 Driven by Textual's Pilot in this process (headless), against a real ``pos serve`` on loopback.
-Baselines in the same run: a bare Textual app with one input (start), and ``Counter.redeem`` called
-directly with no UI (verdict), so what the UI adds is visible whatever the machine's speed.
+Baselines in the same run: a bare Textual app with one input (start, and Enter → a line drawn, which
+is what Pilot's key press and a repaint cost by themselves), and ``Counter.redeem`` called directly
+with no UI, so what the UI adds is visible whatever the machine's speed.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchlib import make_service_db, percentile
 from textual.app import App, ComposeResult
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
 from pos.demo import PINS, TOKENS
 from pos.service.process import ServiceProcess
@@ -45,8 +46,32 @@ def line(name: str, values: list[float]) -> str:
 
 
 class Bare(App[None]):
+    """The floor: a Textual app with one input whose Enter draws a line of text (no counter behind it)."""
+
+    drawn = 0
+
     def compose(self) -> ComposeResult:
         yield Input(id="code")
+        yield Static(id="verdict")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.drawn += 1
+        self.query_one("#verdict", Static).update(f"verdict {self.drawn}")
+        event.input.value = ""
+
+
+async def bare_enter_times(n: int) -> list[float]:
+    """Enter → text drawn in the bare app: what Pilot's key press and one repaint cost by themselves."""
+    app, out = Bare(), []
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(n):
+            app.query_one("#code", Input).value = "ABC"
+            before, started = app.drawn, time.perf_counter()
+            await pilot.press("enter")
+            await wait(pilot, lambda b=before: app.drawn > b)
+            await pilot.pause()
+            out.append(time.perf_counter() - started)
+    return out
 
 
 async def wait(pilot, condition, step: float = 0.001) -> None:
@@ -54,23 +79,27 @@ async def wait(pilot, condition, step: float = 0.001) -> None:
         await pilot.pause(step)
 
 
-async def start_times(cfg: TerminalConfig, runs: int) -> tuple[list[float], list[float]]:
-    ours, bare = [], []
+async def start_times(cfg: TerminalConfig, runs: int) -> tuple[list[float], list[float], list[float]]:
+    """App start to the login screen ready for typing; to a logged-in counter (PIN checked at the
+    service, counter mounted, code input focused); and a bare Textual app with one Input."""
+    login, counter, bare = [], [], []
     for _ in range(runs):
-        app = make_app(cfg, language="en", probe_every=0, auto_login=("alice", PINS["alice"]))
-        started = time.perf_counter()
-        async with app.run_test(size=(120, 40)) as pilot:
-            await wait(pilot, lambda app=app: type(app.screen).__name__ == "CounterScreen" and app.screen.focused is not None
-                       and app.screen.focused.id == "code")
-            await pilot.pause()
-            ours.append(time.perf_counter() - started)
+        for auto, out in ((None, login), (("alice", PINS["alice"]), counter)):
+            app = make_app(cfg, language="en", probe_every=0, auto_login=auto)
+            want = "LoginScreen" if auto is None else "CounterScreen"
+            started = time.perf_counter()
+            async with app.run_test(size=(120, 40)) as pilot:
+                await wait(pilot, lambda app=app, want=want: type(app.screen).__name__ == want
+                           and app.screen.focused is not None)
+                await pilot.pause()
+                out.append(time.perf_counter() - started)
         b = Bare()
         started = time.perf_counter()
         async with b.run_test(size=(120, 40)) as pilot:
             await wait(pilot, lambda b=b: b.query("#code"))
             await pilot.pause()
             bare.append(time.perf_counter() - started)
-    return ours, bare
+    return login, counter, bare
 
 
 async def verdict_times(cfg: TerminalConfig, codes: list[str], service: ServiceProcess, *, offline: bool,
@@ -149,8 +178,9 @@ def main() -> None:
         with Endpoint(cfg.service_url, cfg.token) as endpoint:
             sync(warm, endpoint, "S001")
         warm.close()
-        ours, bare = asyncio.run(start_times(cfg, args.runs))
-        print(line("start → ready counter (pos, logged in)", ours))
+        login, ours, bare = asyncio.run(start_times(cfg, args.runs))
+        print(line("start → login screen ready", login))
+        print(line("start → counter ready (logged in by PIN)", ours))
         print(line("start → ready (bare Textual app, one Input)", bare))
         batch = iter(range(0, len(codes), args.verdicts))
         online, _ = asyncio.run(verdict_times(cfg, codes[next(batch):][:args.verdicts], service, offline=False))
@@ -159,6 +189,7 @@ def main() -> None:
         print(line("Enter → verdict drawn, online (loopback)", online))
         print(line("Enter → verdict drawn, offline", offline))
         print(line("Counter.redeem alone, online (no UI)", direct))
+        print(line("Enter → text drawn, bare Textual app", asyncio.run(bare_enter_times(args.verdicts))))
         shift_codes = codes[args.verdicts * 3:]
         times, memory = asyncio.run(verdict_times(cfg, shift_codes, service, offline=False, shift=args.shift))
         print(line(f"shift of {len(shift_codes)}: Enter → verdict drawn", times))

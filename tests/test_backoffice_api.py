@@ -130,3 +130,17 @@ def test_report_counts_live_redemptions_per_day_campaign_and_store(shop: Shop) -
     with pytest.raises(Refused) as err:
         t.endpoint.report(session, tz="Nowhere/Land")
     assert err.value.code == "report.tz.invalid"
+
+
+def test_widening_a_campaigns_stores_sends_its_vouchers_to_the_new_stores(shop: Shop) -> None:
+    riverside, station = shop.terminal("S001-T1"), shop.terminal("S002-T1")
+    session = riverside.endpoint.login("carol", PINS["carol"])["session"]
+    riverside.endpoint.save_campaign(session, body(stores=["S001"]), new=True)
+    codes = [v["code"] for v in riverside.endpoint.issue_vouchers(session, "XMAS", 3)["vouchers"]]
+    station.sync()
+    assert all(station.db.voucher(c) is None for c in codes)  # not Station Road's business yet
+    riverside.endpoint.save_campaign(session, body(stores=["S001", "S002"]), new=False)
+    assert station.sync().pulled >= 4  # the campaign and its three vouchers
+    assert all(station.db.voucher(c) is not None for c in codes)
+    versions = [r[0] for r in shop.query("SELECT version FROM vouchers WHERE campaign_id='XMAS' ORDER BY code")]
+    assert len(set(versions)) == 3 and versions == sorted(versions)

@@ -135,8 +135,8 @@ def update_campaign(db: sqlite_utils.Database, terminal: Terminal, manager: Staf
         (n,) = db.conn.execute("SELECT count(*) FROM vouchers WHERE campaign_id=?", (campaign_id,)).fetchone()
         if n:
             first = next_versions(db.conn, n)
-            db.conn.execute("UPDATE vouchers SET version = ? + (SELECT count(*) FROM vouchers w WHERE "
-                            "w.campaign_id = vouchers.campaign_id AND w.code < vouchers.code) WHERE campaign_id=?",
+            db.conn.execute("UPDATE vouchers SET version = ? + r.n FROM (SELECT code, row_number() OVER (ORDER BY code) - 1 "
+                            "AS n FROM vouchers WHERE campaign_id=?) AS r WHERE vouchers.code = r.code",
                             (first, campaign_id))
     audit(db, now, "campaign.update", actor=manager.staff_id, terminal=terminal, subject=campaign_id,
           before=old.to_dict(), after=c.to_dict())

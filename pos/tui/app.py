@@ -102,6 +102,7 @@ class PosApp(App[None]):
                 self.set_interval(self.probe_every, self.probe)
 
     async def on_unmount(self) -> None:
+        self.workers.cancel_all()
         self.station.close()
         for endpoint in (self.office, self._probe_endpoint):
             if endpoint is not None:

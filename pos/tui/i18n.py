@@ -276,6 +276,12 @@ def code_text(code: str, fallback: str = "") -> str:
     return pair[1] if _language == "zh" else pair[0]
 
 
+def sentence(code: str, message: str) -> str:
+    """A refusal in the reader's language: the sender's own sentence in English (it has the details),
+    the catalogued one for its code in Chinese."""
+    return message if _language == "en" and message else code_text(code, message)
+
+
 def status_text(status: str) -> str:
     pair = STATUS.get(status, (status, status))
     return pair[1] if _language == "zh" else pair[0]

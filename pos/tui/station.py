@@ -51,6 +51,7 @@ class Station:
         self.clock = clock
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pos-counter")
         self._desk: Desk | None = None
+        self._closed = False
 
     # -- plumbing -------------------------------------------------------------------------------
     def _open(self) -> Desk:
@@ -63,6 +64,10 @@ class Station:
         return self._desk
 
     def run(self, job: Callable[[Desk], T]) -> Future[T]:
+        if self._closed:  # a late job from a worker of a closing app: it is cancelled, not run
+            late: Future[T] = Future()
+            late.cancel()
+            return late
         return self._pool.submit(lambda: job(self._open()))
 
     async def call(self, job: Callable[[Desk], T]) -> T:
@@ -77,19 +82,21 @@ class Station:
 
         if self._desk is not None:
             self.run(shut).result()
+        self._closed = True
         self._pool.shutdown(wait=True)
 
     # -- jobs ----------------------------------------------------------------------------------
     async def sign_in(self, staff_id: str, pin: str) -> Shift:
         return await self.call(lambda d: sign_in(d.db, d.endpoint, staff_id, pin, self.clock()))
 
-    async def needs_amount(self, raw: str, staff_id: str) -> bool:
-        """Whether this voucher's rules depend on the basket, decided locally before anything is journalled."""
-        verdict = await self.call(lambda d: d.counter.check(raw, staff_id, None))
-        return verdict.detail == "rules.amount_required"
-
-    async def redeem(self, raw: str, staff_id: str, amount: int | None) -> Verdict:
-        return await self.call(lambda d: d.counter.redeem(raw, staff_id, amount))
+    async def redeem(self, raw: str, staff_id: str, amount: int | None) -> Verdict | None:
+        """The counter's verdict; or None, before anything is journalled or sent, when no basket amount
+        was given and this voucher's rules depend on it (the cashier is asked for it instead)."""
+        def job(d: Desk) -> Verdict | None:
+            if amount is None and d.counter.check(raw, staff_id, None).detail == "rules.amount_required":
+                return None
+            return d.counter.redeem(raw, staff_id, amount)
+        return await self.call(job)
 
     async def cancel(self, nonce: str, staff_id: str) -> Undo:
         return await self.call(lambda d: d.counter.cancel(nonce, staff_id))

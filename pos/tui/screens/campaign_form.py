@@ -3,24 +3,21 @@ rule is shown under its own field with its stable code; the service checks the s
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
-from textual.screen import ModalScreen
+from textual.containers import VerticalScroll
 from textual.widgets import Button, Checkbox, Input, Label, Select
 
 from pos.domain import Campaign, money
 from pos.domain.campaigns import Problem, validate
-from pos.terminal.endpoint import EndpointError, Refused
-from pos.tui.i18n import KINDS, _, kind_text
-from pos.tui.keys import translate_bindings
+from pos.terminal.endpoint import Refused
+from pos.tui.i18n import KINDS, _, kind_text, sentence
 from pos.tui.screens.counter import parse_amount
-from pos.tui.widgets.verdict import sentence
+from pos.tui.screens.form import FormModal
 
 FIELDS = [  # (field, label, placeholder)
     ("id", "Id", "WINTER20"),
@@ -51,12 +48,11 @@ def typed_time(iso: str | None) -> str:
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone().strftime("%Y-%m-%d %H:%M")
 
 
-class CampaignForm(ModalScreen[dict[str, Any] | None]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "save", "Save")]
+class CampaignForm(FormModal):
+    BINDINGS = [Binding("ctrl+s", "save", "Save")]
 
     def __init__(self, existing: dict[str, Any] | None = None) -> None:
         super().__init__()
-        translate_bindings(self)
         self.existing = existing
 
     def compose(self) -> ComposeResult:
@@ -88,10 +84,7 @@ class CampaignForm(ModalScreen[dict[str, Any] | None]):
             yield Select([("unlimited", "unlimited"), ("once", "once"), ("once_per_day", "once_per_day")],
                          value=c.get("per_customer", "unlimited"), allow_blank=False, id="f-per_customer")
             yield Checkbox("offline", value=(c.get("offline") or {}).get("allowed", True), id="f-offline")
-            yield Label("", id="form-error", classes="field-error")
-            with Horizontal(id="buttons"):
-                yield Button(f"{_('Save')} (ctrl+s)", variant="primary", id="save")
-                yield Button(f"{_('Cancel')} (esc)", id="cancel")
+            yield from self.buttons()
 
     def value(self, field: str) -> str:
         return self.query_one(f"#f-{field}", Input).value.strip()
@@ -164,16 +157,13 @@ class CampaignForm(ModalScreen[dict[str, Any] | None]):
         if self.is_mounted:
             self.check()
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    @on(Button.Pressed, "#cancel")
-    def cancel_pressed(self) -> None:
-        self.dismiss(None)
-
     @on(Button.Pressed, "#save")
     def action_save(self) -> None:
         self.save()
+
+    def refused(self, err: Refused) -> None:
+        super().refused(err)
+        self.show_problems(err.problems or [{"code": err.code, "field": "id", "message": err.message}])
 
     @work(exclusive=True, group="save")
     async def save(self) -> None:
@@ -181,19 +171,6 @@ class CampaignForm(ModalScreen[dict[str, Any] | None]):
         if problems:
             self.app.bell()
             return
-        error = self.query_one("#form-error", Label)
-        session = self.app.shift.session if self.app.shift else None
-        if session is None or self.app.office is None:
-            error.update(_("This needs the service; you are logged in offline."))
-            return
-        try:
-            saved = await asyncio.to_thread(self.app.office.save_campaign, session, body, new=self.existing is None)
-        except Refused as err:
-            self.show_problems(err.problems or [{"code": err.code, "field": "id", "message": err.message}])
-            error.update(f"{err.code}: {sentence(err.code, err.message)}")
-            self.app.bell()
-            return
-        except EndpointError as err:
-            error.update(_("The service cannot be reached: {error}", error=str(err)))
-            return
-        self.dismiss(saved)
+        saved = await self.send(lambda office, session: office.save_campaign(session, body, new=self.existing is None))
+        if saved is not None:
+            self.dismiss(saved)

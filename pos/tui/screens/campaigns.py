@@ -101,8 +101,6 @@ class CampaignsScreen(OfficeScreen):
             page = await self.ask(lambda e, s: e.campaigns(s, status=status, kind=kind, offset=self.first, limit=PAGE))
         except OfficeError:
             return
-        except Exception:  # a refusal, already shown
-            return
         self.items, self.total = page["items"], page["total"]
         table = self.query_one("#campaigns", DataTable)
         table.clear()
@@ -152,7 +150,7 @@ class CampaignsScreen(OfficeScreen):
     async def take_step(self, campaign_id: str, step: str) -> None:
         try:
             after = await self.ask(lambda e, s: e.campaign_step(s, campaign_id, step))
-        except Exception:  # shown by ask()
+        except OfficeError:  # already shown by ask()
             self.app.bell()
             return
         self.notify(_("{action}: {campaign} is now {status}.", action=_(STEPS[step]), campaign=campaign_id,

@@ -26,6 +26,7 @@ from pos.terminal.endpoint import Refused
 from pos.tui.i18n import _, clock
 from pos.tui.keys import translate_bindings
 from pos.tui.screens.confirm import Confirm
+from pos.tui.station import ShiftRow
 from pos.tui.widgets.camera import CameraScanner
 from pos.tui.widgets.status import StatusLine
 from pos.tui.widgets.verdict import VerdictPanel
@@ -57,7 +58,7 @@ class CounterScreen(Screen[None]):
         super().__init__()
         translate_bindings(self)
         self.since = format_time(datetime.now(UTC))  # this shift's redemptions: from the login on
-        self.rows: list = []
+        self.rows: list[ShiftRow] = []
         self.pending_code: str | None = None  # a code waiting for its basket amount
         self.shown: deque[Verdict] = deque(maxlen=100)  # the latest verdicts drawn, oldest first
         self.drawn = 0  # how many verdicts were drawn this shift
@@ -146,31 +147,30 @@ class CounterScreen(Screen[None]):
     @work(group="redeem")
     async def redeem(self, raw: str, amount: int | None) -> None:
         panel = self.query_one(VerdictPanel)
-        staff = self.app.shift.staff_id
-        if amount is None and await self.app.station.needs_amount(raw, staff):
+        panel.waiting(raw)
+        try:
+            verdict = await self.app.station.redeem(raw, self.app.shift.staff_id, amount)
+        except Refused as err:  # the service would not consider it at all (a withdrawn token, say)
+            panel.prompt(_("Refused: {message}", message=err.message))
+            self.app.bell()
+            return
+        if verdict is None:
             self.pending_code = raw
             panel.prompt(_("This voucher needs the basket amount: type it and press Enter."))
             self.query_one("#amount", Input).focus()
             return
         self.pending_code = None
-        panel.waiting(raw)
-        try:
-            verdict = await self.app.station.redeem(raw, staff, amount)
-        except Refused as err:  # the service would not consider it at all (a withdrawn token, say)
-            panel.prompt(_("Refused: {message}", message=err.message))
-            self.app.bell()
-            return
         self.query_one("#amount", Input).value = ""
         panel.show(verdict)
         if not verdict.accepted:
             self.app.bell()
-        if verdict.accepted or verdict.offline:
-            self.app.saw_link(not verdict.offline)
         self.action_focus_code()
-        self.reload_shift()
-        self.app.refresh_status()
         self.shown.append(verdict)
         self.drawn += 1
+        if verdict.accepted:  # a refusal changes neither this shift's list nor the outbox
+            self.reload_shift()
+        if verdict.accepted or verdict.offline:
+            self.app.saw_link(not verdict.offline)  # refreshes the status line too
 
     # -- this shift ----------------------------------------------------------------------------
     @work(group="shift", exclusive=True)

@@ -9,10 +9,9 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label
 
 from pos.terminal.login import LoginError
-from pos.tui.i18n import _
+from pos.tui.i18n import _, sentence
 from pos.tui.keys import translate_bindings
 from pos.tui.widgets.status import StatusLine
-from pos.tui.widgets.verdict import sentence
 
 
 class LoginScreen(Screen[None]):

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from textual.screen import Screen
 
 from pos.terminal.endpoint import Endpoint, EndpointError, Refused
-from pos.tui.i18n import _
+from pos.tui.i18n import _, sentence
 from pos.tui.keys import translate_bindings
-from pos.tui.widgets.verdict import sentence
 
 T = TypeVar("T")
 
@@ -28,28 +27,19 @@ class OfficeScreen(Screen[None]):
     def on_mount(self) -> None:
         self.app.refresh_status()
 
-    async def ask(self, call: Callable[[Endpoint, str], T], *, quiet: bool = False) -> T:
-        """Run ``call(endpoint, session)`` off the event loop; a refusal or a dead link is shown and raised."""
+    async def ask(self, call: Callable[[Endpoint, str], T]) -> T:
+        """Run ``call(endpoint, session)`` off the event loop; a refusal or a dead link is shown to the
+        manager and raised as :class:`OfficeError`, so callers only decide what to leave undone."""
         session = self.app.shift.session if self.app.shift else None
         if session is None or self.app.office is None:
             self.notify(_("This needs the service; you are logged in offline."), severity="error")
-            raise OfflineError
+            raise OfficeError("offline")
         try:
             return await asyncio.to_thread(call, self.app.office, session)
         except Refused as err:
-            if not quiet:
-                self.notify(_("Refused: {message}", message=sentence(err.code, err.message)), severity="error",
-                            timeout=8)
-            raise
+            self.notify(_("Refused: {message}", message=sentence(err.code, err.message)), severity="error", timeout=8)
+            raise OfficeError(err.code) from err
         except EndpointError as err:
             self.app.saw_link(False)
             self.notify(_("The service cannot be reached: {error}", error=str(err)), severity="error", timeout=8)
             raise OfficeError(str(err)) from err
-
-
-class OfflineError(OfficeError):
-    pass
-
-
-def csv_rows(rows: list[dict[str, Any]], columns: list[str]) -> list[list[Any]]:
-    return [[r.get(c) for c in columns] for r in rows]

@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Footer, Input, Label, Select, Sparkline
 
 from pos.domain import money
 from pos.tui.i18n import _, date_text
-from pos.tui.screens.office import OfficeScreen
+from pos.tui.screens.office import OfficeError, OfficeScreen
 from pos.tui.widgets.status import StatusLine
 
 COLUMNS = ["day", "campaign_id", "store_id", "redemptions", "discount", "amount"]
@@ -71,7 +71,7 @@ class ReportsScreen(OfficeScreen):
         days = int(self.query_one("#days", Select).value)  # type: ignore[arg-type]
         try:
             self.report = await self.ask(lambda e, s: e.report(s, days=days))
-        except Exception:
+        except OfficeError:  # already shown by ask()
             return
         table = self.query_one("#report", DataTable)
         table.clear()

@@ -8,17 +8,14 @@ from typing import Any
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.containers import Vertical
 from textual.widgets import Button, Checkbox, DataTable, Footer, Input, Label, Select
 
-from pos.terminal.endpoint import EndpointError, Refused
 from pos.tui.i18n import _
-from pos.tui.keys import translate_bindings
 from pos.tui.screens.confirm import Confirm
-from pos.tui.screens.office import OfficeScreen
+from pos.tui.screens.form import FormModal
+from pos.tui.screens.office import OfficeError, OfficeScreen
 from pos.tui.widgets.status import StatusLine
-from pos.tui.widgets.verdict import sentence
 
 
 def where(verifier: dict[str, Any] | None) -> str:
@@ -27,14 +24,8 @@ def where(verifier: dict[str, Any] | None) -> str:
     return _("all stores") if verifier["all_stores"] else ", ".join(verifier["stores"])
 
 
-class StaffForm(ModalScreen[dict[str, Any] | None]):
+class StaffForm(FormModal):
     """Add a staff member (id, name, role, PIN); the service answers with its own codes."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-
-    def __init__(self) -> None:
-        super().__init__()
-        translate_bindings(self)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -47,46 +38,23 @@ class StaffForm(ModalScreen[dict[str, Any] | None]):
             yield Select([("cashier", "cashier"), ("manager", "manager")], value="cashier", allow_blank=False, id="s-role")
             yield Label(_("PIN"), classes="field-label")
             yield Input(id="s-pin", password=True, max_length=8, restrict=r"[0-9]*")
-            yield Label("", id="s-error", classes="field-error")
-            with Horizontal(id="buttons"):
-                yield Button(_("Save"), variant="primary", id="save")
-                yield Button(_("Cancel"), id="cancel")
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    @on(Button.Pressed, "#cancel")
-    def cancel_pressed(self) -> None:
-        self.dismiss(None)
+            yield from self.buttons()
 
     @on(Button.Pressed, "#save")
     @on(Input.Submitted, "#s-pin")
     @work(exclusive=True)
     async def save(self) -> None:
-        import asyncio
-
-        error = self.query_one("#s-error", Label)
         values = {"staff_id": self.query_one("#s-id", Input).value.strip(),
                   "name": self.query_one("#s-name", Input).value.strip(),
                   "role": str(self.query_one("#s-role", Select).value), "pin": self.query_one("#s-pin", Input).value}
-        try:
-            added = await asyncio.to_thread(self.app.office.add_staff, self.app.shift.session, **values)
-        except Refused as err:
-            error.update(f"{err.code}: {sentence(err.code, err.message)}")
-            self.app.bell()
-            return
-        except EndpointError as err:
-            error.update(_("The service cannot be reached: {error}", error=str(err)))
-            return
-        self.dismiss(added)
+        added = await self.send(lambda office, session: office.add_staff(session, **values))
+        if added is not None:
+            self.dismiss(added)
 
 
-class RightsForm(ModalScreen[dict[str, Any] | None]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-
+class RightsForm(FormModal):
     def __init__(self, member: dict[str, Any]) -> None:
         super().__init__()
-        translate_bindings(self)
         self.member = member
 
     def compose(self) -> ComposeResult:
@@ -97,37 +65,18 @@ class RightsForm(ModalScreen[dict[str, Any] | None]):
             yield Checkbox(_("All stores"), value=bool(v.get("all_stores")), id="r-all")
             yield Label(_("Chosen stores (e.g. S001,S002)"), classes="field-label")
             yield Input(",".join(v.get("stores") or []), id="r-stores")
-            yield Label("", id="r-error", classes="field-error")
-            with Horizontal(id="buttons"):
-                yield Button(_("Save"), variant="primary", id="save")
-                yield Button(_("Cancel"), id="cancel")
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    @on(Button.Pressed, "#cancel")
-    def cancel_pressed(self) -> None:
-        self.dismiss(None)
+            yield from self.buttons()
 
     @on(Button.Pressed, "#save")
     @on(Input.Submitted, "#r-stores")
     @work(exclusive=True)
     async def save(self) -> None:
-        import asyncio
-
         stores = [s.strip().upper() for s in self.query_one("#r-stores", Input).value.split(",") if s.strip()]
         all_stores = self.query_one("#r-all", Checkbox).value
-        try:
-            grant = await asyncio.to_thread(self.app.office.set_verifier, self.app.shift.session, self.member["id"],
-                                            all_stores=all_stores, stores=[] if all_stores else stores)
-        except Refused as err:
-            self.query_one("#r-error", Label).update(f"{err.code}: {sentence(err.code, err.message)}")
-            self.app.bell()
-            return
-        except EndpointError as err:
-            self.query_one("#r-error", Label).update(_("The service cannot be reached: {error}", error=str(err)))
-            return
-        self.dismiss(grant)
+        grant = await self.send(lambda office, session: office.set_verifier(
+            session, self.member["id"], all_stores=all_stores, stores=[] if all_stores else stores))
+        if grant is not None:
+            self.dismiss(grant)
 
 
 class StaffScreen(OfficeScreen):
@@ -175,7 +124,7 @@ class StaffScreen(OfficeScreen):
     async def load(self, keep: str | None = None) -> None:
         try:
             self.members = await self.ask(lambda e, s: e.staff(s))
-        except Exception:  # shown by ask()
+        except OfficeError:  # already shown by ask()
             return
         table = self.query_one("#staff", DataTable)
         table.clear()
@@ -219,7 +168,7 @@ class StaffScreen(OfficeScreen):
     async def revoke(self, staff_id: str) -> None:
         try:
             await self.ask(lambda e, s: e.set_verifier(s, staff_id, active=False))
-        except Exception:
+        except OfficeError:  # already shown by ask()
             return
         self.notify(_("{staff} may no longer verify vouchers.", staff=staff_id))
         self.load(staff_id)

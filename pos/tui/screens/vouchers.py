@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Footer, Input, Label, Select
 
 from pos.domain import display
 from pos.tui.i18n import _
-from pos.tui.screens.office import OfficeScreen
+from pos.tui.screens.office import OfficeError, OfficeScreen
 from pos.tui.widgets.status import StatusLine
 
 
@@ -64,7 +64,7 @@ class VouchersScreen(OfficeScreen):
     async def load_campaigns(self) -> None:
         try:
             page = await self.ask(lambda e, s: e.campaigns(s, limit=500))
-        except Exception:
+        except OfficeError:  # already shown by ask()
             return
         usable = [c for c in page["items"] if c["effective_status"] not in ("ended", "deleted")]
         select = self.query_one("#v-campaign", Select)
@@ -91,7 +91,7 @@ class VouchersScreen(OfficeScreen):
         customer = self.query_one("#v-customer", Input).value.strip() or None
         try:
             answer = await self.ask(lambda e, s: e.issue_vouchers(s, str(campaign), int(count_text), customer))
-        except Exception:
+        except OfficeError:  # already shown by ask()
             self.app.bell()
             return
         self.batch, self.batch_campaign, self.batch_customer = answer["vouchers"], str(campaign), customer

@@ -11,13 +11,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from pos.domain import Verdict, display, money
-from pos.tui.i18n import _, clock, code_text, language
-
-
-def sentence(code: str, message: str) -> str:
-    """A refusal in the cashier's language: the sender's own sentence in English (it has the details),
-    the catalogued one in Chinese."""
-    return message if language() == "en" and message else code_text(code, message)
+from pos.tui.i18n import _, clock, code_text, sentence
 
 
 class VerdictPanel(Static):
