@@ -21,31 +21,27 @@ from pos.terminal.login import Shift
 from pos.terminal.sync import SyncReport, sync
 from pos.tui.i18n import _, language_from_env, set_language
 from pos.tui.keys import translate_bindings
+from pos.tui.screens.campaigns import CampaignsScreen
+from pos.tui.screens.counter import CounterScreen
+from pos.tui.screens.login import LoginScreen
+from pos.tui.screens.reports import ReportsScreen
+from pos.tui.screens.staff import StaffScreen
+from pos.tui.screens.sync import SyncScreen
+from pos.tui.screens.vouchers import VouchersScreen
 from pos.tui.station import Station
 from pos.tui.widgets.status import StatusLine
 
-#: mode → (screen module, class, manager only, needs the service)
-MODES_AVAILABLE: dict[str, tuple[str, str, bool, bool]] = {
-    "counter": ("pos.tui.screens.counter", "CounterScreen", False, False),
-    "campaigns": ("pos.tui.screens.campaigns", "CampaignsScreen", True, True),
-    "staff": ("pos.tui.screens.staff", "StaffScreen", True, True),
-    "vouchers": ("pos.tui.screens.vouchers", "VouchersScreen", True, True),
-    "sync": ("pos.tui.screens.sync", "SyncScreen", True, False),
-    "reports": ("pos.tui.screens.reports", "ReportsScreen", True, True),
+#: mode → (screen, manager only, needs the service)
+MODES_AVAILABLE: dict[str, tuple[type[Screen[Any]], bool, bool]] = {
+    "counter": (CounterScreen, False, False),
+    "campaigns": (CampaignsScreen, True, True),
+    "staff": (StaffScreen, True, True),
+    "vouchers": (VouchersScreen, True, True),
+    "sync": (SyncScreen, True, False),
+    "reports": (ReportsScreen, True, True),
 }
 
 Hint = tuple[str, str, str]  # (what it is, what to submit, how to show it)
-
-
-def _screen_factory(mode: str) -> Callable[[], Screen[Any]]:
-    module, name, _manager, _online = MODES_AVAILABLE[mode]
-
-    def make() -> Screen[Any]:
-        import importlib
-
-        return getattr(importlib.import_module(module), name)()
-
-    return make
 
 
 class PosApp(App[None]):
@@ -86,8 +82,6 @@ class PosApp(App[None]):
 
     # -- life ----------------------------------------------------------------------------------
     async def on_mount(self) -> None:
-        from pos.tui.screens.login import LoginScreen
-
         name = await self.station.store_name()
         self.store_label = f"{name} ({self.cfg.store_id})" if name else self.cfg.store_id
         self.add_mode("login", LoginScreen)
@@ -110,9 +104,9 @@ class PosApp(App[None]):
 
     async def begin_shift(self, shift: Shift) -> None:
         self.shift = shift
-        for mode, (_module, _name, manager_only, _needs) in MODES_AVAILABLE.items():
+        for mode, (screen, manager_only, _needs) in MODES_AVAILABLE.items():
             if not manager_only or shift.is_manager:
-                self.add_mode(mode, _screen_factory(mode))
+                self.add_mode(mode, screen)
                 self._modes_added.append(mode)
         await self.switch_mode("counter")
         if not shift.online:
@@ -135,7 +129,7 @@ class PosApp(App[None]):
             mode = str(parameters[0])
             if self.shift is None or mode not in self._modes_added:
                 return False  # hidden: a cashier does not see the back office at all
-            needs_service = MODES_AVAILABLE[mode][3]
+            needs_service = MODES_AVAILABLE[mode][2]
             return None if needs_service and not self.shift.online else True  # greyed out when offline
         if action == "logout":
             return self.shift is not None
@@ -147,7 +141,7 @@ class PosApp(App[None]):
         if mode not in self._modes_added:
             self.notify(_("Only a manager may open this screen."), severity="error")
             return
-        if MODES_AVAILABLE[mode][3] and not self.shift.online:
+        if MODES_AVAILABLE[mode][2] and not self.shift.online:
             self.notify(_("This needs the service; you are logged in offline."), severity="error")
             return
         await self.switch_mode(mode)
@@ -222,17 +216,6 @@ class PosApp(App[None]):
         if done is not None:
             done(report)
         self.refresh_status()
-
-    # -- camera (issue: webcam scanning) ----------------------------------------------------------
-    def toggle_camera(self, screen: Screen[Any]) -> None:
-        from pos.tui.widgets.camera import toggle_camera
-
-        toggle_camera(self, screen)
-
-    def toggle_preview(self, screen: Screen[Any]) -> None:
-        from pos.tui.widgets.camera import toggle_preview
-
-        toggle_preview(screen)
 
 
 def make_app(cfg: TerminalConfig, *, language: str | None = None, hints: list[Hint] | None = None,

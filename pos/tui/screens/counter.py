@@ -27,7 +27,7 @@ from pos.tui.i18n import _, clock
 from pos.tui.keys import translate_bindings
 from pos.tui.screens.confirm import Confirm
 from pos.tui.station import ShiftRow
-from pos.tui.widgets.camera import CameraScanner
+from pos.tui.widgets.camera import CameraScanner, toggle_camera, toggle_preview
 from pos.tui.widgets.status import StatusLine
 from pos.tui.widgets.verdict import VerdictPanel
 
@@ -213,7 +213,7 @@ class CounterScreen(Screen[None]):
 
     # -- camera (see pos.tui.widgets.camera) -----------------------------------------------------
     def action_camera(self) -> None:
-        self.app.toggle_camera(self)
+        toggle_camera(self.app, self)
 
     def action_preview(self) -> None:
-        self.app.toggle_preview(self)
+        toggle_preview(self)
