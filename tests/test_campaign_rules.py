@@ -96,6 +96,7 @@ EXPECTED = {  # action: states it is allowed from (the JD rules, plus end for an
     Action.APPROVE: {S.MANUAL_REVIEW},
     Action.REJECT: {S.MANUAL_REVIEW},
     Action.PAUSE: {S.ACTIVE},
+    Action.FORCE_PAUSE: {S.ACTIVE, S.PAUSED},
     Action.RESUME: {S.PAUSED},
     Action.END: {S.APPROVED, S.ACTIVE, S.PAUSED, S.FORCE_PAUSED},
     Action.DELETE: {S.NOT_REVIEWED, S.REJECTED, S.ACTIVE, S.PAUSED},

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pos.domain.codes import DomainError
-from pos.domain.model import Campaign, CampaignStatus
+from pos.domain.model import Campaign, CampaignKind, CampaignStatus, MemberLevel
+from pos.domain.promotions import Problem, validate_complete, validate_promotion
 
 NAME_MAX = 10  # JD: promotion name at most 10 characters
 SPAN_MAX = timedelta(days=180)  # JD: end at most 180 days after begin
@@ -25,18 +26,6 @@ VALIDITY_DAYS_MAX = 365
 CANCEL_WINDOW_MAX = 24 * 60
 MONEY_MAX = 10**9  # ten million yuan in cents: beyond any voucher
 ID_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,31}$")
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One thing wrong with a campaign: a stable ``code``, the ``field`` it concerns, a sentence."""
-
-    code: str
-    field: str
-    message: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"code": self.code, "field": self.field, "message": self.message}
 
 
 class CampaignError(DomainError):
@@ -67,9 +56,15 @@ def validate(c: Campaign, *, now: datetime, stores: Iterable[str] | None = None,
         bad("campaign.time.invalid", "ends_at", "Begin and end may be at most 180 days apart.")
     if new and c.ends_at <= now:
         bad("campaign.end.invalid", "ends_at", "The end must be in the future.")
+    if new and c.begins_at > now + SPAN_MAX:
+        bad("campaign.begin.invalid", "begins_at", "The begin may be at most 180 days from now.")
 
     d = c.discount
-    if (d.amount_off is None) == (d.percent_off is None):
+    coupon = c.kind is CampaignKind.ORDER_TOTAL and c.rule is None
+    if not coupon and (d.amount_off is not None or d.percent_off is not None or d.cap is not None or d.min_spend):
+        bad("campaign.discount.invalid", "discount",
+            "An order rule or the goods' promotion prices decide the discount; leave the coupon discount empty.")
+    elif coupon and (d.amount_off is None) == (d.percent_off is None):
         bad("campaign.discount.invalid", "discount", "Give either an amount off or a percentage off, not both.")
     if d.amount_off is not None and not 0 < d.amount_off <= MONEY_MAX:
         bad("campaign.discount.invalid", "amount_off", "The amount off must be more than 0.")
@@ -103,7 +98,18 @@ def validate(c: Campaign, *, now: datetime, stores: Iterable[str] | None = None,
         ZoneInfo(c.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         bad("campaign.timezone.invalid", "timezone", f"Unknown time zone {c.timezone!r}.")
+    if c.member not in MemberLevel:
+        bad("promo.member.invalid", "member", "Unknown member level.")
+    out.extend(validate_promotion(c))
     return out
+
+
+def check_update(old: Campaign, new: Campaign) -> list[Problem]:
+    """What an edit may not change: the affiliate opt-in is chosen once, at creation."""
+    if old.affiliates != new.affiliates:
+        return [Problem("campaign.affiliates.immutable", "affiliates",
+                        "Sharing with affiliates is chosen when the campaign is created and cannot be changed.")]
+    return []
 
 
 class Action(StrEnum):
@@ -111,6 +117,7 @@ class Action(StrEnum):
     APPROVE = "approve"
     REJECT = "reject"
     PAUSE = "pause"
+    FORCE_PAUSE = "force_pause"
     RESUME = "resume"
     END = "end"
     DELETE = "delete"
@@ -124,6 +131,7 @@ TRANSITIONS: dict[Action, tuple[frozenset[CampaignStatus], CampaignStatus]] = {
     Action.APPROVE: (frozenset({S.MANUAL_REVIEW}), S.APPROVED),
     Action.REJECT: (frozenset({S.MANUAL_REVIEW}), S.REJECTED),
     Action.PAUSE: (frozenset({S.ACTIVE}), S.PAUSED),
+    Action.FORCE_PAUSE: (frozenset({S.ACTIVE, S.PAUSED}), S.FORCE_PAUSED),
     Action.RESUME: (frozenset({S.PAUSED}), S.ACTIVE),
     Action.END: (frozenset({S.APPROVED, S.ACTIVE, S.PAUSED, S.FORCE_PAUSED}), S.ENDED),
     Action.DELETE: (frozenset({S.NOT_REVIEWED, S.REJECTED, S.ACTIVE, S.PAUSED}), S.DELETED),
@@ -154,6 +162,8 @@ def apply(c: Campaign, action: Action, now: datetime) -> Campaign:
         allowed = ", ".join(str(s) for s in sorted(sources))
         raise CampaignError([Problem(f"campaign.non.{action}", "status",
                                      f"A campaign that is {status} cannot be {_past(action)}; only one that is {allowed}.")])
+    if action is Action.SUBMIT and (missing := validate_complete(c)):
+        raise CampaignError(missing)
     return replace(c, status=target)
 
 
@@ -165,5 +175,5 @@ def check_editable(c: Campaign, now: datetime) -> None:
 
 
 def _past(action: Action) -> str:
-    return {Action.SUBMIT: "submitted", Action.APPROVE: "approved", Action.REJECT: "rejected", Action.PAUSE: "paused",
+    return {Action.SUBMIT: "submitted", Action.APPROVE: "approved", Action.REJECT: "rejected", Action.PAUSE: "paused", Action.FORCE_PAUSE: "force-paused",
             Action.RESUME: "resumed", Action.END: "ended", Action.DELETE: "deleted"}[action]

@@ -7,14 +7,17 @@ through two small protocols so it never touches a database itself.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from pos.domain import payload as qr
 from pos.domain.codes import CodeError, display, normalise
 from pos.domain.model import Campaign, Discount, PerCustomer, Verifier, Voucher, VoucherStatus
+from pos.domain.promotions import Basket, BasketError, benefit
 from pos.domain.verdict import FirstRedemption, Reason, Verdict, money
+
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class Catalog(Protocol):
@@ -39,26 +42,10 @@ def read_input(raw: str) -> tuple[str, qr.SignedPayload | None]:
 
 
 def compute_discount(discount: Discount, amount: int | None) -> tuple[int, str | None, str]:
-    """The discount a basket earns: (cents, error code or None, sentence)."""
-    if amount is not None and amount < 0:
-        return 0, "rules.amount_negative", "The basket amount cannot be negative."
-    needs_amount = discount.min_spend > 0 or discount.percent_off is not None
-    if needs_amount and amount is None:
-        return 0, "rules.amount_required", "Enter the basket amount: this voucher depends on it."
-    if amount is not None and amount < discount.min_spend:
-        return 0, "rules.min_spend", (
-            f"The basket must come to at least {money(discount.min_spend)}; it is {money(amount)}."
-        )
-    if discount.percent_off is not None:
-        assert amount is not None
-        off = amount * discount.percent_off // 100
-        if discount.cap is not None:
-            off = min(off, discount.cap)
-        return off, None, f"{discount.percent_off}% off: {money(off)}."
-    off = discount.amount_off or 0
-    if amount is not None:
-        off = min(off, amount)
-    return off, None, f"{money(off)} off."
+    """The discount a plain coupon earns on a basket amount: (cents, error code or None, sentence)."""
+    c = Campaign("X", "x", _EPOCH, _EPOCH, discount=discount)
+    got = benefit(c, Basket(amount))
+    return got.off, got.problem, got.sentence
 
 
 def _day_start(now: datetime, tz: str) -> datetime:
@@ -76,6 +63,7 @@ def check(
     history: History,
     now: datetime,
     offline: bool = False,
+    items: list[dict] | None = None,
 ) -> Verdict:
     def refuse(reason: Reason, message: str, detail: str | None = None, **extra: object) -> Verdict:
         return Verdict(reason, message, detail=detail, offline=offline, **extra)  # type: ignore[arg-type]
@@ -143,9 +131,15 @@ def check(
             span = "" if since is None else " today"
             return refuse(Reason.LIMIT_REACHED, f"This customer has already used a “{campaign.name}” voucher{span}.", **base)
 
-    off, problem, sentence = compute_discount(campaign.discount, amount)
-    if problem is not None:
-        return refuse(Reason.RULES_NOT_MET, sentence, problem, **base)
+    try:
+        basket = Basket.of(amount, items)
+    except BasketError as err:
+        return refuse(Reason.RULES_NOT_MET, err.message, err.code, **base)
+    got = benefit(campaign, basket)
+    if got.problem is not None:
+        return refuse(Reason.RULES_NOT_MET, got.sentence, got.problem, **base)
+    off, sentence = got.off, got.sentence
+    gifts = tuple(f"{sku} ×{num}" for sku, num in got.gifts)
 
     if offline:
         policy = campaign.offline
@@ -159,7 +153,8 @@ def check(
                 **base,
             )
 
-    return Verdict(Reason.OK, f"Accepted: {sentence}", discount=off, offline=offline, **base)  # type: ignore[arg-type]
+    return Verdict(Reason.OK, f"Accepted: {sentence}", discount=off, offline=offline, gifts=gifts,  # type: ignore[arg-type]
+                   surcharge=got.plus, **base)
 
 
 def cancel_refusal(redeemed_at: datetime, campaign: Campaign | None, now: datetime) -> str | None:

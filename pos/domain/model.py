@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 
 
@@ -66,6 +66,109 @@ class CampaignKind(StrEnum):
 
 
 JD_KIND_CODES = {CampaignKind.SINGLE_ITEM: 1, CampaignKind.GIFT: 4, CampaignKind.BUNDLE: 6, CampaignKind.ORDER_TOTAL: 10}
+
+
+class MemberLevel(IntEnum):
+    """JD member levels, lowest first; a campaign admits its level and every level above it."""
+
+    REGISTERED = 50
+    BRONZE = 56
+    SILVER = 61
+    GOLD = 62
+    DIAMOND = 105
+    VIP = 110
+
+
+class Scope(StrEnum):
+    """Which goods an order-total promotion counts (JD ``bound``): listed SKUs, all, or all but the listed."""
+
+    LISTED = "listed"  # JD 1: only the listed SKUs take part
+    ALL = "all"  # JD 2: the whole shop
+    EXCEPT_LISTED = "except_listed"  # JD 3: all but the listed SKUs
+
+
+class RuleMode(StrEnum):
+    """The JD order rules (``favor_mode``) of an order-total promotion."""
+
+    ITEMS_OFF = "items_off"  # 6: buy M items, N of them free
+    PRICE_FOR_ITEMS = "price_for_items"  # 13: any N items for M yuan
+    ITEMS_TENTHS = "items_tenths"  # 15: M items at N tenths of the price
+    SPEND_OFF_GIFT = "spend_off_gift"  # 16: spend M, get money off and/or a gift
+
+
+JD_RULE_CODES = {RuleMode.ITEMS_OFF: 6, RuleMode.PRICE_FOR_ITEMS: 13, RuleMode.ITEMS_TENTHS: 15,
+                 RuleMode.SPEND_OFF_GIFT: 16}
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRule:
+    """One order rule. Units per mode: items_off quota=M items, rate=N items; price_for_items quota=M in
+    cents, rate=N items; items_tenths quota=M items, rate=N tenths x10 (8.5 tenths = 85); spend_off_gift
+    quota=M in cents, minus and plus in cents, gift a gift SKU of the promotion."""
+
+    mode: RuleMode
+    quota: int
+    rate: int | None = None
+    minus: int | None = None
+    plus: int | None = None
+    gift: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mode": str(self.mode), "quota": self.quota, "rate": self.rate, "minus": self.minus,
+                "plus": self.plus, "gift": self.gift}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> OrderRule:
+        return cls(RuleMode(d["mode"]), int(d["quota"]), d.get("rate"), d.get("minus"), d.get("plus"), d.get("gift"))
+
+
+class Bind(StrEnum):
+    MAIN = "main"  # JD bind_type 1
+    GIFT = "gift"  # JD bind_type 2
+
+
+@dataclass(frozen=True, slots=True)
+class PromoSku:
+    """A SKU taking part in a promotion: its list price, its promotion price, and for bundles its place
+    (``seq`` 1-7), for gifts how many are given (``num`` 1-3). Prices in cents, to 0.10 yuan."""
+
+    sku: str
+    price: int
+    promo_price: int | None = None
+    seq: int | None = None
+    num: int | None = None
+    bind: Bind = Bind.MAIN
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sku": self.sku, "price": self.price, "promo_price": self.promo_price, "seq": self.seq,
+                "num": self.num, "bind": str(self.bind)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PromoSku:
+        return cls(str(d["sku"]), int(d["price"]), d.get("promo_price"), d.get("seq"), d.get("num"),
+                   Bind(d.get("bind", "main")))
+
+
+@dataclass(frozen=True, slots=True)
+class PurchaseLimits:
+    """JD activity mode of a single-item or gift promotion; 0 means no limit.
+
+    ``total``: promoted units in all (num_bound); ``one_only``: one unit per order (freq_bound);
+    ``per_order_max`` / ``per_order_min``: units per order (per_max_num / per_min_num)."""
+
+    total: int = 0
+    one_only: bool = False
+    per_order_max: int = 0
+    per_order_min: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"total": self.total, "one_only": self.one_only, "per_order_max": self.per_order_max,
+                "per_order_min": self.per_order_min}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PurchaseLimits:
+        return cls(int(d.get("total") or 0), bool(d.get("one_only", False)), int(d.get("per_order_max") or 0),
+                   int(d.get("per_order_min") or 0))
 
 
 class PerCustomer(StrEnum):
@@ -186,6 +289,23 @@ class Campaign:
     cancel_window_minutes: int = 60
     timezone: str = "UTC"
     kind: CampaignKind = CampaignKind.ORDER_TOTAL
+    # JD promotion: advertising line, internal note, who may take part, what counts, the goods, limits.
+    slogan: str = ""
+    comment: str = ""
+    member: MemberLevel = MemberLevel.REGISTERED
+    scope: Scope = Scope.ALL
+    skus: tuple[PromoSku, ...] = ()
+    limits: PurchaseLimits = field(default_factory=PurchaseLimits)
+    reward: int | None = None  # single-item "prop": a voucher worth this many cents handed to the buyer
+    rule: OrderRule | None = None
+    # Coupon fields (JD union coupon, Douyin card coupon).
+    claim_starts_at: datetime | None = None
+    claim_ends_at: datetime | None = None
+    giftable: bool = False
+    merchant: str = ""
+    title: str = ""
+    conditions: str = ""
+    affiliates: bool = False  # shared with affiliates; chosen at creation, never changed afterwards
 
     def is_running(self, now: datetime) -> bool:
         """Redeemable now: approved or active, and inside its own begin/end times."""
@@ -214,6 +334,21 @@ class Campaign:
             "cancel_window_minutes": self.cancel_window_minutes,
             "timezone": self.timezone,
             "kind": str(self.kind),
+            "slogan": self.slogan,
+            "comment": self.comment,
+            "member": int(self.member),
+            "scope": str(self.scope),
+            "skus": [s.to_dict() for s in self.skus],
+            "limits": self.limits.to_dict(),
+            "reward": self.reward,
+            "rule": self.rule.to_dict() if self.rule else None,
+            "claim_starts_at": format_time(self.claim_starts_at),
+            "claim_ends_at": format_time(self.claim_ends_at),
+            "giftable": self.giftable,
+            "merchant": self.merchant,
+            "title": self.title,
+            "conditions": self.conditions,
+            "affiliates": self.affiliates,
         }
 
     @classmethod
@@ -234,6 +369,21 @@ class Campaign:
             cancel_window_minutes=int(d.get("cancel_window_minutes", 60)),
             timezone=d.get("timezone", "UTC"),
             kind=CampaignKind(d.get("kind", "order_total")),
+            slogan=d.get("slogan") or "",
+            comment=d.get("comment") or "",
+            member=MemberLevel(int(d.get("member") or 50)),
+            scope=Scope(d.get("scope") or "all"),
+            skus=tuple(PromoSku.from_dict(s) for s in d.get("skus") or ()),
+            limits=PurchaseLimits.from_dict(d.get("limits") or {}),
+            reward=d.get("reward"),
+            rule=OrderRule.from_dict(d["rule"]) if d.get("rule") else None,
+            claim_starts_at=parse_time(d["claim_starts_at"]) if d.get("claim_starts_at") else None,
+            claim_ends_at=parse_time(d["claim_ends_at"]) if d.get("claim_ends_at") else None,
+            giftable=bool(d.get("giftable", False)),
+            merchant=d.get("merchant") or "",
+            title=d.get("title") or "",
+            conditions=d.get("conditions") or "",
+            affiliates=bool(d.get("affiliates", False)),
         )
 
 
@@ -250,6 +400,7 @@ class Voucher:
     claimed_at: datetime | None = None
     status: VoucherStatus = VoucherStatus.ISSUED
     valid_until: datetime | None = None  # only from a signed payload; otherwise the campaign decides
+    affiliate_id: str | None = None  # the affiliate who referred the customer, when it came through one
 
 
 @dataclass(frozen=True, slots=True)

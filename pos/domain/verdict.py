@@ -54,6 +54,8 @@ class Verdict:
     offline: bool = False
     detail: str | None = None  # a stable error code under the reason, e.g. ``code.check``
     first_redemption: FirstRedemption | None = None
+    gifts: tuple[str, ...] = ()  # goods handed over with the voucher, e.g. "G1 ×2"
+    surcharge: int = 0  # what the customer adds for a gift (JD spend-and-get "plus"), in cents
 
     @property
     def accepted(self) -> bool:
@@ -74,6 +76,8 @@ class Verdict:
             "offline": self.offline,
             "detail": self.detail,
             "first_redemption": self.first_redemption.to_dict() if self.first_redemption else None,
+            "gifts": list(self.gifts),
+            "surcharge": self.surcharge,
         }
 
     @classmethod
@@ -89,6 +93,8 @@ class Verdict:
             offline=bool(d.get("offline", False)),
             detail=d.get("detail"),
             first_redemption=FirstRedemption.from_dict(first) if first else None,
+            gifts=tuple(d.get("gifts") or ()),
+            surcharge=int(d.get("surcharge") or 0),
         )
 
 
