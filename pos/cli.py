@@ -6,6 +6,7 @@ import json
 import os
 import sqlite3
 import sys
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -83,8 +84,15 @@ def ui(config: str | None = None, lang: str | None = None, camera: str | None = 
               help="Service processes sharing the database (SQLite serialises their writes).")
 @click.option("--log-level", default="warning", show_default=True)
 @click.option("--access-log", is_flag=True, help="Log every request line (method, path, status; never headers or bodies).")
+@click.option("--smtp", metavar="HOST:PORT", envvar="POS_SMTP",
+              help="Deliver coupon pushes through this SMTP server at their scheduled time (env POS_SMTP).")
+@click.option("--smtp-from", default="coupons@localhost", show_default=True, envvar="POS_SMTP_FROM")
+@click.option("--shop", default="Our shop", show_default=True, envvar="POS_SHOP", help="The shop's name in push e-mails.")
+@click.option("--push-every", default=30.0, show_default=True, type=click.FloatRange(0.1, 3600),
+              help="Seconds between looks for due pushes.")
 def serve(host: str, port: int, db_path: str, fixture: str | None, synchronous: str, no_group_commit: bool,
-          workers: int, log_level: str, access_log: bool) -> None:
+          workers: int, log_level: str, access_log: bool, smtp: str | None, smtp_from: str, shop: str,
+          push_every: float) -> None:
     """Run the redemption service (HTTP API; OpenAPI at /openapi.json, docs at /docs)."""
     import uvicorn
 
@@ -107,14 +115,63 @@ def serve(host: str, port: int, db_path: str, fixture: str | None, synchronous: 
             db.close()
         click.echo(f"loaded {fixture}: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v), err=True)
     click.echo(f"pos serve: http://{host}:{port} (database {db_path}, {workers} process(es))", err=True)
+    from pos.service.pushes import Smtp
+
+    mailer = Smtp.parse(smtp, sender=smtp_from, shop=shop) if smtp else None
     if workers == 1:
-        app = create_app(db_path, synchronous=synchronous.upper(), group_commit=not no_group_commit)
+        app = create_app(db_path, synchronous=synchronous.upper(), group_commit=not no_group_commit, smtp=mailer,
+                         push_every=push_every, shop=shop)
         uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=access_log)
         return
     os.environ.update(POS_SERVICE_DB=str(Path(db_path).resolve()), POS_SERVICE_SYNCHRONOUS=synchronous.upper(),
-                      POS_SERVICE_GROUP_COMMIT="0" if no_group_commit else "1")
+                      POS_SERVICE_GROUP_COMMIT="0" if no_group_commit else "1", POS_SHOP=shop, POS_SMTP_FROM=smtp_from,
+                      POS_PUSH_EVERY=str(push_every), **({"POS_SMTP": smtp} if smtp else {}))
     uvicorn.run("pos.service.api:app_from_env", factory=True, workers=workers, host=host, port=port,
                 log_level=log_level, access_log=access_log)
+
+
+@main.group()
+def push() -> None:
+    """Coupon pushes: deliver the due ones (the service does this itself when started with --smtp)."""
+
+
+@push.command("deliver")
+@click.option("--db", "db_path", default="pos-service.db", show_default=True, type=click.Path(dir_okay=False))
+@click.option("--smtp", metavar="HOST:PORT", required=True, envvar="POS_SMTP")
+@click.option("--smtp-from", default="coupons@localhost", show_default=True, envvar="POS_SMTP_FROM")
+@click.option("--shop", default="Our shop", show_default=True, envvar="POS_SHOP")
+@click.option("--at", "at", default=None, help="Deliver what is due as of this ISO time (default: now).")
+@click.option("--json", "as_json", is_flag=True)
+def push_deliver(db_path: str, smtp: str, smtp_from: str, shop: str, at: str | None, as_json: bool) -> None:
+    """Send every coupon push that is due, once; for a cron job when the service runs without --smtp."""
+    from pos.domain import parse_time
+    from pos.service.ledger import guarded
+    from pos.service.pushes import Smtp, deliver
+    from pos.service.schema import open_db
+
+    try:
+        now = parse_time(at) if at else datetime.now(UTC)
+    except ValueError:
+        fail(f"--at {at!r} is not an ISO time such as 2026-11-24T10:00:00+08:00")
+    db = open_db(db_path)
+
+    def submit(fn: Any) -> Any:
+        with db.atomic():
+            return guarded(fn, now)(db)
+
+    try:
+        done = deliver(submit, Smtp.parse(smtp, sender=smtp_from, shop=shop), now)
+    finally:
+        db.close()
+    if as_json:
+        click.echo(json.dumps({"pushes": done}))
+    else:
+        for d in done:
+            click.echo(f"push {d['id']}: " + (d["error"] if "error" in d else f"{d['sent']} sent, {d['skipped']} skipped"))
+        if not done:
+            click.echo("no push is due")
+    if any("error" in d for d in done):
+        sys.exit(1)
 
 
 @main.command()

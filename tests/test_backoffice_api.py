@@ -76,7 +76,7 @@ def test_listing_filters_by_status_and_kind_and_pages(shop: Shop) -> None:
     t = shop.terminal()
     session = t.endpoint.login("carol", PINS["carol"])["session"]
     for i in range(5):
-        t.endpoint.save_campaign(session, body(id=f"GIFT{i}", name=f"Gift {i}", kind="gift"), new=True)
+        t.endpoint.save_campaign(session, body(id=f"GIFT{i}", name=f"Gift {i}", kind="gift", discount={}), new=True)
     page = t.endpoint.campaigns(session, kind="gift", limit=2)
     assert page["total"] == 5 and [c["id"] for c in page["items"]] == ["GIFT4", "GIFT3"]
     assert [c["id"] for c in t.endpoint.campaigns(session, kind="gift", offset=4, limit=2)["items"]] == ["GIFT0"]

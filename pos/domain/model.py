@@ -301,6 +301,7 @@ class Campaign:
     # Coupon fields (JD union coupon, Douyin card coupon).
     claim_starts_at: datetime | None = None
     claim_ends_at: datetime | None = None
+    claim_limit: PerCustomer = PerCustomer.UNLIMITED  # how often one customer may claim (JD 限领)
     giftable: bool = False
     merchant: str = ""
     title: str = ""
@@ -344,6 +345,7 @@ class Campaign:
             "rule": self.rule.to_dict() if self.rule else None,
             "claim_starts_at": format_time(self.claim_starts_at),
             "claim_ends_at": format_time(self.claim_ends_at),
+            "claim_limit": str(self.claim_limit),
             "giftable": self.giftable,
             "merchant": self.merchant,
             "title": self.title,
@@ -379,6 +381,7 @@ class Campaign:
             rule=OrderRule.from_dict(d["rule"]) if d.get("rule") else None,
             claim_starts_at=parse_time(d["claim_starts_at"]) if d.get("claim_starts_at") else None,
             claim_ends_at=parse_time(d["claim_ends_at"]) if d.get("claim_ends_at") else None,
+            claim_limit=PerCustomer(d.get("claim_limit") or "unlimited"),
             giftable=bool(d.get("giftable", False)),
             merchant=d.get("merchant") or "",
             title=d.get("title") or "",

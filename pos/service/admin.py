@@ -11,9 +11,10 @@ import json
 import secrets
 import tomllib
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -27,6 +28,14 @@ from pos.service.schema import next_versions
 
 class FixtureError(ValueError):
     """A fixture file that cannot be loaded; the message names the entry and the field."""
+
+
+class ClaimError(FixtureError):
+    """A voucher the campaign's claim rules refuse; ``code`` is stable (``voucher.claim.closed`` …)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def token_hash(token: str) -> str:
@@ -91,7 +100,7 @@ def load_fixture(db: sqlite_utils.Database, data: dict[str, Any], *, now: dateti
     Runs in one transaction: a bad entry anywhere loads nothing.
     """
     now = now or datetime.now(UTC)
-    known = {"stores", "staff", "verifiers", "campaigns", "vouchers", "terminals"}
+    known = {"stores", "staff", "verifiers", "campaigns", "vouchers", "terminals", "customers", "orders"}
     unknown = set(data) - known
     if unknown:
         raise FixtureError(f"unknown section(s): {', '.join(sorted(unknown))}; expected {', '.join(sorted(known))}")
@@ -137,12 +146,30 @@ def load_fixture(db: sqlite_utils.Database, data: dict[str, Any], *, now: dateti
                                     "version": next_versions(conn)}, pk="id")
             audit(db, now, "campaign.load", actor="fixture", terminal=None, subject=campaign.id)
             counts["campaigns"] += 1
+        for cu in data.get("customers", []):
+            _need(cu, "customers", "id")
+            member = int(cu.get("member", 50))
+            if member not in (50, 56, 61, 62, 105, 110):
+                raise FixtureError(f"customers: {cu['id']!r} has member level {member}; use 50, 56, 61, 62, 105 or 110")
+            db["customers"].upsert({
+                "id": cu["id"], "name": cu.get("name", ""), "email": cu.get("email"),
+                "email_verified": int(bool(cu.get("email_verified", False))), "opted_out": int(bool(cu.get("opted_out", False))),
+                "member": member, "followed_at": format_time(parse_time(cu["followed_at"])) if cu.get("followed_at") else None,
+            }, pk="id")
+            counts["customers"] += 1
+        for o in data.get("orders", []):
+            _need(o, "orders", "order_no", "customer_id", "ordered_at")
+            db["orders"].upsert({"order_no": str(o["order_no"]), "customer_id": o["customer_id"],
+                                 "amount": int(o.get("amount", 0)),
+                                 "ordered_at": format_time(parse_time(o["ordered_at"]))}, pk="order_no")
+            counts["orders"] += 1
         for v in data.get("vouchers", []):
             _need(v, "vouchers", "campaign_id")
             count = int(v.get("count", 1))
             codes = [v["code"]] if "code" in v else None
             issued = issue_vouchers(db, v["campaign_id"], count=count, codes=codes, customer_id=v.get("customer_id"),
-                                    claimed_at=parse_time(v["claimed_at"]) if v.get("claimed_at") else None, now=now)
+                                    claimed_at=parse_time(v["claimed_at"]) if v.get("claimed_at") else None, now=now,
+                                    affiliate_id=v.get("affiliate_id"))
             counts["vouchers"] += len(issued)
         for t in data.get("terminals", []):
             _need(t, "terminals", "id", "store_id", "token")
@@ -153,8 +180,13 @@ def load_fixture(db: sqlite_utils.Database, data: dict[str, Any], *, now: dateti
 
 def issue_vouchers(db: sqlite_utils.Database, campaign_id: str, *, count: int = 1, codes: Iterable[str] | None = None,
                    customer_id: str | None = None, claimed_at: datetime | None = None,
-                   now: datetime | None = None, actor: str = "admin", terminal: Any = None) -> list[str]:
-    """Issue vouchers for a campaign, within its total quantity; returns their codes."""
+                   now: datetime | None = None, actor: str = "admin", terminal: Any = None,
+                   affiliate_id: str | None = None) -> list[str]:
+    """Issue (a customer claims) vouchers for a campaign, within its quantity and claim rules; returns their codes.
+
+    Claim rules: inside the claim window when the campaign has one; a customer's member level at least
+    the campaign's; a per-person limit of once (ever) or once a day; an affiliate only when the
+    campaign is shared with affiliates."""
     now = now or datetime.now(UTC)
     row = db.conn.execute("SELECT body FROM campaigns WHERE id=?", (campaign_id,)).fetchone()
     if row is None:
@@ -167,6 +199,7 @@ def issue_vouchers(db: sqlite_utils.Database, campaign_id: str, *, count: int = 
     n = len(wanted) if wanted is not None else count
     if n < 1:
         raise FixtureError("count must be at least 1")
+    claim_rules(db, campaign, n=n, customer_id=customer_id, affiliate_id=affiliate_id, now=claimed_at or now)
     (issued,) = db.conn.execute("SELECT count(*) FROM vouchers WHERE campaign_id=?", (campaign_id,)).fetchone()
     if campaign.quantity is not None and issued + n > campaign.quantity:
         raise FixtureError(f"campaign {campaign_id!r} allows {campaign.quantity} vouchers; {issued} are issued already")
@@ -183,7 +216,7 @@ def issue_vouchers(db: sqlite_utils.Database, campaign_id: str, *, count: int = 
         claimed = format_time(claimed_at or now)
         rows = [
             {"code": code, "campaign_id": campaign_id, "customer_id": customer_id, "claimed_at": claimed,
-             "status": "issued", "issued_at": format_time(now), "version": first + i}
+             "status": "issued", "issued_at": format_time(now), "version": first + i, "affiliate_id": affiliate_id}
             for i, code in enumerate(wanted)
         ]
         try:
@@ -192,6 +225,57 @@ def issue_vouchers(db: sqlite_utils.Database, campaign_id: str, *, count: int = 
             raise FixtureError(f"vouchers: {exc}") from exc
         audit(db, now, "vouchers.issue", actor=actor, terminal=terminal, subject=campaign_id, count=n)
     return wanted
+
+
+def claim_rules(db: sqlite_utils.Database, campaign: Campaign, *, n: int, customer_id: str | None,
+                affiliate_id: str | None, now: datetime) -> None:
+    c = campaign
+    if c.claim_starts_at is not None and c.claim_ends_at is not None and not c.claim_starts_at <= now < c.claim_ends_at:
+        raise ClaimError("voucher.claim.closed", f"Vouchers of {c.id} can be claimed from {c.claim_starts_at:%Y-%m-%d %H:%M} "
+                                                 f"to {c.claim_ends_at:%Y-%m-%d %H:%M} UTC.")
+    if affiliate_id is not None and not c.affiliates:
+        raise ClaimError("voucher.affiliate.invalid", f"Campaign {c.id} is not shared with affiliates.")
+    if customer_id is None:
+        if int(c.member) > 50:
+            raise ClaimError("voucher.member.invalid", f"Campaign {c.id} is for members of level {int(c.member)} and "
+                                                       "above: name the customer.")
+        return
+    row = db.conn.execute("SELECT member FROM customers WHERE id=?", (customer_id,)).fetchone()
+    level = int(row[0]) if row else 50
+    if level < int(c.member):
+        raise ClaimError("voucher.member.invalid", f"Customer {customer_id} is member level {level}; "
+                                                   f"campaign {c.id} needs {int(c.member)} or above.")
+    if c.claim_limit.value != "unlimited":
+        if n > 1:
+            raise ClaimError("voucher.claim.limit", "Each customer may claim one voucher of this campaign at a time.")
+        since = ""
+        if c.claim_limit.value == "once_per_day":
+            local = now.astimezone(ZoneInfo(c.timezone))
+            since = format_time(datetime.combine(local.date(), time(0), tzinfo=local.tzinfo))
+        (had,) = db.conn.execute("SELECT count(*) FROM vouchers WHERE campaign_id=? AND customer_id=? AND claimed_at >= ?",
+                                 (c.id, customer_id, since)).fetchone()
+        if had:
+            span = "today" if since else "already"
+            raise ClaimError("voucher.claim.limit", f"Customer {customer_id} has {span} claimed a voucher of {c.id}.")
+
+
+def give_voucher(db: sqlite_utils.Database, code: str, to_customer: str, *, now: datetime, actor: str = "admin",
+                 terminal: Any = None) -> None:
+    """Hand a voucher to a friend: only when its campaign allows it and nobody has used it yet."""
+    row = db.conn.execute("SELECT v.customer_id, v.status, c.body FROM vouchers v JOIN campaigns c ON c.id = v.campaign_id "
+                          "WHERE v.code=?", (code,)).fetchone()
+    if row is None:
+        raise ClaimError("voucher.non.exist", f"No voucher {code}.")
+    campaign = Campaign.from_dict(json.loads(row[2]))
+    if not campaign.giftable:
+        raise ClaimError("voucher.gift.not_allowed", f"Vouchers of {campaign.id} cannot be given to a friend.")
+    if row[1] != "issued" or db.conn.execute("SELECT 1 FROM redemptions WHERE code=? AND cancelled_at IS NULL",
+                                             (code,)).fetchone():
+        raise ClaimError("voucher.gift.used", "This voucher was used or withdrawn; it cannot be given away.")
+    if to_customer == row[0]:
+        raise ClaimError("voucher.gift.same", "The voucher already belongs to this customer.")
+    db.conn.execute("UPDATE vouchers SET customer_id=?, version=? WHERE code=?", (to_customer, next_versions(db.conn), code))
+    audit(db, now, "voucher.give", actor=actor, terminal=terminal, subject=code, before=row[0], after=to_customer)
 
 
 def revoke_voucher(db: sqlite_utils.Database, code: str, *, now: datetime | None = None) -> None:

@@ -24,10 +24,13 @@ from pos.domain.campaigns import (
     allowed_actions,
     apply,
     check_editable,
+    check_update,
     effective_status,
     validate,
 )
+from pos.domain.model import Bind, PromoSku, Scope
 from pos.domain.pins import PinError, hash_pin
+from pos.domain.promotions import Problem, describe, validate_skus
 from pos.service.ledger import ServiceError, Terminal, audit
 from pos.service.schema import next_versions
 from pos.service.staff import StaffSession
@@ -59,7 +62,9 @@ def _stats(db: sqlite_utils.Database) -> dict[str, tuple[int, int]]:
 
 
 def campaign_view(c: Campaign, now: datetime, issued: int = 0, redeemed: int = 0) -> dict[str, Any]:
-    return {**c.to_dict(), "effective_status": str(effective_status(c, now)),
+    body = c.to_dict()
+    body["sku_count"] = len(body.pop("skus"))  # a page at a time: GET /v1/campaigns/{id}/skus
+    return {**body, "effective_status": str(effective_status(c, now)), "usage": describe(c),
             "actions": [str(a) for a in allowed_actions(c, now)], "issued": issued, "redeemed": redeemed}
 
 
@@ -126,8 +131,8 @@ def update_campaign(db: sqlite_utils.Database, terminal: Terminal, manager: Staf
         check_editable(old, now)
     except CampaignError as err:
         raise CampaignRefused(err, refused) from err
-    c = replace(_parse({**body, "id": campaign_id}), status=old.status)
-    problems = validate(c, now=now, stores=_store_ids(db))
+    c = replace(_parse({**body, "id": campaign_id}), status=old.status, skus=old.skus)
+    problems = check_update(old, c) + validate(c, now=now, stores=_store_ids(db))
     if problems:
         raise CampaignRefused(CampaignError(problems), refused)
     _save(db, c)
@@ -155,6 +160,143 @@ def campaign_action(db: sqlite_utils.Database, terminal: Terminal, manager: Staf
     audit(db, now, f"campaign.{action}", actor=manager.staff_id, terminal=terminal, subject=campaign_id,
           before=str(effective_status(old, now)), after=str(c.status))
     return campaign_view(c, now, *_stats(db).get(c.id, (0, 0)))
+
+
+# -- the goods of a promotion --------------------------------------------------------------------------
+def add_skus(db: sqlite_utils.Database, terminal: Terminal, manager: StaffSession, campaign_id: str,
+             batch: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
+    """Add a batch of SKUs (at most 100 a call, 1000 a promotion) to a campaign still being prepared."""
+    old, _ = _load(db, campaign_id)
+    refused = {"action": "campaign.refused", "actor": manager.staff_id, "terminal": terminal, "subject": campaign_id}
+    try:
+        check_editable(old, now)
+        skus = [PromoSku.from_dict(s) for s in batch]
+    except CampaignError as err:
+        raise CampaignRefused(err, refused) from err
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ServiceError(422, "param.error", f"A SKU cannot be read: {exc}", refused) from exc
+    problems = validate_skus(old, skus)
+    if problems:
+        raise CampaignRefused(CampaignError(problems), refused)
+    c = replace(old, skus=old.skus + tuple(skus))
+    _save(db, c)
+    audit(db, now, "campaign.skus.add", actor=manager.staff_id, terminal=terminal, subject=campaign_id,
+          skus=[s.sku for s in skus])
+    return {"campaign_id": campaign_id, "added": len(skus), "total": len(c.skus)}
+
+
+def remove_sku(db: sqlite_utils.Database, terminal: Terminal, manager: StaffSession, campaign_id: str, sku: str,
+               now: datetime) -> dict[str, Any]:
+    old, _ = _load(db, campaign_id)
+    refused = {"action": "campaign.refused", "actor": manager.staff_id, "terminal": terminal, "subject": campaign_id}
+    try:
+        check_editable(old, now)
+    except CampaignError as err:
+        raise CampaignRefused(err, refused) from err
+    kept = tuple(s for s in old.skus if s.sku != sku)
+    if len(kept) == len(old.skus):
+        raise ServiceError(404, "sku.non.exist", f"SKU {sku} is not in campaign {campaign_id}.", refused)
+    _save(db, replace(old, skus=kept))
+    audit(db, now, "campaign.skus.remove", actor=manager.staff_id, terminal=terminal, subject=campaign_id, sku=sku)
+    return {"campaign_id": campaign_id, "removed": sku, "total": len(kept)}
+
+
+def list_skus(db: sqlite_utils.Database, campaign_id: str, *, bind: str | None, page: int, size: int) -> dict[str, Any]:
+    c, _ = _load(db, campaign_id)
+    rows = [s for s in c.skus if bind is None or str(s.bind) == bind]
+    start = (page - 1) * size
+    return {"campaign_id": campaign_id, "total": len(rows), "page": page, "size": size,
+            "skus": [s.to_dict() for s in rows[start:start + size]]}
+
+
+# -- channels: coupons bound to the goods of an affiliate plan -----------------------------------------
+def applies_to(c: Campaign, sku: str) -> bool:
+    """Whether a coupon applies to a SKU: the listed goods, or all but the listed, or all."""
+    listed = {s.sku for s in c.skus if s.bind is Bind.MAIN}
+    if c.scope is Scope.EXCEPT_LISTED:
+        return sku not in listed
+    if c.scope is Scope.LISTED or listed:
+        return sku in listed
+    return True
+
+
+def bind_coupon(db: sqlite_utils.Database, terminal: Terminal, manager: StaffSession, plan: str, campaign_id: str,
+                skus: list[str], now: datetime) -> dict[str, Any]:
+    """Bind a coupon to SKUs in a channel plan; each binding takes effect from the next day (shop time)."""
+    c, _ = _load(db, campaign_id)
+    refused = {"action": "binding.refused", "actor": manager.staff_id, "terminal": terminal, "subject": campaign_id}
+    problems = []
+    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$", plan):
+        problems.append(Problem("binding.plan.invalid", "plan", "A plan id is letters, digits, '.', '-' or '_'."))
+    if not c.affiliates:
+        problems.append(Problem("binding.coupon.not_shared", "campaign_id",
+                                f"Campaign {campaign_id} is not shared with affiliates, so no channel may carry it."))
+    if effective_status(c, now) in (CampaignStatus.ENDED, CampaignStatus.DELETED):
+        problems.append(Problem("binding.coupon.ended", "campaign_id", f"Campaign {campaign_id} has ended."))
+    if not skus:
+        problems.append(Problem("binding.sku.invalid", "skus", "Name at least one SKU."))
+    for sku in skus:
+        if not applies_to(c, sku):
+            problems.append(Problem("binding.sku.invalid", "skus", f"Coupon {campaign_id} does not apply to SKU {sku}."))
+    if problems:
+        raise CampaignRefused(CampaignError(problems), refused)
+    zone = ZoneInfo(c.timezone)
+    start = (now.astimezone(zone).date() + timedelta(days=1)).isoformat()
+    for sku in skus:
+        db.conn.execute("INSERT INTO bindings (plan, campaign_id, sku, effective_from, created_at, created_by) "
+                        "VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+                        (plan, campaign_id, sku, start, format_time(now), manager.staff_id))
+    audit(db, now, "binding.add", actor=manager.staff_id, terminal=terminal, subject=campaign_id, plan=plan, skus=skus)
+    return {"plan": plan, "campaign_id": campaign_id, "skus": skus, "effective_from": start}
+
+
+def list_bindings(db: sqlite_utils.Database, plan: str | None, now: datetime) -> dict[str, Any]:
+    rows = db.conn.execute("SELECT b.plan, b.campaign_id, b.sku, b.effective_from, c.body FROM bindings b "
+                           "JOIN campaigns c ON c.id = b.campaign_id WHERE ? IS NULL OR b.plan = ? "
+                           "ORDER BY b.plan, b.campaign_id, b.sku", (plan, plan)).fetchall()
+    out = []
+    for r in rows:
+        tz = ZoneInfo(json.loads(r[4]).get("timezone", "UTC"))
+        out.append({"plan": r[0], "campaign_id": r[1], "sku": r[2], "effective_from": r[3],
+                    "effective": now.astimezone(tz).date().isoformat() >= r[3]})
+    return {"bindings": out}
+
+
+# -- the per-campaign report ------------------------------------------------------------------------------
+def campaign_report(db: sqlite_utils.Database, campaign_id: str) -> dict[str, Any]:
+    """Every live redemption of a campaign with its sale; the "referred by affiliate" column (Y/N) only
+    when the campaign is shared with affiliates."""
+    c, _ = _load(db, campaign_id)
+    rows = db.conn.execute(
+        "SELECT r.redeemed_at, r.code, r.store_id, r.staff_id, coalesce(r.amount, 0), r.discount, v.affiliate_id "
+        "FROM redemptions r LEFT JOIN vouchers v ON v.code = r.code "
+        "WHERE r.campaign_id=? AND r.cancelled_at IS NULL ORDER BY r.redeemed_at, r.code", (campaign_id,)).fetchall()
+    columns = ["redeemed_at", "code", "store_id", "staff_id", "sales", "discount"]
+    if c.affiliates:
+        columns += ["referred_by_affiliate", "affiliate_id"]
+    items = []
+    for r in rows:
+        item = dict(zip(columns[:6], r[:6], strict=True))
+        if c.affiliates:
+            item["referred_by_affiliate"] = "Y" if r[6] else "N"
+            item["affiliate_id"] = r[6] or ""
+        items.append(item)
+    return {"campaign_id": campaign_id, "affiliates": c.affiliates, "columns": columns, "rows": items,
+            "totals": {"redemptions": len(items), "sales": sum(i["sales"] for i in items),
+                       "discount": sum(i["discount"] for i in items),
+                       "referred": sum(1 for i in items if i.get("referred_by_affiliate") == "Y")}}
+
+
+def report_csv(report: dict[str, Any]) -> str:
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(report["columns"])
+    for row in report["rows"]:
+        writer.writerow([f"{row[c] / 100:.2f}" if c in ("sales", "discount") else row[c] for c in report["columns"]])
+    return out.getvalue()
 
 
 # -- staff ------------------------------------------------------------------------------------------

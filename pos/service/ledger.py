@@ -91,6 +91,13 @@ def request_hash(*parts: Any) -> str:
     return hashlib.sha256(orjson.dumps(parts)).hexdigest()
 
 
+def redeem_hash(code: str, staff_id: str, amount: int | None, store_id: str, items: list[dict[str, Any]] | None) -> str:
+    """The idempotency hash of a redeem; the basket's lines count only when there are any."""
+    if items:
+        return request_hash("redeem", code.strip(), staff_id, amount, store_id, items)
+    return request_hash("redeem", code.strip(), staff_id, amount, store_id)
+
+
 def audit(db: sqlite_utils.Database, now: datetime, action: str, *, actor: str | None, terminal: Terminal | None,
           subject: str | None, **detail: Any) -> None:
     db.conn.execute(
@@ -177,10 +184,10 @@ def _record(db: sqlite_utils.Database, red: Redemption, now: datetime) -> None:
 
 
 def _decide(db: sqlite_utils.Database, terminal: Terminal, *, nonce: str, code: str, staff_id: str,
-            amount: int | None, now: datetime) -> tuple[Verdict, Redemption | None]:
+            amount: int | None, now: datetime, items: list[dict[str, Any]] | None = None) -> tuple[Verdict, Redemption | None]:
     """An online redemption decided now (uploads are decided in runs: :func:`_upload_redeems`)."""
     verdict = check(code, store_id=terminal.store_id, staff_id=staff_id, amount=amount, catalog=catalog_of(db),
-                    history=SqlHistory(db.conn), now=now)
+                    history=SqlHistory(db.conn), now=now, items=items)
     if not verdict.accepted:
         audit(db, now, "redeem.refused", actor=staff_id, terminal=terminal, subject=verdict.code or None,
               nonce=nonce, reason=str(verdict.reason), mode="online")
@@ -195,13 +202,13 @@ def _decide(db: sqlite_utils.Database, terminal: Terminal, *, nonce: str, code: 
 
 
 def redeem(db: sqlite_utils.Database, terminal: Terminal, *, nonce: str, code: str, staff_id: str,
-           amount: int | None, now: datetime) -> tuple[int, bytes]:
+           amount: int | None, now: datetime, items: list[dict[str, Any]] | None = None) -> tuple[int, bytes]:
     """An online redemption, decided now and remembered under ``nonce``; returns the answer as JSON bytes."""
-    digest = request_hash("redeem", code.strip(), staff_id, amount, terminal.store_id)
+    digest = redeem_hash(code, staff_id, amount, terminal.store_id, items)
     replay = _replay(db, nonce, digest)
     if replay is not None:
         return replay[0], orjson.dumps(replay[1])
-    verdict, red = _decide(db, terminal, nonce=nonce, code=code, staff_id=staff_id, amount=amount, now=now)
+    verdict, red = _decide(db, terminal, nonce=nonce, code=code, staff_id=staff_id, amount=amount, now=now, items=items)
     body = {"nonce": nonce, "verdict": verdict.to_dict(), "redemption": red.to_dict() if red else None}
     return 200, _remember(db, nonce, digest, terminal, 200, body, now)
 
@@ -336,7 +343,7 @@ def _upload_redeems(db: sqlite_utils.Database, terminal: Terminal, items: list[d
     """Offline redemptions, decided in order against a :class:`BatchView`, written with executemany."""
     conn = db.conn
     stamp = format_time(now)
-    digests = [request_hash("redeem", i["code"].strip(), i["staff_id"], i.get("amount"), terminal.store_id) for i in items]
+    digests = [redeem_hash(i["code"], i["staff_id"], i.get("amount"), terminal.store_id, i.get("items")) for i in items]
     stored: dict[str, tuple[str, Any]] = {}  # answers already given for these nonces, in any earlier request
     for chunk in _chunks([i["nonce"] for i in items]):
         marks = ",".join("?" * len(chunk))
@@ -385,7 +392,7 @@ def _upload_redeems(db: sqlite_utils.Database, terminal: Terminal, items: list[d
         # than now (a terminal clock running fast cannot stretch a voucher's life).
         when = min(parse_time(item["redeemed_at"]), now) if item.get("redeemed_at") else now
         verdict = check(item["code"], store_id=terminal.store_id, staff_id=item["staff_id"], amount=item.get("amount"),
-                        catalog=view, history=view, now=when, offline=True)
+                        catalog=view, history=view, now=when, offline=True, items=item.get("items"))
         red = None
         if verdict.accepted:
             assert verdict.code and verdict.campaign_id

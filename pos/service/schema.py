@@ -56,6 +56,23 @@ CREATE TABLE IF NOT EXISTS keys (
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, actor TEXT, terminal_id TEXT,
     store_id TEXT, action TEXT NOT NULL, subject TEXT, detail TEXT);
+CREATE TABLE IF NOT EXISTS customers (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT '', email TEXT, email_verified INTEGER NOT NULL DEFAULT 0,
+    opted_out INTEGER NOT NULL DEFAULT 0, member INTEGER NOT NULL DEFAULT 50, followed_at TEXT);
+CREATE TABLE IF NOT EXISTS orders (
+    order_no TEXT PRIMARY KEY, customer_id TEXT NOT NULL, amount INTEGER NOT NULL, ordered_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS bindings (
+    plan TEXT NOT NULL, campaign_id TEXT NOT NULL, sku TEXT NOT NULL, effective_from TEXT NOT NULL,
+    created_at TEXT NOT NULL, created_by TEXT, PRIMARY KEY (plan, campaign_id, sku));
+CREATE TABLE IF NOT EXISTS pushes (
+    id INTEGER PRIMARY KEY, kind TEXT NOT NULL, campaign_id TEXT NOT NULL, send_at TEXT NOT NULL, week TEXT NOT NULL,
+    followed_from TEXT, followed_to TEXT, orders TEXT NOT NULL, items TEXT NOT NULL, status TEXT NOT NULL,
+    created_at TEXT NOT NULL, created_by TEXT, cancelled_at TEXT, sent_at TEXT, sent INTEGER, skipped INTEGER);
+-- One push a week: the database itself refuses a second live push in the same ISO week.
+CREATE UNIQUE INDEX IF NOT EXISTS pushes_one_a_week ON pushes(week) WHERE status != 'cancelled';
+CREATE TABLE IF NOT EXISTS deliveries (
+    push_id INTEGER NOT NULL, customer_id TEXT NOT NULL, email TEXT, status TEXT NOT NULL, reason TEXT,
+    at TEXT NOT NULL, PRIMARY KEY (push_id, customer_id));
 CREATE TRIGGER IF NOT EXISTS audit_append_only_update BEFORE UPDATE ON audit
     BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_append_only_delete BEFORE DELETE ON audit
@@ -83,8 +100,14 @@ def open_db(path: str | Path, *, synchronous: str = "FULL") -> sqlite_utils.Data
     return db
 
 
+MIGRATIONS = (("vouchers", "affiliate_id", "TEXT"),)
+
+
 def ensure_schema(db: sqlite_utils.Database) -> None:
     db.conn.executescript(SCHEMA)
+    for table, column, kind in MIGRATIONS:  # columns added after a database was first made
+        if column not in {r[1] for r in db.conn.execute(f"PRAGMA table_info({table})")}:
+            db.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
 
 def next_versions(conn: sqlite3.Connection, n: int = 1) -> int:
@@ -94,8 +117,9 @@ def next_versions(conn: sqlite3.Connection, n: int = 1) -> int:
 
 
 def voucher_from_row(row: tuple[Any, ...]) -> Voucher:
-    code, campaign_id, customer_id, claimed_at, status = row
-    return Voucher(code, campaign_id, customer_id, parse_time(claimed_at) if claimed_at else None, VoucherStatus(status))
+    code, campaign_id, customer_id, claimed_at, status, *rest = row
+    return Voucher(code, campaign_id, customer_id, parse_time(claimed_at) if claimed_at else None, VoucherStatus(status),
+                   affiliate_id=rest[0] if rest else None)
 
 
 class SqlCatalog:

@@ -99,12 +99,15 @@ def set_verifier(db: sqlite_utils.Database, terminal: Terminal, manager: StaffSe
 
 
 def issue(db: sqlite_utils.Database, terminal: Terminal, manager: StaffSession, campaign_id: str, *, count: int,
-          customer_id: str | None, now: datetime) -> dict[str, Any]:
-    from pos.service.admin import FixtureError
+          customer_id: str | None, now: datetime, affiliate_id: str | None = None) -> dict[str, Any]:
+    from pos.service.admin import ClaimError, FixtureError
 
     try:
         codes = issue_vouchers(db, campaign_id, count=count, customer_id=customer_id, now=now,
-                               actor=manager.staff_id, terminal=terminal)
+                               actor=manager.staff_id, terminal=terminal, affiliate_id=affiliate_id)
+    except ClaimError as exc:
+        raise ServiceError(422, exc.code, str(exc), {"action": "vouchers.refused", "actor": manager.staff_id,
+                                                     "terminal": terminal, "subject": campaign_id}) from exc
     except FixtureError as exc:
         raise ServiceError(422, "vouchers.refused", str(exc)) from exc
     return {"campaign_id": campaign_id, "vouchers": [{"code": c, "payload": voucher_payload(db, c)} for c in codes]}

@@ -16,6 +16,7 @@ Only then is the verdict returned to be shown.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 import uuid
@@ -35,10 +36,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def offline_item(nonce: str, raw: str, staff_id: str, amount: int | None, at: datetime) -> dict:
+def offline_item(nonce: str, raw: str, staff_id: str, amount: int | None, at: datetime,
+                 items: list[dict] | None = None) -> dict:
     """The outbox entry for a redemption accepted offline: what ``pos sync`` uploads."""
-    return {"kind": "redeem", "nonce": nonce, "code": raw.strip(), "staff_id": staff_id, "amount": amount,
+    item = {"kind": "redeem", "nonce": nonce, "code": raw.strip(), "staff_id": staff_id, "amount": amount,
             "redeemed_at": format_time(at)}
+    if items:
+        item["items"] = items
+    return item
 
 
 class CancelError(Exception):
@@ -62,13 +67,16 @@ class Counter:
         self.clock = clock
         self.budget = budget
 
-    def check(self, raw: str, staff_id: str, amount: int | None, *, offline: bool = False) -> Verdict:
+    def check(self, raw: str, staff_id: str, amount: int | None, *, offline: bool = False,
+              items: list[dict] | None = None) -> Verdict:
         return check(raw, store_id=self.store_id, staff_id=staff_id, amount=amount, catalog=self.db,
-                     history=self.db, now=self.clock(), offline=offline)
+                     history=self.db, now=self.clock(), offline=offline, items=items)
 
-    def redeem(self, raw: str, staff_id: str, amount: int | None = None) -> Verdict:
+    def redeem(self, raw: str, staff_id: str, amount: int | None = None, items: list[dict] | None = None) -> Verdict:
+        """Redeem ``raw`` for this basket (an amount, and the lines when the promotion depends on the goods)."""
+        items = items or None
         now = self.clock()
-        local = self.check(raw, staff_id, amount)
+        local = self.check(raw, staff_id, amount, items=items)
         own = (self.db.local_redemption(local.code)
                if local.reason is Reason.ALREADY_REDEEMED and local.code else None)  # this terminal's own
         if own is not None:
@@ -85,7 +93,8 @@ class Counter:
         # An earlier attempt at this voucher whose outcome a crash kept from us is continued under its
         # nonce, so the service takes it for the same request; one with other details is voided first.
         prior = self.db.unsettled_attempt(local.code) if local.code else None
-        if prior and prior["staff_id"] == staff_id and prior["amount"] == amount:
+        same_items = (json.loads(prior["items"]) if prior and prior["items"] else None) == items
+        if prior and prior["staff_id"] == staff_id and prior["amount"] == amount and same_items:
             nonce, entry = prior["nonce"], prior["id"]
         else:
             nonce = uuid.uuid4().hex
@@ -94,23 +103,23 @@ class Counter:
                     self._enqueue_void(prior["nonce"], prior["staff_id"], now)
                     self.db.conn.execute("UPDATE journal SET state='abandoned' WHERE id=?", (prior["id"],))
                 entry = self.db.journal(at=now, nonce=nonce, raw=raw, staff_id=staff_id, store_id=self.store_id,
-                                        amount=amount, state="pending", mode="online", code=local.code)
+                                        amount=amount, state="pending", mode="online", code=local.code, items=items)
         if self.endpoint is None:
-            return self._offline(raw, staff_id, amount, nonce, entry, maybe_sent=False)
+            return self._offline(raw, staff_id, amount, nonce, entry, maybe_sent=False, items=items)
 
         started = time.monotonic()
         try:
             try:
-                answer = self._ask(nonce, raw, staff_id, amount)
+                answer = self._ask(nonce, raw, staff_id, amount, items)
             except Unreachable:
-                return self._offline(raw, staff_id, amount, nonce, entry, maybe_sent=False)
+                return self._offline(raw, staff_id, amount, nonce, entry, maybe_sent=False, items=items)
             except UnknownOutcome:
                 if time.monotonic() - started > self.budget / 2:
-                    return self._offline(raw, staff_id, amount, nonce, entry, maybe_sent=True)
+                    return self._offline(raw, staff_id, amount, nonce, entry, maybe_sent=True, items=items)
                 try:
-                    answer = self._ask(nonce, raw, staff_id, amount)
+                    answer = self._ask(nonce, raw, staff_id, amount, items)
                 except (Unreachable, UnknownOutcome):
-                    return self._offline(raw, staff_id, amount, nonce, entry, maybe_sent=True)
+                    return self._offline(raw, staff_id, amount, nonce, entry, maybe_sent=True, items=items)
         except Refused:
             with self.db.atomic():
                 self.db.conn.execute("UPDATE journal SET state='error' WHERE id=?", (entry,))
@@ -136,10 +145,10 @@ class Counter:
             self.db.audit(now, "redeem.shown", actor=staff_id, subject=local.code, nonce=red["nonce"])
         return verdict
 
-    def _ask(self, nonce: str, raw: str, staff_id: str, amount: int | None) -> dict:
+    def _ask(self, nonce: str, raw: str, staff_id: str, amount: int | None, items: list[dict] | None = None) -> dict:
         assert self.endpoint is not None
         return self.endpoint.redeem(nonce=nonce, code=raw.strip(), staff_id=staff_id, store_id=self.store_id,
-                                    amount=amount)
+                                    amount=amount, items=items)
 
     def _remember(self, nonce: str, verdict: Verdict, staff_id: str, amount: int | None, at: datetime, mode: str) -> None:
         self.db.conn.execute(
@@ -149,14 +158,15 @@ class Counter:
              verdict.discount, format_time(at), mode),
         )
 
-    def _offline(self, raw: str, staff_id: str, amount: int | None, nonce: str, entry: int, *, maybe_sent: bool) -> Verdict:
+    def _offline(self, raw: str, staff_id: str, amount: int | None, nonce: str, entry: int, *, maybe_sent: bool,
+                 items: list[dict] | None = None) -> Verdict:
         now = self.clock()
-        verdict = self.check(raw, staff_id, amount, offline=True)
+        verdict = self.check(raw, staff_id, amount, offline=True, items=items)
         try:
             with self.db.atomic():
                 if verdict.accepted:
                     self._remember(nonce, verdict, staff_id, amount, now, "offline")
-                    self.db.enqueue(nonce, "redeem", offline_item(nonce, raw, staff_id, amount, now), now)
+                    self.db.enqueue(nonce, "redeem", offline_item(nonce, raw, staff_id, amount, now, items), now)
                     verdict = verdict.but(message=verdict.message + " (offline: uploaded at the next sync)")
                 elif maybe_sent:
                     # The service may have redeemed it although we refuse: void that at the next sync.

@@ -77,9 +77,12 @@ class Endpoint:
         finally:
             response.read()
 
-    def redeem(self, *, nonce: str, code: str, staff_id: str, store_id: str, amount: int | None) -> dict[str, Any]:
-        return self._call("POST", "/v1/redemptions", json={
-            "nonce": nonce, "code": code, "staff_id": staff_id, "store_id": store_id, "amount": amount}).json()
+    def redeem(self, *, nonce: str, code: str, staff_id: str, store_id: str, amount: int | None,
+               items: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"nonce": nonce, "code": code, "staff_id": staff_id, "store_id": store_id, "amount": amount}
+        if items:
+            body["items"] = items
+        return self._call("POST", "/v1/redemptions", json=body).json()
 
     def lookup(self, nonce: str) -> dict[str, Any] | None:
         try:

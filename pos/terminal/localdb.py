@@ -70,6 +70,8 @@ class LocalDB:
         self.db.conn.executescript(SCHEMA)
         if "pin_hash" not in self.db["staff"].columns_dict:  # a file from before offline logins
             self.db.execute("ALTER TABLE staff ADD COLUMN pin_hash TEXT")
+        if "items" not in self.db["journal"].columns_dict:  # a file from before basket lines
+            self.db.execute("ALTER TABLE journal ADD COLUMN items TEXT")
         self.conn = self.db.conn
         self._campaigns: dict[str, Campaign] = {}
 
@@ -176,20 +178,21 @@ class LocalDB:
     # -- journal and audit ----------------------------------------------------------------------
     def journal(self, *, at: datetime, nonce: str | None, raw: str, staff_id: str, store_id: str,
                 amount: int | None, state: str, mode: str | None = None, verdict: Any = None,
-                code: str | None = None) -> int:
+                code: str | None = None, items: list[dict[str, Any]] | None = None) -> int:
         cur = self.conn.execute(
             "INSERT INTO journal (at, nonce, input, code, staff_id, store_id, amount, state, mode, reason, message, "
-            "discount, detail) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "discount, detail, items) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (format_time(at), nonce, raw[:512], code or getattr(verdict, "code", None), staff_id, store_id, amount,
              state, mode,
              str(verdict.reason) if verdict else None, verdict.message if verdict else None,
-             verdict.discount if verdict else None, verdict.detail if verdict else None),
+             verdict.discount if verdict else None, verdict.detail if verdict else None,
+             json.dumps(items) if items else None),
         )
         return int(cur.lastrowid or 0)
 
     def unsettled_attempt(self, code: str) -> dict[str, Any] | None:
         """The latest attempt at this voucher whose outcome was never learned (the terminal died)."""
-        rows = self.db.query("SELECT id, nonce, staff_id, amount FROM journal WHERE state='pending' AND code=? "
+        rows = self.db.query("SELECT id, nonce, staff_id, amount, items FROM journal WHERE state='pending' AND code=? "
                              "AND nonce IS NOT NULL ORDER BY id DESC LIMIT 1", [code])
         return next(iter(rows), None)
 
