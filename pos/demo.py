@@ -27,10 +27,11 @@ def demo_codes(n: int, seed: int = 2026) -> list[str]:
 
 
 def demo_fixture(now: datetime | None = None) -> tuple[dict[str, Any], dict[str, str]]:
-    """A small chain: three stores, four staff, four campaigns and named vouchers to try."""
+    """A small chain: three stores, four staff, six campaigns, customers, orders and named vouchers to try."""
     now = now or datetime.now(UTC)
     t = lambda delta: format_time(now + delta)  # noqa: E731
-    names = ["spring", "spring2", "spring3", "spring4", "vip", "vip2", "vip3", "expired", "station", "revoked", "future"]
+    names = ["spring", "spring2", "spring3", "spring4", "vip", "vip2", "vip3", "expired", "station", "revoked", "future",
+             "buy5", "buy5b"]
     codes = dict(zip(names, demo_codes(len(names)), strict=True))
     fixture: dict[str, Any] = {
         "stores": [{"id": "S001", "name": "Riverside"}, {"id": "S002", "name": "Station Road"},
@@ -59,6 +60,25 @@ def demo_fixture(now: datetime | None = None) -> tuple[dict[str, Any], dict[str,
             {"id": "SUMMER", "name": "Summer preview", "begins_at": t(-timedelta(days=1)), "ends_at": t(timedelta(days=90)),
              "validity": {"starts_at": t(timedelta(days=30)), "ends_at": t(timedelta(days=60))},
              "discount": {"amount_off": 800}},
+            {"id": "BUY5", "name": "Buy 5 get 1", "begins_at": t(-timedelta(days=1)), "ends_at": t(timedelta(days=30)),
+             "rule": {"mode": "items_off", "quota": 5, "rate": 1}, "slogan": "Five for the price of four",
+             "merchant": "Riverside", "title": "Buy 5, 1 free", "affiliates": True, "status": "active"},
+        ],
+        "customers": [
+            {"id": "cust-42", "name": "Mei Lin", "email": "mei@example.com", "email_verified": True, "member": 62,
+             "followed_at": t(-timedelta(days=40))},
+            {"id": "cust-7", "name": "Jun Ho", "email": "jun@example.com", "email_verified": True,
+             "followed_at": t(-timedelta(days=3))},
+            {"id": "cust-9", "name": "Ana Ruiz", "email": "ana@example.com", "email_verified": False,
+             "followed_at": t(-timedelta(days=5))},
+            {"id": "cust-11", "name": "Tom Berg", "email": "tom@example.com", "email_verified": True, "opted_out": True,
+             "followed_at": t(-timedelta(days=8))},
+            {"id": "cust-13", "name": "Sara Kim", "email": "sara@example.com", "email_verified": True},
+        ],
+        "orders": [
+            {"order_no": "262749754", "customer_id": "cust-13", "amount": 12900, "ordered_at": t(-timedelta(days=2))},
+            {"order_no": "262749886", "customer_id": "cust-42", "amount": 5600, "ordered_at": t(-timedelta(days=20))},
+            {"order_no": "262749887", "customer_id": "cust-9", "amount": 990, "ordered_at": t(-timedelta(days=1))},
         ],
         "vouchers": [
             *({"campaign_id": "SPRING", "code": codes[k]} for k in ("spring", "spring2", "spring3", "spring4")),
@@ -69,6 +89,8 @@ def demo_fixture(now: datetime | None = None) -> tuple[dict[str, Any], dict[str,
             {"campaign_id": "STATION", "code": codes["station"]},
             {"campaign_id": "SPRING", "code": codes["revoked"]},
             {"campaign_id": "SUMMER", "code": codes["future"]},
+            {"campaign_id": "BUY5", "code": codes["buy5"]},
+            {"campaign_id": "BUY5", "code": codes["buy5b"], "customer_id": "cust-7", "affiliate_id": "blog-deals"},
         ],
         "terminals": [{"id": tid, "store_id": tid.split("-")[0], "token": tok} for tid, tok in TOKENS.items()],
     }

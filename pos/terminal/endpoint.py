@@ -114,9 +114,13 @@ class Endpoint:
         return self._call("PUT", f"/v1/verifiers/{staff_id}", headers={"X-Staff-Session": session},
                           json={"all_stores": all_stores, "stores": stores or [], "active": active}).json()
 
-    def issue_vouchers(self, session: str, campaign_id: str, count: int, customer_id: str | None = None) -> dict[str, Any]:
+    def issue_vouchers(self, session: str, campaign_id: str, count: int, customer_id: str | None = None,
+                       affiliate_id: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"count": count, "customer_id": customer_id}
+        if affiliate_id:
+            body["affiliate_id"] = affiliate_id
         return self._call("POST", f"/v1/campaigns/{campaign_id}/vouchers", headers={"X-Staff-Session": session},
-                          json={"count": count, "customer_id": customer_id}).json()
+                          json=body).json()
 
     # -- back office (a manager's session) ---------------------------------------------------------
     def _as(self, session: str) -> dict[str, str]:
@@ -149,6 +153,56 @@ class Endpoint:
     def report(self, session: str, *, days: int = 30, tz: str = "UTC") -> dict[str, Any]:
         return self._call("GET", "/v1/reports/redemptions", headers=self._as(session),
                           params={"days": days, "tz": tz}).json()
+
+    def give_voucher(self, session: str, code: str, to_customer: str) -> dict[str, Any]:
+        return self._call("POST", f"/v1/vouchers/{code}/give", headers=self._as(session),
+                          json={"to_customer": to_customer}).json()
+
+    def add_skus(self, session: str, campaign_id: str, skus: list[dict[str, Any]]) -> dict[str, Any]:
+        return self._call("POST", f"/v1/campaigns/{campaign_id}/skus", headers=self._as(session),
+                          json={"skus": skus}).json()
+
+    def skus(self, session: str, campaign_id: str, *, page: int = 1, size: int = 100) -> dict[str, Any]:
+        return self._call("GET", f"/v1/campaigns/{campaign_id}/skus", headers=self._as(session),
+                          params={"page": page, "size": size}).json()
+
+    def remove_sku(self, session: str, campaign_id: str, sku: str) -> dict[str, Any]:
+        return self._call("DELETE", f"/v1/campaigns/{campaign_id}/skus/{sku}", headers=self._as(session)).json()
+
+    def campaign_report(self, session: str, campaign_id: str, *, csv: bool = False) -> Any:
+        r = self._call("GET", f"/v1/campaigns/{campaign_id}/report", headers=self._as(session),
+                       params={"format": "csv" if csv else "json"})
+        return r.text if csv else r.json()
+
+    def bind_coupon(self, session: str, plan: str, campaign_id: str, skus: list[str]) -> dict[str, Any]:
+        return self._call("POST", f"/v1/channels/{plan}/bindings", headers=self._as(session),
+                          json={"campaign_id": campaign_id, "skus": skus}).json()
+
+    def bindings(self, session: str, plan: str | None = None) -> list[dict[str, Any]]:
+        params = {"plan": plan} if plan else {}
+        return self._call("GET", "/v1/channels/bindings", headers=self._as(session), params=params).json()["bindings"]
+
+    def pushes(self, session: str) -> list[dict[str, Any]]:
+        return self._call("GET", "/v1/pushes", headers=self._as(session)).json()["pushes"]
+
+    def preview_push(self, session: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._call("POST", "/v1/pushes/preview", headers=self._as(session), json=body).json()
+
+    def schedule_push(self, session: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._call("POST", "/v1/pushes", headers=self._as(session), json=body).json()
+
+    def cancel_push(self, session: str, push_id: int) -> dict[str, Any]:
+        return self._call("POST", f"/v1/pushes/{push_id}/cancel", headers=self._as(session)).json()
+
+    def push_deliveries(self, session: str, push_id: int) -> list[dict[str, Any]]:
+        return self._call("GET", f"/v1/pushes/{push_id}/deliveries", headers=self._as(session)).json()["deliveries"]
+
+    def push_template(self, session: str, fmt: str = "xlsx") -> bytes:
+        return self._call("GET", "/v1/push-template", headers=self._as(session), params={"format": fmt}).content
+
+    def push_orders(self, session: str, content: bytes, filename: str) -> dict[str, Any]:
+        return self._call("POST", "/v1/push-orders", headers={**self._as(session), "Content-Type": "application/octet-stream"},
+                          params={"filename": filename}, content=content).json()
 
     def health(self) -> bool:
         try:

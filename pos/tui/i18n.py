@@ -47,6 +47,11 @@ ZH: dict[str, str] = {
     "Type or scan a voucher code, then Enter": "输入或扫描券码,然后按回车",
     "Basket amount (optional)": "订单金额(可选)",
     "e.g. 620 or 620.50": "例如 620 或 620.50",
+    "Goods (when the promotion counts them)": "商品(促销按商品计算时)",
+    "e.g. A100*2, B200@15.00, 12.50*3": "例如 A100*2, B200@15.00, 12.50*3",
+    "This promotion counts the goods: type them (SKU*qty or price*qty) and press Enter.":
+        "该促销按商品计算:请输入商品(SKU*数量 或 单价*数量)后按回车。",
+    "Hand over": "请交付赠品",
     "Ready for the next voucher.": "请扫描下一张券。",
     "Checking {code}…": "正在核验 {code}…",
     "This voucher needs the basket amount: type it and press Enter.": "此券需要订单金额:请输入后按回车。",

@@ -14,7 +14,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from pos.domain import Verdict
+from pos.domain import Reason, Verdict
+from pos.domain.promotions import BasketError, parse_lines
 from pos.terminal.config import TerminalConfig
 from pos.terminal.counter import Clock, Counter, Undo, utcnow
 from pos.terminal.endpoint import Endpoint
@@ -89,13 +90,23 @@ class Station:
     async def sign_in(self, staff_id: str, pin: str) -> Shift:
         return await self.call(lambda d: sign_in(d.db, d.endpoint, staff_id, pin, self.clock()))
 
-    async def redeem(self, raw: str, staff_id: str, amount: int | None) -> Verdict | None:
-        """The counter's verdict; or None, before anything is journalled or sent, when no basket amount
-        was given and this voucher's rules depend on it (the cashier is asked for it instead)."""
-        def job(d: Desk) -> Verdict | None:
-            if amount is None and d.counter.check(raw, staff_id, None).detail == "rules.amount_required":
-                return None
-            return d.counter.redeem(raw, staff_id, amount)
+    async def redeem(self, raw: str, staff_id: str, amount: int | None, goods: str = "") -> Verdict | str:
+        """The counter's verdict; or, before anything is journalled or sent, the field to ask the cashier
+        for: ``"amount"`` when this voucher's rules need the basket amount, ``"goods"`` when they need
+        the goods bought (typed as in :func:`pos.domain.promotions.parse_lines`)."""
+        def job(d: Desk) -> Verdict | str:
+            first = d.counter.check(raw, staff_id, amount)
+            campaign = d.db.campaign(first.campaign_id) if first.campaign_id else None
+            try:
+                items = parse_lines(goods, known=(s.sku for s in campaign.skus) if campaign else ()) or None
+            except BasketError as err:
+                return Verdict(Reason.RULES_NOT_MET, err.message, code=first.code, detail=err.code)
+            if items is None:
+                if first.detail == "rules.items_required":
+                    return "goods"
+                if amount is None and first.detail == "rules.amount_required":
+                    return "amount"
+            return d.counter.redeem(raw, staff_id, amount, items)
         return await self.call(job)
 
     async def cancel(self, nonce: str, staff_id: str) -> Undo:

@@ -32,9 +32,47 @@ FIELDS = [  # (field, label, placeholder)
     ("stores", "Stores (empty: all; e.g. S001,S002)", ""),
     ("days", "Valid days after claiming (empty: the campaign's time)", ""),
     ("cancel_window_minutes", "Undo window (minutes)", "60"),
+    ("slogan", "Slogan (at most 50 characters)", ""),
+    ("comment", "Comment (at most 200 bytes)", ""),
+    ("merchant", "Merchant name on the coupon (at most 10)", ""),
+    ("title", "Coupon title (at most 15)", ""),
+    ("conditions", "Usage conditions", ""),
+    ("claim_starts_at", "Claim from (YYYY-MM-DD HH:MM, empty: any time)", ""),
+    ("claim_ends_at", "Claim until (YYYY-MM-DD HH:MM)", ""),
+    ("rule_quota", "Order rule M (items; yuan for 'any N for M' and 'spend M')", ""),
+    ("rule_rate", "Order rule N (items; tenths such as 8.5 for 'M items at N tenths')", ""),
+    ("rule_minus", "Spend-and-get: yuan off", ""),
+    ("rule_plus", "Spend-and-get: added price for the gift (yuan)", ""),
+    ("rule_gift", "Spend-and-get: gift SKU", ""),
+    ("reward", "Single item: reward voucher (yuan, multiple of 10)", ""),
+    ("per_order_min", "Least promoted items per order (0: none)", "0"),
+    ("per_order_max", "Most promoted items per order (0: no limit)", "0"),
 ]
 #: where a problem about a field the form does not have directly is shown
-SHOWN_AT = {"discount": "amount_off", "validity": "days", "offline": "amount_off", "timezone": "id", "status": "id"}
+SHOWN_AT = {"discount": "amount_off", "validity": "days", "offline": "amount_off", "timezone": "id", "status": "id",
+            "rule": "rule_quota", "quota": "rule_quota", "rate": "rule_rate", "minus": "rule_minus", "plus": "rule_plus",
+            "limits": "per_order_min", "scope": "rule_quota", "member": "slogan", "affiliates": "id", "skus": "id",
+            "claim_limit": "claim_starts_at"}
+RULE_MODES = ["items_off", "price_for_items", "items_tenths", "spend_off_gift"]
+IN_YUAN = {"price_for_items", "spend_off_gift"}
+MEMBER_LEVELS = [("registered", 50), ("bronze", 56), ("silver", 61), ("gold", 62), ("diamond", 105), ("VIP", 110)]
+
+
+FIELD_NAMES = {f for f, _label, _placeholder in FIELDS}
+
+
+def rule_values(rule: dict[str, Any] | None) -> dict[str, str]:
+    r = rule or {}
+    mode = r.get("mode")
+
+    def yuan(v: int | None) -> str:
+        return money(v) if v else ""
+
+    quota = r.get("quota")
+    rate = r.get("rate")
+    return {"rule_quota": (yuan(quota) if mode in IN_YUAN else str(quota)) if quota else "",
+            "rule_rate": (f"{rate / 10:g}" if mode == "items_tenths" else str(rate)) if rate else "",
+            "rule_minus": yuan(r.get("minus")), "rule_plus": yuan(r.get("plus")), "rule_gift": r.get("gift") or ""}
 
 
 def local_time(text: str) -> datetime:
@@ -69,6 +107,13 @@ class CampaignForm(FormModal):
             "stores": ",".join(c["stores"]) if c.get("stores") else "",
             "days": str((c.get("validity") or {}).get("days") or ""),
             "cancel_window_minutes": str(c.get("cancel_window_minutes", 60)),
+            "slogan": c.get("slogan", ""), "comment": c.get("comment", ""), "merchant": c.get("merchant", ""),
+            "title": c.get("title", ""), "conditions": c.get("conditions", ""),
+            "claim_starts_at": typed_time(c.get("claim_starts_at")), "claim_ends_at": typed_time(c.get("claim_ends_at")),
+            "reward": money(c["reward"]) if c.get("reward") else "",
+            "per_order_min": str((c.get("limits") or {}).get("per_order_min", 0)),
+            "per_order_max": str((c.get("limits") or {}).get("per_order_max", 0)),
+            **rule_values(c.get("rule")),
         }
         title = _("Edit campaign {id}", id=c["id"]) if c else _("New campaign")
         with VerticalScroll(id="form"):
@@ -83,7 +128,25 @@ class CampaignForm(FormModal):
             yield Label(_("Per customer"), classes="field-label")
             yield Select([("unlimited", "unlimited"), ("once", "once"), ("once_per_day", "once_per_day")],
                          value=c.get("per_customer", "unlimited"), allow_blank=False, id="f-per_customer")
+            yield Label(_("Claims per customer"), classes="field-label")
+            yield Select([("unlimited", "unlimited"), ("once", "once"), ("once_per_day", "once_per_day")],
+                         value=c.get("claim_limit", "unlimited"), allow_blank=False, id="f-claim_limit")
+            yield Label(_("Member level (and above)"), classes="field-label")
+            yield Select([(_(name), level) for name, level in MEMBER_LEVELS], value=c.get("member", 50),
+                         allow_blank=False, id="f-member")
+            yield Label(_("Goods that count (order-total)"), classes="field-label")
+            yield Select([(_("all goods"), "all"), (_("only the listed SKUs"), "listed"),
+                          (_("all but the listed SKUs"), "except_listed")],
+                         value=c.get("scope", "all"), allow_blank=False, id="f-scope")
+            yield Label(_("Order rule (order-total; none: the coupon discount above)"), classes="field-label")
+            yield Select([(_(m), m) for m in RULE_MODES], value=(c.get("rule") or {}).get("mode", Select.BLANK),
+                         allow_blank=True, id="f-rule_mode")
             yield Checkbox("offline", value=(c.get("offline") or {}).get("allowed", True), id="f-offline")
+            yield Checkbox(_("One promoted item per order"), value=(c.get("limits") or {}).get("one_only", False),
+                           id="f-one_only")
+            yield Checkbox(_("May be given to a friend"), value=c.get("giftable", False), id="f-giftable")
+            yield Checkbox(_("Share with affiliates (cannot be changed later)"), value=c.get("affiliates", True),
+                           id="f-affiliates", disabled=bool(c))
             yield from self.buttons()
 
     def value(self, field: str) -> str:
@@ -110,18 +173,48 @@ class CampaignForm(FormModal):
                 unread.append(Problem("form.time.invalid", field, _("Not a date and time: {text}", text=self.value(field))))
                 return None
 
+        def optional_time(field: str) -> str | None:
+            return when(field) if self.value(field) else None
+
         stores = [s.strip().upper() for s in self.value("stores").split(",") if s.strip()]
         days = number("days")
+        mode = self.query_one("#f-rule_mode", Select).value
+        rule = None
+        if isinstance(mode, str):
+            rate_text = self.value("rule_rate")
+            rate = None
+            if rate_text and mode == "items_tenths":
+                try:
+                    rate = round(float(rate_text) * 10)
+                except ValueError:
+                    unread.append(Problem("form.number.invalid", "rule_rate", _("Not a number: {text}", text=rate_text)))
+            else:
+                rate = number("rule_rate")
+            rule = {"mode": mode, "quota": number("rule_quota", yuan=mode in IN_YUAN) or 0, "rate": rate,
+                    "minus": number("rule_minus", yuan=True), "plus": number("rule_plus", yuan=True),
+                    "gift": self.value("rule_gift") or None}
+        no_discount = rule is not None or self.query_one("#f-kind", Select).value != "order_total"
         body = {
             "id": self.value("id").upper(), "name": self.query_one("#f-name", Input).value,
             "kind": self.query_one("#f-kind", Select).value, "begins_at": when("begins_at"), "ends_at": when("ends_at"),
-            "discount": {"amount_off": number("amount_off", yuan=True), "percent_off": number("percent_off"),
-                         "cap": number("cap", yuan=True), "min_spend": number("min_spend", yuan=True) or 0},
+            "discount": {} if no_discount and not any(self.value(f) for f in ("amount_off", "percent_off", "cap", "min_spend"))
+            else {"amount_off": number("amount_off", yuan=True), "percent_off": number("percent_off"),
+                  "cap": number("cap", yuan=True), "min_spend": number("min_spend", yuan=True) or 0},
             "quantity": number("quantity"), "stores": stores or None,
             "validity": {"days": days} if days is not None else {"starts_at": None, "ends_at": None},
             "per_customer": self.query_one("#f-per_customer", Select).value,
             "cancel_window_minutes": number("cancel_window_minutes") if self.value("cancel_window_minutes") else 60,
             "offline": {"allowed": self.query_one("#f-offline", Checkbox).value, "max_discount": None},
+            "slogan": self.query_one("#f-slogan", Input).value, "comment": self.query_one("#f-comment", Input).value,
+            "merchant": self.value("merchant"), "title": self.value("title"), "conditions": self.value("conditions"),
+            "claim_starts_at": optional_time("claim_starts_at"), "claim_ends_at": optional_time("claim_ends_at"),
+            "claim_limit": self.query_one("#f-claim_limit", Select).value,
+            "member": self.query_one("#f-member", Select).value, "scope": self.query_one("#f-scope", Select).value,
+            "rule": rule, "reward": number("reward", yuan=True),
+            "limits": {"total": 0, "one_only": self.query_one("#f-one_only", Checkbox).value,
+                       "per_order_min": number("per_order_min") or 0, "per_order_max": number("per_order_max") or 0},
+            "giftable": self.query_one("#f-giftable", Checkbox).value,
+            "affiliates": self.query_one("#f-affiliates", Checkbox).value,
         }
         if self.existing:
             body["timezone"] = self.existing.get("timezone", "UTC")
@@ -146,6 +239,8 @@ class CampaignForm(FormModal):
             code, field, message = (p.code, p.field, p.message) if isinstance(p, Problem) else (
                 p["code"], p["field"], p["message"])
             target = SHOWN_AT.get(field, field)
+            if target not in FIELD_NAMES:
+                target = "id"
             by_field.setdefault(target, []).append(f"{code}: {sentence(code, message)}")
         for field, _label, _placeholder in FIELDS:
             label = self.query_one(f"#err-{field}", Label)
@@ -153,6 +248,8 @@ class CampaignForm(FormModal):
             self.query_one(f"#f-{field}", Input).set_class(field in by_field, "-invalid")
 
     @on(Input.Changed)
+    @on(Select.Changed)
+    @on(Checkbox.Changed)
     def changed(self) -> None:
         if self.is_mounted:
             self.check()

@@ -71,6 +71,8 @@ class CounterScreen(Screen[None]):
                 yield Input(placeholder=_("Type or scan a voucher code, then Enter"), id="code", max_length=512)
                 yield Label(_("Basket amount (optional)"), classes="field-label")
                 yield Input(placeholder=_("e.g. 620 or 620.50"), id="amount", max_length=16, restrict=r"[0-9.,¥]*")
+                yield Label(_("Goods (when the promotion counts them)"), classes="field-label")
+                yield Input(placeholder=_("e.g. A100*2, B200@15.00, 12.50*3"), id="goods", max_length=2000)
                 yield VerdictPanel(id="verdict")
                 yield Vertical(id="camera-slot")
             with Vertical(id="counter-right"):
@@ -103,6 +105,7 @@ class CounterScreen(Screen[None]):
             self.submit(raw)
 
     @on(Input.Submitted, "#amount")
+    @on(Input.Submitted, "#goods")
     def amount_entered(self) -> None:
         raw = self.pending_code or self.query_one("#code", Input).value.strip()
         self.query_one("#code", Input).value = ""
@@ -142,25 +145,32 @@ class CounterScreen(Screen[None]):
             self.app.bell()
             amount_input.focus()
             return
-        self.redeem(raw, amount)
+        self.redeem(raw, amount, self.query_one("#goods", Input).value)
 
     @work(group="redeem")
-    async def redeem(self, raw: str, amount: int | None) -> None:
+    async def redeem(self, raw: str, amount: int | None, goods: str = "") -> None:
         panel = self.query_one(VerdictPanel)
         panel.waiting(raw)
         try:
-            verdict = await self.app.station.redeem(raw, self.app.shift.staff_id, amount)
+            verdict = await self.app.station.redeem(raw, self.app.shift.staff_id, amount, goods)
         except Refused as err:  # the service would not consider it at all (a withdrawn token, say)
             panel.prompt(_("Refused: {message}", message=err.message))
             self.app.bell()
             return
-        if verdict is None:
+        if verdict == "amount":
             self.pending_code = raw
             panel.prompt(_("This voucher needs the basket amount: type it and press Enter."))
             self.query_one("#amount", Input).focus()
             return
+        if verdict == "goods":
+            self.pending_code = raw
+            panel.prompt(_("This promotion counts the goods: type them (SKU*qty or price*qty) and press Enter."))
+            self.query_one("#goods", Input).focus()
+            return
+        assert not isinstance(verdict, str)
         self.pending_code = None
         self.query_one("#amount", Input).value = ""
+        self.query_one("#goods", Input).value = ""
         panel.show(verdict)
         if not verdict.accepted:
             self.app.bell()

@@ -46,6 +46,11 @@ class VerdictPanel(Static):
         if verdict.accepted and verdict.offline:
             reason.append(f"  ({_('accepted offline')})", style="italic")
         lines = [headline, Text(""), reason, Text(sentence(str(verdict.reason), verdict.message))]
+        if verdict.gifts:
+            gifts = Text(f"🎁 {_('Hand over')}: {', '.join(verdict.gifts)}", style="bold")
+            if verdict.surcharge:
+                gifts.append(f"  (+{money(verdict.surcharge)})")
+            lines.append(gifts)
         if verdict.first_redemption is not None:
             first = verdict.first_redemption
             lines.append(Text(f"{clock(first.at)} · {first.store_id}", style="italic"))
