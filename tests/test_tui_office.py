@@ -39,7 +39,7 @@ def test_manager_runs_a_campaign_and_a_verifier_is_refused_elsewhere(shop: Shop)
             await log_in_at_counter(pilot, "carol", PINS["carol"])
             await pilot.press("f2")
             await until(pilot, lambda: type(app.screen).__name__ == "CampaignsScreen"
-                        and app.screen.query_one("#campaigns", DataTable).row_count == 5)
+                        and app.screen.query_one("#campaigns", DataTable).row_count == 6)
 
             await pilot.press("n")
             await until(pilot, lambda: type(app.screen).__name__ == "CampaignForm" and app.screen.query("#f-id"))
@@ -56,7 +56,7 @@ def test_manager_runs_a_campaign_and_a_verifier_is_refused_elsewhere(shop: Shop)
             assert text_of(app, "#err-name").strip() == "" and text_of(app, "#err-ends_at").strip() == ""
             await pilot.press("ctrl+s")
             await until(pilot, lambda: type(app.screen).__name__ == "CampaignsScreen"
-                        and app.screen.query_one("#campaigns", DataTable).row_count == 6)
+                        and app.screen.query_one("#campaigns", DataTable).row_count == 7)
             table = app.screen.query_one("#campaigns", DataTable)
             assert rows(table)[table.cursor_row][:2] == ["XMAS", "Xmas 10"]
             assert app.screen.check_action("step", ("approve",)) is False  # not offered before submission
@@ -76,7 +76,7 @@ def test_manager_runs_a_campaign_and_a_verifier_is_refused_elsewhere(shop: Shop)
             await until(pilot, lambda: type(app.screen).__name__ == "StaffForm")
             for field, value in [("s-id", "erin"), ("s-name", "Erin Xu"), ("s-pin", "4321")]:
                 app.screen.query_one(f"#{field}").value = value
-            await pilot.click("#save")
+            await pilot.press("ctrl+s")
             await until(pilot, lambda: type(app.screen).__name__ == "StaffScreen"
                         and app.screen.query_one("#staff", DataTable).row_count == 5)
             table = app.screen.query_one("#staff", DataTable)
@@ -84,7 +84,7 @@ def test_manager_runs_a_campaign_and_a_verifier_is_refused_elsewhere(shop: Shop)
             await pilot.press("v")
             await until(pilot, lambda: type(app.screen).__name__ == "RightsForm")
             app.screen.query_one("#r-stores").value = "S002"
-            await pilot.click("#save")
+            await pilot.press("ctrl+s")
             await until(pilot, lambda: type(app.screen).__name__ == "StaffScreen"
                         and rows(app.screen.query_one("#staff", DataTable))[
                             app.screen.query_one("#staff", DataTable).cursor_row][3] == "S002")
@@ -185,3 +185,55 @@ def test_sync_screen_shows_conflicts_and_reports_count_redemptions(shop: Shop) -
             assert list(csv.reader(path.open()))[1][1:4] == ["SPRING", "S001", "2"]
 
     run(scenario)
+
+
+def test_goods_at_the_counter_and_a_push_from_the_back_office(shop: Shop, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = app_for(shop, "S001-T1")
+
+    async def scenario() -> None:
+        async with app.run_test(size=(140, 50)) as pilot:
+            await log_in_at_counter(pilot, "carol", PINS["carol"])
+            # an order rule asks for the goods, then gives the cheapest of five free
+            pilot.app.screen.query_one("#code").value = shop.codes["buy5"]
+            await pilot.press("enter")
+            await until(pilot, lambda: "counts the goods" in text_of(app, "#verdict"))
+            assert app.focused is app.screen.query_one("#goods")
+            app.screen.query_one("#goods").value = "10*4, 8.50"
+            await pilot.press("enter")
+            await until(pilot, lambda: "ACCEPTED" in text_of(app, "#verdict"))
+            assert "−8.50" in text_of(app, "#verdict")
+
+            # a batch of goods on a new single-item promotion, refused then accepted
+            await pilot.press("f2")
+            await until(pilot, lambda: type(app.screen).__name__ == "CampaignsScreen"
+                        and app.screen.query_one("#campaigns", DataTable).row_count == 6)
+            await pilot.press("k")  # the newest campaign (BUY5) is selected
+            await until(pilot, lambda: type(app.screen).__name__ == "GoodsForm")
+            app.screen.query_one("#batch").value = "A100 20.00 20.00"
+            app.screen.query_one("#batch").focus()
+            await pilot.press("enter")
+            await until(pilot, lambda: "sku.promoPrice.invalid" in text_of(app, "#form-error")
+                        or "campaign.non.edit" in text_of(app, "#form-error"))
+            await pilot.press("escape")
+
+            # a push: preview, then scheduled, and it shows in the history
+            await pilot.press("f7")
+            await until(pilot, lambda: type(app.screen).__name__ == "PushesScreen")
+            await pilot.press("n")
+            await until(pilot, lambda: type(app.screen).__name__ == "PushForm")
+            app.screen.query_one("#p-campaign").value = "SPRING"
+            app.screen.query_one("#p-items").value = "A100"
+            await pilot.press("ctrl+o")
+            await until(pilot, lambda: "2 will receive it, 2 skipped" in text_of(app, "#p-preview"))
+            assert "Spring 30 off" in text_of(app, "#p-preview")
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: type(app.screen).__name__ == "PushesScreen"
+                        and app.screen.query_one("#pushes", DataTable).row_count == 1)
+            assert rows(app.screen.query_one("#pushes", DataTable))[0][2:5:2] == ["SPRING", "scheduled"]
+            await pilot.press("t")
+            await until(pilot, (tmp_path / "push-orders-template.xlsx").exists)
+
+    run(scenario)
+    assert shop.query("SELECT discount FROM redemptions WHERE code=?", shop.codes["buy5"]) == [(850,)]
+    assert shop.query("SELECT kind, campaign_id, status FROM pushes") == [("advertising", "SPRING", "scheduled")]

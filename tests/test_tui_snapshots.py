@@ -50,7 +50,7 @@ async def manager_at(pilot, key: str, screen: str) -> None:
 def test_campaigns_screen(shop: Shop, snap_compare) -> None:
     async def before(pilot) -> None:
         await manager_at(pilot, "f2", "CampaignsScreen")
-        await until(pilot, lambda: pilot.app.screen.query_one("#campaigns", DataTable).row_count == 5)
+        await until(pilot, lambda: pilot.app.screen.query_one("#campaigns", DataTable).row_count == 6)
 
     assert snap_compare(app_for(shop), run_before=before, terminal_size=SIZE)
 

@@ -24,6 +24,7 @@ from pos.tui.keys import translate_bindings
 from pos.tui.screens.campaigns import CampaignsScreen
 from pos.tui.screens.counter import CounterScreen
 from pos.tui.screens.login import LoginScreen
+from pos.tui.screens.pushes import PushesScreen
 from pos.tui.screens.reports import ReportsScreen
 from pos.tui.screens.staff import StaffScreen
 from pos.tui.screens.sync import SyncScreen
@@ -39,6 +40,7 @@ MODES_AVAILABLE: dict[str, tuple[type[Screen[Any]], bool, bool]] = {
     "vouchers": (VouchersScreen, True, True),
     "sync": (SyncScreen, True, False),
     "reports": (ReportsScreen, True, True),
+    "pushes": (PushesScreen, True, True),
 }
 
 Hint = tuple[str, str, str]  # (what it is, what to submit, how to show it)
@@ -54,6 +56,8 @@ class PosApp(App[None]):
         Binding("f4", "show('vouchers')", "Vouchers", tooltip="Issue vouchers and export them", id="mode.vouchers"),
         Binding("f5", "show('sync')", "Sync", tooltip="Outbox, conflicts and sync now", id="mode.sync"),
         Binding("f6", "show('reports')", "Reports", tooltip="Redemptions per campaign, store and day", id="mode.reports"),
+        Binding("f7", "show('pushes')", "Pushes", tooltip="Coupon pushes by e-mail: schedule, preview, cancel",
+                id="mode.pushes"),
         Binding("ctrl+l", "logout", "Log out", tooltip="End this shift and return to the login", id="logout"),
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
     ]

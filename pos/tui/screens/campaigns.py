@@ -3,6 +3,7 @@ steps — each step's key is offered only when the selected campaign's state all
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from textual import on, work
@@ -14,6 +15,7 @@ from textual.widgets import DataTable, Footer, Label, Select
 from pos.tui.i18n import KINDS, STATUS, _, day, kind_text, status_text
 from pos.tui.screens.campaign_form import CampaignForm
 from pos.tui.screens.confirm import Confirm
+from pos.tui.screens.goods import BindForm, GoodsForm
 from pos.tui.screens.office import OfficeError, OfficeScreen
 from pos.tui.widgets.status import StatusLine
 
@@ -41,6 +43,9 @@ class CampaignsScreen(OfficeScreen):
         Binding("delete", "step('delete')", "Delete", id="campaign.delete"),
         Binding("left_square_bracket", "page(-1)", "Previous page", id="campaign.previous"),
         Binding("right_square_bracket", "page(1)", "Next page", id="campaign.next"),
+        Binding("k", "goods", "Goods", tooltip="The promotion's SKUs: add a batch", id="campaign.goods"),
+        Binding("b", "bind", "Bind", tooltip="Bind the coupon to SKUs of a channel plan", id="campaign.bind"),
+        Binding("o", "report", "Report", tooltip="Save the campaign's redemptions and sales as CSV", id="campaign.report"),
         Binding("ctrl+r", "reload", "Refresh", tooltip="Reload from the service", id="campaign.refresh"),
     ]
 
@@ -78,6 +83,8 @@ class CampaignsScreen(OfficeScreen):
         if action == "edit":
             chosen = self.selected()
             return chosen is not None and chosen["effective_status"] in ("not_reviewed", "rejected")
+        if action in ("goods", "bind", "report"):
+            return self.selected() is not None
         if action == "page":
             step = int(parameters[0])  # type: ignore[call-overload]
             return 0 <= self.first + step * PAGE < max(self.total, 1)
@@ -137,6 +144,30 @@ class CampaignsScreen(OfficeScreen):
             text = "Saved {id}: it waits for review." if campaign["status"] == "not_reviewed" else "Saved {id}."
             self.notify(_(text, id=campaign["id"]))
             self.load(campaign["id"])
+
+    def action_goods(self) -> None:
+        chosen = self.selected()
+        if chosen:
+            self.app.push_screen(GoodsForm(chosen), lambda done: self.load(chosen["id"]) if done else None)
+
+    def action_bind(self) -> None:
+        chosen = self.selected()
+        if chosen:
+            self.app.push_screen(BindForm(chosen), lambda done: self.notify(
+                _("Bound; in effect from {day}.", day=done["effective_from"])) if done else None)
+
+    @work(group="report")
+    async def action_report(self) -> None:
+        chosen = self.selected()
+        if chosen is None:
+            return
+        try:
+            text = await self.ask(lambda e, s: e.campaign_report(s, chosen["id"], csv=True))
+        except OfficeError:
+            return
+        path = Path.cwd() / f"{chosen['id']}-report.csv"
+        path.write_text(text, encoding="utf-8")
+        self.notify(_("Saved {path}", path=str(path)))
 
     def action_step(self, step: str) -> None:
         chosen = self.selected()
