@@ -139,8 +139,9 @@ class CampaignForm(FormModal):
                           (_("all but the listed SKUs"), "except_listed")],
                          value=c.get("scope", "all"), allow_blank=False, id="f-scope")
             yield Label(_("Order rule (order-total; none: the coupon discount above)"), classes="field-label")
-            yield Select([(_(m), m) for m in RULE_MODES], value=(c.get("rule") or {}).get("mode", Select.BLANK),
-                         allow_blank=True, id="f-rule_mode")
+            mode = (c.get("rule") or {}).get("mode")
+            yield Select([(_(m), m) for m in RULE_MODES], allow_blank=True, id="f-rule_mode",
+                         **({"value": mode} if mode else {}))
             yield Checkbox("offline", value=(c.get("offline") or {}).get("allowed", True), id="f-offline")
             yield Checkbox(_("One promoted item per order"), value=(c.get("limits") or {}).get("one_only", False),
                            id="f-one_only")

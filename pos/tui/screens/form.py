@@ -21,7 +21,7 @@ from pos.tui.keys import translate_bindings
 
 
 class FormModal(ModalScreen[dict[str, Any] | None]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "save", "Save")]
 
     def __init__(self) -> None:
         super().__init__()
@@ -35,6 +35,11 @@ class FormModal(ModalScreen[dict[str, Any] | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+    def action_save(self) -> None:
+        save = getattr(self, "save", None)  # each form's own save worker
+        if save is not None:
+            save()
 
     @on(Button.Pressed, "#cancel")
     def cancel_pressed(self) -> None:
