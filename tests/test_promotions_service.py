@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 import io
 import json
+import sqlite3
 import subprocess
 import sys
 import time
@@ -130,8 +131,8 @@ def test_claim_window_member_level_claim_limit_and_affiliate(shop: Shop) -> None
     assert refused(lambda: t.endpoint.issue_vouchers(s, "GOLD", 1)).code == "voucher.member.invalid"
     t.endpoint.issue_vouchers(s, "GOLD", 1, "cust-42")  # gold member
     assert refused(lambda: t.endpoint.issue_vouchers(s, "GOLD", 1, "cust-42")).code == "voucher.claim.limit"
-    assert refused(lambda: t.endpoint.issue_vouchers(s, "GOLD", 1, "cust-42", affiliate_id="blog")).code in (
-        "voucher.affiliate.invalid", "voucher.claim.limit")
+    assert refused(lambda: t.endpoint.issue_vouchers(s, "GOLD", 1, "cust-7", affiliate_id="blog")).code == \
+        "voucher.affiliate.invalid"  # not shared with affiliates
     t.endpoint.save_campaign(s, body(id="LATER", name="Later", discount={"amount_off": 500},
                                      claim_starts_at=minute(timedelta(days=1)),
                                      claim_ends_at=minute(timedelta(days=2))), new=True)
@@ -159,7 +160,7 @@ def test_binding_a_coupon_to_skus_takes_effect_the_next_day(shop: Shop) -> None:
     tomorrow = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
     assert bound["effective_from"] == tomorrow
     assert [(b["sku"], b["effective"]) for b in t.endpoint.bindings(s, "plan-1")] == [("P1", False), ("P2", False)]
-    with __import__("sqlite3").connect(shop.db_path) as conn:  # a day passes
+    with sqlite3.connect(shop.db_path) as conn:  # a day passes
         conn.execute("UPDATE bindings SET effective_from=? WHERE sku='P1'", (datetime.now(UTC).date().isoformat(),))
     assert [(b["sku"], b["effective"]) for b in t.endpoint.bindings(s, "plan-1")] == [("P1", True), ("P2", False)]
     t.endpoint.save_campaign(s, body(id="PRIVATE", name="No share", discount={"amount_off": 500}, affiliates=False),
@@ -207,7 +208,7 @@ def test_push_rules_schedule_cancel_and_too_late(shop: Shop) -> None:
     assert (err.code, err.status) == ("push.week.taken", 409)
     assert t.endpoint.cancel_push(s, first["id"])["status"] == "cancelled"  # 2 days ahead: in time
     second = t.endpoint.schedule_push(s, push(at="12:00"))  # the week is free again
-    with __import__("sqlite3").connect(shop.db_path) as conn:  # now only 23 hours before it goes out
+    with sqlite3.connect(shop.db_path) as conn:  # now only 23 hours before it goes out
         conn.execute("UPDATE pushes SET send_at=? WHERE id=?",
                      (format_time(datetime.now(UTC) + timedelta(hours=23)), second["id"]))
     err = refused(lambda: t.endpoint.cancel_push(s, second["id"]))
@@ -296,7 +297,7 @@ def test_service_delivers_due_compensation_push_by_itself(tmp_path: Any, smtp: A
         with Endpoint(service.url, TOKENS["S001-T1"]) as e:
             s = e.login("carol", PINS["carol"])["session"]
             made = e.schedule_push(s, push(kind="compensation", orders=["262749754", "262749887"]))
-            with __import__("sqlite3").connect(db_path) as conn:  # its time comes
+            with sqlite3.connect(db_path) as conn:  # its time comes
                 conn.execute("UPDATE pushes SET send_at=? WHERE id=?",
                              (format_time(datetime.now(UTC) - timedelta(minutes=1)), made["id"]))
             deadline = time.monotonic() + 20

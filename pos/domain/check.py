@@ -7,17 +7,15 @@ through two small protocols so it never touches a database itself.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from pos.domain import payload as qr
 from pos.domain.codes import CodeError, display, normalise
 from pos.domain.model import Campaign, Discount, PerCustomer, Verifier, Voucher, VoucherStatus
-from pos.domain.promotions import Basket, BasketError, benefit
+from pos.domain.promotions import Basket, BasketError, benefit, coupon_benefit
 from pos.domain.verdict import FirstRedemption, Reason, Verdict, money
-
-_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class Catalog(Protocol):
@@ -43,8 +41,7 @@ def read_input(raw: str) -> tuple[str, qr.SignedPayload | None]:
 
 def compute_discount(discount: Discount, amount: int | None) -> tuple[int, str | None, str]:
     """The discount a plain coupon earns on a basket amount: (cents, error code or None, sentence)."""
-    c = Campaign("X", "x", _EPOCH, _EPOCH, discount=discount)
-    got = benefit(c, Basket(amount))
+    got = coupon_benefit(discount, amount)
     return got.off, got.problem, got.sentence
 
 

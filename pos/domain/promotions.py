@@ -382,11 +382,11 @@ def benefit(c: Campaign, basket: Basket) -> Benefit:
     if c.kind is CampaignKind.ORDER_TOTAL:
         if c.rule is None:
             if basket.lines and c.scope is not Scope.ALL:
-                return _coupon(c.discount, sum(u.price for u in units if _counts(c, u)))
+                return coupon_benefit(c.discount, sum(u.price for u in units if _counts(c, u)))
             if c.scope is not Scope.ALL:
                 return _refused("rules.items_required", "List the goods bought: only some of them count.")
             total = basket.amount if basket.amount is not None else (sum(u.price for u in units) if units else None)
-            return _coupon(c.discount, total)
+            return coupon_benefit(c.discount, total)
         return _order_rule(c, c.rule, basket, units)
     if not basket.lines:
         return _refused("rules.items_required", "List the goods bought: this promotion depends on which they are.")
@@ -397,7 +397,10 @@ def benefit(c: Campaign, basket: Basket) -> Benefit:
     return _bundle(c, units)
 
 
-def _coupon(d: Discount, amount: int | None) -> Benefit:
+def coupon_benefit(d: Discount, amount: int | None) -> Benefit:
+    """A plain coupon (amount or percentage off, a cap, a minimum spend) on a basket amount."""
+    if amount is not None and amount < 0:
+        return _refused("rules.amount_negative", "The basket amount cannot be negative.")
     needs_amount = d.min_spend > 0 or d.percent_off is not None
     if needs_amount and amount is None:
         return _refused("rules.amount_required", "Enter the basket amount: this voucher depends on it.")
@@ -459,19 +462,21 @@ def _order_rule(c: Campaign, r: OrderRule, basket: Basket, units: list[_Unit]) -
     return Benefit(off, units=n, sentence=f"{r.quota} items at {r.rate / 10:g} tenths: {money(off)} off.")
 
 
-def _limited(c: Campaign, promoted: list[_Unit]) -> Benefit | None:
+def _promoted(c: Campaign, units: list[_Unit], none: str) -> list[_Unit] | Benefit:
+    """The basket's units of the promotion's main goods, or a refusal: none bought, or too few."""
+    promoted = [u for u in units if u.promo is not None and u.promo.bind is Bind.MAIN]
+    if not promoted:
+        return _refused("rules.items_required", none)
     lim = c.limits
     if lim.per_order_min and not lim.one_only and len(promoted) < lim.per_order_min:
         return _refused("rules.min_items", f"Buy at least {lim.per_order_min} of the promoted goods; there are {len(promoted)}.")
-    return None
+    return promoted
 
 
 def _single_item(c: Campaign, units: list[_Unit]) -> Benefit:
-    promoted = [u for u in units if u.promo is not None and u.promo.bind is Bind.MAIN]
-    if not promoted:
-        return _refused("rules.items_required", "None of the goods bought is in this promotion.")
-    if (refusal := _limited(c, promoted)) is not None:
-        return refusal
+    promoted = _promoted(c, units, "None of the goods bought is in this promotion.")
+    if isinstance(promoted, Benefit):
+        return promoted
     cap = 1 if c.limits.one_only else c.limits.per_order_max or len(promoted)
     taken = sorted(promoted, key=lambda u: u.price - (u.promo.promo_price or u.price) if u.promo else 0, reverse=True)[:cap]
     off = sum(max(0, u.price - u.promo.promo_price) for u in taken if u.promo and u.promo.promo_price is not None)
@@ -483,11 +488,9 @@ def _single_item(c: Campaign, units: list[_Unit]) -> Benefit:
 
 
 def _gift(c: Campaign, units: list[_Unit]) -> Benefit:
-    promoted = [u for u in units if u.promo is not None and u.promo.bind is Bind.MAIN]
-    if not promoted:
-        return _refused("rules.items_required", "None of the goods bought earns this gift.")
-    if (refusal := _limited(c, promoted)) is not None:
-        return refusal
+    promoted = _promoted(c, units, "None of the goods bought earns this gift.")
+    if isinstance(promoted, Benefit):
+        return promoted
     gifts = tuple((s.sku, s.num or 1) for s in c.skus if s.bind is Bind.GIFT)
     listed = ", ".join(f"{sku} ×{num}" for sku, num in gifts)
     return Benefit(0, gifts, units=len(promoted), sentence=f"Give {listed}.")

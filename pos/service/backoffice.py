@@ -122,15 +122,22 @@ def create_campaign(db: sqlite_utils.Database, terminal: Terminal, manager: Staf
     return campaign_view(c, now)
 
 
-def update_campaign(db: sqlite_utils.Database, terminal: Terminal, manager: StaffSession, campaign_id: str,
-                    body: dict[str, Any], now: datetime) -> dict[str, Any]:
-    """Edit a campaign that has not been approved yet (or was rejected); its status stays as it was."""
+def _editable(db: sqlite_utils.Database, terminal: Terminal, manager: StaffSession, campaign_id: str,
+              now: datetime) -> tuple[Campaign, dict[str, Any]]:
+    """A campaign that may still be changed, and the audit entry a refusal to change it leaves."""
     old, _ = _load(db, campaign_id)
     refused = {"action": "campaign.refused", "actor": manager.staff_id, "terminal": terminal, "subject": campaign_id}
     try:
         check_editable(old, now)
     except CampaignError as err:
         raise CampaignRefused(err, refused) from err
+    return old, refused
+
+
+def update_campaign(db: sqlite_utils.Database, terminal: Terminal, manager: StaffSession, campaign_id: str,
+                    body: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Edit a campaign that has not been approved yet (or was rejected); its status stays as it was."""
+    old, refused = _editable(db, terminal, manager, campaign_id, now)
     c = replace(_parse({**body, "id": campaign_id}), status=old.status, skus=old.skus)
     problems = check_update(old, c) + validate(c, now=now, stores=_store_ids(db))
     if problems:
@@ -166,13 +173,9 @@ def campaign_action(db: sqlite_utils.Database, terminal: Terminal, manager: Staf
 def add_skus(db: sqlite_utils.Database, terminal: Terminal, manager: StaffSession, campaign_id: str,
              batch: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
     """Add a batch of SKUs (at most 100 a call, 1000 a promotion) to a campaign still being prepared."""
-    old, _ = _load(db, campaign_id)
-    refused = {"action": "campaign.refused", "actor": manager.staff_id, "terminal": terminal, "subject": campaign_id}
+    old, refused = _editable(db, terminal, manager, campaign_id, now)
     try:
-        check_editable(old, now)
         skus = [PromoSku.from_dict(s) for s in batch]
-    except CampaignError as err:
-        raise CampaignRefused(err, refused) from err
     except (KeyError, ValueError, TypeError) as exc:
         raise ServiceError(422, "param.error", f"A SKU cannot be read: {exc}", refused) from exc
     problems = validate_skus(old, skus)
@@ -187,12 +190,7 @@ def add_skus(db: sqlite_utils.Database, terminal: Terminal, manager: StaffSessio
 
 def remove_sku(db: sqlite_utils.Database, terminal: Terminal, manager: StaffSession, campaign_id: str, sku: str,
                now: datetime) -> dict[str, Any]:
-    old, _ = _load(db, campaign_id)
-    refused = {"action": "campaign.refused", "actor": manager.staff_id, "terminal": terminal, "subject": campaign_id}
-    try:
-        check_editable(old, now)
-    except CampaignError as err:
-        raise CampaignRefused(err, refused) from err
+    old, refused = _editable(db, terminal, manager, campaign_id, now)
     kept = tuple(s for s in old.skus if s.sku != sku)
     if len(kept) == len(old.skus):
         raise ServiceError(404, "sku.non.exist", f"SKU {sku} is not in campaign {campaign_id}.", refused)

@@ -15,7 +15,7 @@ import json
 import re
 import smtplib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -185,8 +185,6 @@ def _as_of(c: Campaign | None, now: datetime) -> Campaign | None:
     """The campaign with the status it has now (an approved campaign is active from its begin)."""
     if c is None:
         return None
-    from dataclasses import replace
-
     return replace(c, status=effective_status(c, now))
 
 
@@ -312,7 +310,7 @@ def deliver(submit: Callable[[Callable[[sqlite_utils.Database], Any]], Any], smt
     summary = []
     for job in submit(lambda db: claim_due(db, now)):
         push, campaign = job["push"], job["campaign"]
-        skipped = [(c, e, "skipped", "opted_out" if out else ("no_verified_address"))
+        skipped = [(c, e, "skipped", "opted_out" if out else "no_verified_address")
                    for c, _, e, ok, out in job["people"] if out or not (e and ok)]
         send = [(c, n, e) for c, n, e, ok, out in job["people"] if e and ok and not out]
         marks = [*skipped, *((c, e, "sending", None) for c, _, e in send)]
