@@ -66,7 +66,10 @@ def ui(config: str | None = None, lang: str | None = None, camera: str | None = 
         fail(str(exc))
     from pos.tui import make_app
 
-    make_app(cfg, language=lang or cfg.language, camera=camera if camera is not None else cfg.camera).run()
+    app = make_app(cfg, language=lang or cfg.language, camera=camera if camera is not None else cfg.camera)
+    app.run()
+    if app.return_code:  # the app ended on an error: a supervisor must see it
+        sys.exit(app.return_code)
 
 
 # -- the service --------------------------------------------------------------------------------------
@@ -329,13 +332,17 @@ def redeem(code: str, amount: str | None, staff: str | None, config: str | None,
         pass
     counter = Counter(db, endpoint, store_id=cfg.store_id, terminal_id=cfg.terminal_id, budget=cfg.timeout)
     try:
-        verdict = counter.redeem(code, staff_id, cents)
+        decision = counter.decide(code, staff_id, cents)
     except Refused as err:
         fail(f"the service refused this terminal's request: {err.message} [{err.code}]")
+    verdict = decision.verdict
     if as_json:
         click.echo(json.dumps(verdict.to_dict()))
     else:
         _print_verdict(verdict)
+    sys.stdout.flush()
+    counter.shown(decision.entry)  # printed: not to be shown again after a restart
+    db.close()
     sys.exit(EXIT_OK if verdict.accepted else EXIT_REFUSED)
 
 
@@ -375,11 +382,16 @@ def cancel(code: str, staff: str | None, config: str | None) -> None:
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary instead of progress.")
 @click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1, 2000))
-def sync(config: str | None, as_json: bool, batch_size: int) -> None:
+@click.option("--wait", default=600.0, show_default=True, type=click.FloatRange(0, 86400),
+              help="Seconds to wait for a sync of this terminal that is already running (the UI's, say).")
+def sync(config: str | None, as_json: bool, batch_size: int, wait: float) -> None:
     """Upload the outbox exactly once, then pull the catalog. Exit 0 clean, 1 conflicts, 2 failed."""
-    from pos.terminal.sync import sync as run_sync
+    from functools import partial
+
+    from pos.terminal.sync import sync as sync_terminal
 
     cfg, db, endpoint = _terminal(config)
+    run_sync = partial(sync_terminal, wait=wait)
     show = sys.stderr.isatty() and not as_json
     if show:
         from rich.console import Console

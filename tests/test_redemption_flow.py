@@ -27,7 +27,11 @@ def test_redeem_online_records_redemption_voucher_and_audit(shop: Shop) -> None:
     assert shop.query("SELECT redeemed_nonce FROM vouchers WHERE code=?", shop.codes["spring"]) == [(nonce,)]
     assert shop.query("SELECT count(*) FROM audit WHERE action='redeem' AND subject=?", shop.codes["spring"]) == [(1,)]
     # the terminal journalled it and knows it as its own
-    assert t.db.conn.execute("SELECT state, mode, reason FROM journal WHERE nonce=?", (nonce,)).fetchone() == ("done", "online", "ok")
+    # given (committed before it is shown); the screen's confirmation makes it shown
+    assert t.db.conn.execute("SELECT state, mode, reason FROM journal WHERE nonce=?", (nonce,)).fetchone() == ("given", "online", "ok")
+    (entry,) = t.db.conn.execute("SELECT id FROM journal WHERE nonce=?", (nonce,)).fetchone()
+    assert t.counter.shown(entry) and not t.counter.shown(entry)
+    assert t.db.conn.execute("SELECT state FROM journal WHERE id=?", (entry,)).fetchone() == ("shown",)
     assert t.db.local_redemption(shop.codes["spring"])["nonce"] == nonce
 
 

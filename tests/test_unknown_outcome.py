@@ -10,6 +10,7 @@ import httpx
 
 from pos.domain import Reason
 from pos.terminal.endpoint import Endpoint
+from pos.terminal.localdb import LocalDB
 
 from .conftest import Shop
 
@@ -84,20 +85,26 @@ def test_crash_between_answer_and_journal_is_recovered_from_the_service(shop: Sh
 
     t = shop.terminal()
     # the journal entry exists, the service redeemed it, the terminal died before recording the answer
-    with t.db.atomic():
-        t.db.journal(at=t.counter.clock(), nonce="crash-00001", raw=shop.codes["spring"], staff_id="alice",
+    dead = LocalDB(t.db.path)  # the counter that dies: its own connection, closed without settling
+    with dead.atomic():
+        dead.journal(at=t.counter.clock(), nonce="crash-00001", raw=shop.codes["spring"], staff_id="alice",
                      store_id="S001", amount=62000, state="pending", mode="online")
     t.endpoint.redeem(nonce="crash-00001", code=shop.codes["spring"], staff_id="alice", store_id="S001", amount=62000)
-    with t.db.atomic():
-        t.db.journal(at=t.counter.clock(), nonce="crash-00002", raw=shop.codes["spring2"], staff_id="alice",
+    with dead.atomic():
+        dead.journal(at=t.counter.clock(), nonce="crash-00002", raw=shop.codes["spring2"], staff_id="alice",
                      store_id="S001", amount=62000, state="pending", mode="online")
+    assert recover(t.db, t.endpoint) == 0  # its owner is still alive: in flight, not touched
+    dead.close()
     assert recover(t.db, t.endpoint) == 2
     assert t.db.local_redemption(shop.codes["spring"])["nonce"] == "crash-00001"
     states = dict(t.db.conn.execute("SELECT nonce, state FROM journal WHERE nonce LIKE 'crash-%'").fetchall())
     assert states == {"crash-00001": "unshown", "crash-00002": "abandoned"}
     # the cashier scans it again: the acceptance nobody saw is shown now, once
-    shown = t.counter.redeem(shop.codes["spring"], "alice", 62000)
+    again = t.counter.decide(shop.codes["spring"], "alice", 62000)
+    shown = again.verdict
     assert shown.accepted and shown.discount == 3000 and "restarted" in shown.message
+    assert t.counter.redeem(shop.codes["spring"], "alice", 62000).accepted  # not yet confirmed on screen: again
+    assert t.counter.shown(again.entry)
     assert t.counter.redeem(shop.codes["spring"], "alice", 62000).reason is Reason.ALREADY_REDEEMED
     assert shop.query("SELECT count(*) FROM redemptions") == [(1,)]
     assert t.sync().results == {"voided": 1}
@@ -105,10 +112,12 @@ def test_crash_between_answer_and_journal_is_recovered_from_the_service(shop: Sh
 
 def died_after_the_service_redeemed(t, code: str, nonce: str) -> None:
     """The terminal journalled the attempt, the service redeemed it, the terminal died before hearing so."""
-    with t.db.atomic():
-        t.db.journal(at=t.counter.clock(), nonce=nonce, raw=code, staff_id="alice", store_id="S001",
+    dead = LocalDB(t.db.path)
+    with dead.atomic():
+        dead.journal(at=t.counter.clock(), nonce=nonce, raw=code, staff_id="alice", store_id="S001",
                      amount=62000, state="pending", mode="online", code=code)
     t.endpoint.redeem(nonce=nonce, code=code, staff_id="alice", store_id="S001", amount=62000)
+    dead.close()
 
 
 def test_a_rescan_after_a_crash_continues_the_unsettled_attempt_even_offline(shop: Shop) -> None:

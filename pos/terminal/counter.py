@@ -11,7 +11,12 @@ Order of events for one scan, each step committed before the next:
 4. offline: decide with the campaign's offline policy; an acceptance goes to the outbox and this
    terminal's redemptions in the same transaction as the journal entry.
 
-Only then is the verdict returned to be shown.
+Only then is the verdict returned to be shown; its journal entry is ``given``. The caller confirms
+that it reached the screen (:meth:`Counter.shown`), which makes it ``shown``; a verdict given by a
+counter that died before confirming is shown again at the next scan of that voucher.
+
+Every write goes through :class:`~pos.terminal.localdb.LocalDB`; the states and which may follow which
+are in :mod:`pos.terminal.states`.
 """
 
 from __future__ import annotations
@@ -57,6 +62,14 @@ class Undo:
     queued: bool  # True when the service will hear of it at the next sync
 
 
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A verdict and the journal entry that holds it, to be confirmed once it is on screen."""
+
+    verdict: Verdict
+    entry: int
+
+
 class Counter:
     def __init__(self, db: LocalDB, endpoint: Endpoint | None, *, store_id: str, terminal_id: str,
                  clock: Clock = utcnow, budget: float = 2.0) -> None:
@@ -73,6 +86,14 @@ class Counter:
                      history=self.db, now=self.clock(), offline=offline, items=items)
 
     def redeem(self, raw: str, staff_id: str, amount: int | None = None, items: list[dict] | None = None) -> Verdict:
+        """:meth:`decide`, for callers that do not confirm the display (its entry stays ``given``)."""
+        return self.decide(raw, staff_id, amount, items).verdict
+
+    def shown(self, entry: int) -> bool:
+        """The verdict of ``entry`` reached the screen: it is not shown again after a restart."""
+        return self.db.mark_shown(entry)
+
+    def decide(self, raw: str, staff_id: str, amount: int | None = None, items: list[dict] | None = None) -> Decision:
         """Redeem ``raw`` for this basket (an amount, and the lines when the promotion depends on the goods)."""
         items = items or None
         now = self.clock()
@@ -80,39 +101,43 @@ class Counter:
         own = (self.db.local_redemption(local.code)
                if local.reason is Reason.ALREADY_REDEEMED and local.code else None)  # this terminal's own
         if own is not None:
-            shown_now = self._unshown(local, own, staff_id, now)
-            if shown_now is not None:
-                return shown_now
+            again = self.db.unshown_acceptance(own["nonce"])
+            if again is not None:  # an acceptance a restart kept off the screen: shown now
+                verdict = Verdict(Reason.OK, f"{again['message']} (recorded just before the terminal restarted)",
+                                  code=local.code, campaign_id=own["campaign_id"], customer_id=own["customer_id"],
+                                  discount=again["discount"] or 0)
+                return Decision(verdict, again["id"])
         if own is not None or local.reason in (Reason.MALFORMED, Reason.FORGED):
             with self.db.atomic():
-                self.db.journal(at=now, nonce=None, raw=raw, staff_id=staff_id, store_id=self.store_id, amount=amount,
-                                state="done", mode="local", verdict=local)
+                entry = self.db.journal(at=now, nonce=None, raw=raw, staff_id=staff_id, store_id=self.store_id,
+                                        amount=amount, state="given", mode="local", verdict=local)
                 self.db.audit(now, "redeem.refused", actor=staff_id, subject=local.code, reason=str(local.reason))
-            return local
+            return Decision(local, entry)
 
-        # An earlier attempt at this voucher whose outcome a crash kept from us is continued under its
-        # nonce, so the service takes it for the same request; one with other details is voided first.
+        # An earlier attempt at this voucher whose counter died before learning its outcome is continued
+        # under its nonce, so the service takes it for the same request; one with other details is voided.
         prior = self.db.unsettled_attempt(local.code) if local.code else None
         same_items = (json.loads(prior["items"]) if prior and prior["items"] else None) == items
-        if prior and prior["staff_id"] == staff_id and prior["amount"] == amount and same_items:
+        continued = bool(prior and prior["staff_id"] == staff_id and prior["amount"] == amount and same_items)
+        if prior and continued:
             nonce, entry = prior["nonce"], prior["id"]
+            self.db.take_over(entry)
         else:
             nonce = uuid.uuid4().hex
             with self.db.atomic():
                 if prior:
-                    self._enqueue_void(prior["nonce"], prior["staff_id"], now)
-                    self.db.conn.execute("UPDATE journal SET state='abandoned' WHERE id=?", (prior["id"],))
+                    self.db.abandon(prior["id"], prior["nonce"], prior["staff_id"], now)
                 entry = self.db.journal(at=now, nonce=nonce, raw=raw, staff_id=staff_id, store_id=self.store_id,
                                         amount=amount, state="pending", mode="online", code=local.code, items=items)
         if self.endpoint is None:
-            return self._offline(raw, staff_id, amount, nonce, entry, maybe_sent=False, items=items)
+            return self._offline(raw, staff_id, amount, nonce, entry, maybe_sent=continued, items=items)
 
         started = time.monotonic()
         try:
             try:
                 answer = self._ask(nonce, raw, staff_id, amount, items)
             except Unreachable:
-                return self._offline(raw, staff_id, amount, nonce, entry, maybe_sent=False, items=items)
+                return self._offline(raw, staff_id, amount, nonce, entry, maybe_sent=continued, items=items)
             except UnknownOutcome:
                 if time.monotonic() - started > self.budget / 2:
                     return self._offline(raw, staff_id, amount, nonce, entry, maybe_sent=True, items=items)
@@ -121,84 +146,73 @@ class Counter:
                 except (Unreachable, UnknownOutcome):
                     return self._offline(raw, staff_id, amount, nonce, entry, maybe_sent=True, items=items)
         except Refused:
-            with self.db.atomic():
-                self.db.conn.execute("UPDATE journal SET state='error' WHERE id=?", (entry,))
+            self.db.mark_error(entry)
             raise
         verdict = Verdict.from_dict(answer["verdict"])
-        with self.db.atomic():
-            self.db.settle_journal(entry, state="done", mode="online", verdict=verdict)
-            if verdict.accepted:
-                self._remember(nonce, verdict, staff_id, amount, parse_time(answer["redemption"]["redeemed_at"]), "online")
-        return verdict
-
-    def _unshown(self, local: Verdict, red: dict, staff_id: str, now: datetime) -> Verdict | None:
-        """This terminal's acceptance of the voucher that a crash kept off the screen, shown now, once."""
-        row = self.db.conn.execute(
-            "SELECT id, message, discount FROM journal WHERE nonce=? AND state='unshown'", (red["nonce"],)
-        ).fetchone()
-        if row is None:
-            return None
-        verdict = Verdict(Reason.OK, f"{row[1]} (recorded just before the terminal restarted)", code=local.code,
-                          campaign_id=red["campaign_id"], customer_id=red["customer_id"], discount=row[2] or 0)
-        with self.db.atomic():
-            self.db.conn.execute("UPDATE journal SET state='done' WHERE id=?", (row[0],))
-            self.db.audit(now, "redeem.shown", actor=staff_id, subject=local.code, nonce=red["nonce"])
-        return verdict
+        try:
+            with self.db.atomic():
+                self.db.settle(entry, "given", mode="online", verdict=verdict)
+                if verdict.accepted:
+                    self.db.remember(nonce, verdict, store_id=self.store_id, staff_id=staff_id, amount=amount,
+                                     at=parse_time(answer["redemption"]["redeemed_at"]), mode="online")
+        except sqlite3.IntegrityError:
+            # Another connection of this terminal (a shell's pos redeem) took the voucher offline a moment
+            # ago: that one stands, the service's acceptance of ours is voided at the next sync.
+            return self._taken_meanwhile(verdict, staff_id, nonce, entry, now, void=True)
+        return Decision(verdict, entry)
 
     def _ask(self, nonce: str, raw: str, staff_id: str, amount: int | None, items: list[dict] | None = None) -> dict:
         assert self.endpoint is not None
         return self.endpoint.redeem(nonce=nonce, code=raw.strip(), staff_id=staff_id, store_id=self.store_id,
                                     amount=amount, items=items)
 
-    def _remember(self, nonce: str, verdict: Verdict, staff_id: str, amount: int | None, at: datetime, mode: str) -> None:
-        self.db.conn.execute(
-            "INSERT INTO redemptions (nonce, code, campaign_id, customer_id, store_id, staff_id, amount, discount, "
-            "redeemed_at, mode) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (nonce, verdict.code, verdict.campaign_id, verdict.customer_id, self.store_id, staff_id, amount,
-             verdict.discount, format_time(at), mode),
-        )
-
     def _offline(self, raw: str, staff_id: str, amount: int | None, nonce: str, entry: int, *, maybe_sent: bool,
-                 items: list[dict] | None = None) -> Verdict:
+                 items: list[dict] | None = None) -> Decision:
+        """Decide with the campaign's offline policy. ``maybe_sent``: the service may hold this nonce already."""
         now = self.clock()
         verdict = self.check(raw, staff_id, amount, offline=True, items=items)
         try:
             with self.db.atomic():
                 if verdict.accepted:
-                    self._remember(nonce, verdict, staff_id, amount, now, "offline")
-                    self.db.enqueue(nonce, "redeem", offline_item(nonce, raw, staff_id, amount, now, items), now)
+                    self.db.remember(nonce, verdict, store_id=self.store_id, staff_id=staff_id, amount=amount, at=now,
+                                     mode="offline")
+                    self.db.enqueue(nonce, "redeem", offline_item(nonce, raw, staff_id, amount, now, items), now,
+                                    maybe_sent=maybe_sent)
                     verdict = verdict.but(message=verdict.message + " (offline: uploaded at the next sync)")
                 elif maybe_sent:
                     # The service may have redeemed it although we refuse: void that at the next sync.
-                    self._enqueue_void(nonce, staff_id, now)
-                self.db.settle_journal(entry, state="done", mode="offline", verdict=verdict)
+                    self.db.enqueue_void(nonce, staff_id, now)
+                self.db.settle(entry, "given", mode="offline", verdict=verdict)
                 self.db.audit(now, "redeem" if verdict.accepted else "redeem.refused", actor=staff_id,
                               subject=verdict.code, nonce=nonce, mode="offline", reason=str(verdict.reason))
-        except sqlite3.IntegrityError:  # another worker on this terminal took it a moment ago
-            first = self.db.active_redemption(verdict.code or "")
-            verdict = Verdict(Reason.ALREADY_REDEEMED, "Already redeemed at this terminal a moment ago.", code=verdict.code,
-                              campaign_id=verdict.campaign_id, offline=True, first_redemption=first)
-            with self.db.atomic():
-                if maybe_sent:
-                    self._enqueue_void(nonce, staff_id, now)
-                self.db.settle_journal(entry, state="done", mode="offline", verdict=verdict)
-        return verdict
+        except sqlite3.IntegrityError:  # another connection of this terminal took it a moment ago
+            return self._taken_meanwhile(verdict, staff_id, nonce, entry, now, void=maybe_sent)
+        return Decision(verdict, entry)
 
-    def _enqueue_void(self, nonce: str, staff_id: str, now: datetime) -> None:
-        key = f"{nonce}-void"
-        self.db.enqueue(key, "void", {"kind": "void", "nonce": key, "target": nonce, "staff_id": staff_id}, now)
+    def _taken_meanwhile(self, verdict: Verdict, staff_id: str, nonce: str, entry: int, now: datetime, *,
+                         void: bool) -> Decision:
+        first = self.db.active_redemption(verdict.code or "")
+        refused = Verdict(Reason.ALREADY_REDEEMED, "Already redeemed at this terminal a moment ago.", code=verdict.code,
+                          campaign_id=verdict.campaign_id, offline=True, first_redemption=first)
+        with self.db.atomic():
+            if void:
+                self.db.enqueue_void(nonce, staff_id, now)
+            self.db.settle(entry, "given", mode="offline", verdict=refused)
+        return Decision(refused, entry)
 
     # -- undo ---------------------------------------------------------------------------------------
     def cancel(self, code_or_nonce: str, staff_id: str) -> Undo:
-        """Undo this terminal's live redemption of a voucher, inside the campaign's cancel window."""
+        """Undo this terminal's live redemption of a voucher, inside the campaign's cancel window.
+
+        Where the redemption is decides how: still waiting in the outbox → withdrawn (and voided on the
+        service too if an unanswered request may have reached it); on its way in an upload → a cancel is
+        queued behind it; known to the service → cancelled online, or queued when it cannot be reached.
+        """
         now = self.clock()
         try:
-            code = normalise(code_or_nonce)
-            red = self.db.local_redemption(code)
+            red = self.db.local_redemption(normalise(code_or_nonce))
         except CodeError:
-            rows = list(self.db.db.query("SELECT * FROM redemptions WHERE nonce=? AND cancelled_at IS NULL",
-                                         [code_or_nonce.strip()]))
-            red = rows[0] if rows else None
+            red = self.db.live_redemption_by_nonce(code_or_nonce.strip())
         if red is None:
             raise CancelError("This terminal has no live redemption of that voucher to undo.")
         verifier = self.db.verifier(staff_id)
@@ -208,27 +222,36 @@ class Counter:
         if problem:
             raise CancelError(problem)
         nonce = red["nonce"]
-        queued = False
         with self.db.atomic():
-            withdrawn = self.db.conn.execute(
-                "UPDATE outbox SET state='withdrawn', updated_at=? WHERE nonce=? AND state='pending'",
-                (format_time(now), nonce)).rowcount
-        if not withdrawn:
-            try:
-                if self.endpoint is None:
-                    raise Unreachable("no service configured")
-                self.endpoint.cancel(nonce, staff_id=staff_id)
-            except (Unreachable, UnknownOutcome):
-                queued = True
-            except Refused as err:
-                raise CancelError(err.message) from err
+            sent = self.db.outbox_entry(nonce)
+            if sent is not None and sent["state"] == "pending" and self.db.withdraw(nonce, now):
+                if sent["maybe_sent"]:  # an earlier request with this nonce may have reached the service
+                    self.db.enqueue_void(nonce, staff_id, now)
+                return self._undone(red, staff_id, now, queued=True)
+            if sent is not None and sent["state"] == "sending":
+                self.db.enqueue_cancel(nonce, staff_id, now)  # behind the upload that carries it
+                return self._undone(red, staff_id, now, queued=True)
+            if red["state"] == "conflict":  # the service never took it: nothing to cancel there
+                return self._undone(red, staff_id, now, queued=False)
+        queued = False
+        try:
+            if self.endpoint is None:
+                raise Unreachable("no service configured")
+            self.endpoint.cancel(nonce, staff_id=staff_id)
+        except (Unreachable, UnknownOutcome):
+            queued = True
+        except Refused as err:
+            raise CancelError(err.message) from err
         with self.db.atomic():
             if queued:
-                key = f"{nonce}-cancel"
-                self.db.enqueue(key, "cancel", {"kind": "cancel", "nonce": key, "target": nonce, "staff_id": staff_id,
-                                                "requested_at": format_time(now)}, now)
-            self.db.conn.execute("UPDATE redemptions SET cancelled_at=? WHERE nonce=?", (format_time(now), nonce))
+                self.db.enqueue_cancel(nonce, staff_id, now)
+            return self._undone(red, staff_id, now, queued=queued)
+
+    def _undone(self, red: dict, staff_id: str, now: datetime, *, queued: bool) -> Undo:
+        """Record the undo (inside the caller's transaction); a second undo of the same changes nothing."""
+        nonce = red["nonce"]
+        if self.db.cancel_redemption(nonce, now):
             self.db.journal(at=now, nonce=nonce, raw=red["code"], staff_id=staff_id, store_id=self.store_id,
-                            amount=red["amount"], state="cancelled", mode="offline" if queued or withdrawn else "online")
+                            amount=red["amount"], state="cancelled", mode="offline" if queued else "online")
             self.db.audit(now, "cancel", actor=staff_id, subject=red["code"], nonce=nonce, queued=queued)
-        return Undo(nonce, red["code"], queued or bool(withdrawn))
+        return Undo(nonce, red["code"], queued)

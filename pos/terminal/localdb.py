@@ -1,7 +1,11 @@
 """The terminal's own SQLite file: catalog cache, journal, outbox, redemptions, audit.
 
-Everything the counter writes goes through :meth:`LocalDB.atomic` so a crash leaves either all of a
-step or none of it. Each thread opens its own :class:`LocalDB` (a connection belongs to one thread).
+This module is the one place that writes the terminal's state. The counter, the undo, the upload,
+the catalog pull and the recovery call its methods; none of them issues its own SQL. Each step is one
+``BEGIN IMMEDIATE`` transaction (:meth:`LocalDB.atomic`), so a crash leaves all of a step or none of
+it and two connections never interleave inside one; every change of a row's state is a guarded
+transition (:mod:`pos.terminal.states`). Each thread opens its own :class:`LocalDB` (a connection
+belongs to one thread), and each is an :class:`~pos.terminal.owner.Owner` of the attempts it journals.
 """
 
 from __future__ import annotations
@@ -16,7 +20,21 @@ from typing import Any
 
 import sqlite_utils
 
-from pos.domain import Campaign, FirstRedemption, Verifier, Voucher, VoucherStatus, format_time, parse_time
+from pos.domain import (
+    Campaign,
+    FirstRedemption,
+    Reason,
+    Verdict,
+    Verifier,
+    Voucher,
+    VoucherStatus,
+    format_time,
+    parse_time,
+)
+from pos.terminal import owner as owners
+from pos.terminal.states import StateConflict, move, must_move
+
+__all__ = ["LocalDB", "StateConflict"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -37,6 +55,7 @@ CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEX
     state TEXT NOT NULL, mode TEXT, reason TEXT, message TEXT, discount INTEGER, detail TEXT);
 CREATE INDEX IF NOT EXISTS journal_nonce ON journal(nonce);
 CREATE INDEX IF NOT EXISTS journal_unsettled ON journal(code) WHERE state='pending';
+CREATE INDEX IF NOT EXISTS journal_open ON journal(state) WHERE state IN ('pending','given','unshown');
 -- Redemptions this terminal made (online or offline); at most one live per voucher.
 CREATE TABLE IF NOT EXISTS redemptions (nonce TEXT PRIMARY KEY, code TEXT NOT NULL, campaign_id TEXT NOT NULL,
     customer_id TEXT, store_id TEXT NOT NULL, staff_id TEXT NOT NULL, amount INTEGER, discount INTEGER NOT NULL,
@@ -68,20 +87,44 @@ class LocalDB:
         self.db.execute("PRAGMA synchronous=FULL")  # a verdict shown is a verdict on disk
         self.db.execute("PRAGMA busy_timeout=10000")
         self.db.conn.executescript(SCHEMA)
-        if "pin_hash" not in self.db["staff"].columns_dict:  # a file from before offline logins
-            self.db.execute("ALTER TABLE staff ADD COLUMN pin_hash TEXT")
-        if "items" not in self.db["journal"].columns_dict:  # a file from before basket lines
-            self.db.execute("ALTER TABLE journal ADD COLUMN items TEXT")
+        for table, column, decl in (
+            ("staff", "pin_hash", "TEXT"),  # a file from before offline logins
+            ("journal", "items", "TEXT"),  # … before basket lines
+            ("journal", "owner", "TEXT"),  # … before owners: its pending rows count as a dead owner's
+            ("outbox", "maybe_sent", "INTEGER NOT NULL DEFAULT 0"),  # … before undo after a lost answer
+        ):
+            if column not in self.db[table].columns_dict:
+                self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
         self.conn = self.db.conn
+        self.owner = owners.Owner(self.path)
         self._campaigns: dict[str, Campaign] = {}
+        self._campaigns_seen = -1  # PRAGMA data_version the cache was filled at
 
     def close(self) -> None:
+        try:
+            (mine,) = self.conn.execute("SELECT count(*) FROM journal WHERE owner=? AND state IN ('pending','given')",
+                                        (self.owner.id,)).fetchone()
+        except sqlite3.Error:
+            mine = 1
         self.db.close()
+        self.owner.release(forget=not mine)
 
     @contextmanager
     def atomic(self) -> Iterator[sqlite3.Connection]:
-        with self.db.atomic():
+        """One step, all or nothing. The write lock is taken at the start (``BEGIN IMMEDIATE``), so what
+        the step reads cannot change under it before it writes."""
+        if self.conn.in_transaction:
+            with self.db.atomic():
+                yield self.conn
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
             yield self.conn
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
 
     # -- meta -----------------------------------------------------------------------------------
     def get_meta(self, key: str, default: str | None = None) -> str | None:
@@ -101,6 +144,13 @@ class LocalDB:
         return Voucher(code, row[0], row[1], parse_time(row[2]) if row[2] else None, VoucherStatus(row[3]))
 
     def campaign(self, campaign_id: str) -> Campaign | None:
+        """A campaign as the file holds it now. Parsed campaigns are kept only while no other connection
+        has committed to the file (SQLite's ``data_version``): a pull by the background sync, or by
+        ``pos sync`` in a shell, empties the cache before the next decision."""
+        (version,) = self.conn.execute("PRAGMA data_version").fetchone()
+        if version != self._campaigns_seen:
+            self._campaigns.clear()
+            self._campaigns_seen = version
         cached = self._campaigns.get(campaign_id)
         if cached is not None:
             return cached
@@ -122,10 +172,18 @@ class LocalDB:
         row = self.conn.execute("SELECT public FROM keys WHERE kid=?", (kid,)).fetchone()
         return bytes.fromhex(row[0]) if row else None
 
+    def store_name(self, store_id: str) -> str:
+        row = self.conn.execute("SELECT name FROM stores WHERE id=?", (store_id,)).fetchone()
+        return row[0] if row else ""
+
     # -- the domain's History -------------------------------------------------------------------
     def local_redemption(self, code: str) -> dict[str, Any] | None:
         """This terminal's live redemption of a voucher, if any."""
         rows = self.db.query("SELECT * FROM redemptions WHERE code=? AND cancelled_at IS NULL", [code])
+        return next(iter(rows), None)
+
+    def live_redemption_by_nonce(self, nonce: str) -> dict[str, Any] | None:
+        rows = self.db.query("SELECT * FROM redemptions WHERE nonce=? AND cancelled_at IS NULL", [nonce])
         return next(iter(rows), None)
 
     def active_redemption(self, code: str) -> FirstRedemption | None:
@@ -175,42 +233,159 @@ class LocalDB:
     def catalog_cursor(self) -> int:
         return int(self.get_meta("catalog_cursor", "0") or 0)
 
-    # -- journal and audit ----------------------------------------------------------------------
+    # -- journal --------------------------------------------------------------------------------
     def journal(self, *, at: datetime, nonce: str | None, raw: str, staff_id: str, store_id: str,
                 amount: int | None, state: str, mode: str | None = None, verdict: Any = None,
                 code: str | None = None, items: list[dict[str, Any]] | None = None) -> int:
+        """A new journal row owned by this connection (inside the caller's transaction)."""
         cur = self.conn.execute(
             "INSERT INTO journal (at, nonce, input, code, staff_id, store_id, amount, state, mode, reason, message, "
-            "discount, detail, items) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "discount, detail, items, owner) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (format_time(at), nonce, raw[:512], code or getattr(verdict, "code", None), staff_id, store_id, amount,
              state, mode,
              str(verdict.reason) if verdict else None, verdict.message if verdict else None,
              verdict.discount if verdict else None, verdict.detail if verdict else None,
-             json.dumps(items) if items else None),
+             json.dumps(items) if items else None, self.owner.id),
         )
         return int(cur.lastrowid or 0)
 
     def unsettled_attempt(self, code: str) -> dict[str, Any] | None:
-        """The latest attempt at this voucher whose outcome was never learned (the terminal died)."""
-        rows = self.db.query("SELECT id, nonce, staff_id, amount, items FROM journal WHERE state='pending' AND code=? "
-                             "AND nonce IS NOT NULL ORDER BY id DESC LIMIT 1", [code])
+        """The latest attempt at this voucher whose outcome was never learned because its counter died.
+
+        An attempt of a live owner (a counter whose answer is still on its way, in this process or
+        another) is not unsettled: it is in flight, and nobody else may continue or void it.
+        """
+        rows = self.db.query("SELECT id, nonce, staff_id, amount, items, owner FROM journal WHERE state='pending' "
+                             "AND code=? AND nonce IS NOT NULL ORDER BY id DESC", [code])
+        for row in rows:
+            if row["owner"] != self.owner.id and not owners.is_alive(self.path, row["owner"]):
+                return row
+        return None
+
+    def take_over(self, entry: int) -> None:
+        """Make a dead owner's pending attempt ours before continuing it under its nonce."""
+        with self.atomic():
+            cur = self.conn.execute("UPDATE journal SET owner=? WHERE id=? AND state='pending'", (self.owner.id, entry))
+            if cur.rowcount != 1:
+                raise StateConflict(f"journal {entry} was settled by another connection")
+
+    def settle(self, entry: int, target: str, *, mode: str, verdict: Verdict) -> None:
+        """This connection's pending attempt gets its verdict (inside the caller's transaction)."""
+        must_move(self.conn, "journal", ("id", entry), ["pending"], target, mode=mode, code=verdict.code,
+                  reason=str(verdict.reason), message=verdict.message, discount=verdict.discount,
+                  detail=verdict.detail)
+
+    def mark_error(self, entry: int) -> None:
+        with self.atomic():
+            move(self.conn, "journal", ("id", entry), ["pending"], "error")
+
+    def mark_shown(self, entry: int) -> bool:
+        """The verdict of ``entry`` is on the screen (or printed). False if it was already marked."""
+        with self.atomic():
+            return move(self.conn, "journal", ("id", entry), ["given", "unshown"], "shown")
+
+    def unshown_acceptance(self, nonce: str) -> dict[str, Any] | None:
+        rows = self.db.query("SELECT id, message, discount FROM journal WHERE nonce=? AND state='unshown' "
+                             "ORDER BY id DESC LIMIT 1", [nonce])
         return next(iter(rows), None)
 
-    def settle_journal(self, entry: int, *, state: str, mode: str, verdict: Any) -> None:
+    def abandon(self, entry: int, nonce: str, staff_id: str, now: datetime) -> bool:
+        """Void a dead owner's attempt: a late copy of it can never count (inside the caller's transaction)."""
+        if not move(self.conn, "journal", ("id", entry), ["pending"], "abandoned"):
+            return False
+        self.enqueue_void(nonce, staff_id, now)
+        return True
+
+    def dead_attempts(self) -> list[dict[str, Any]]:
+        """Pending or undisplayed journal rows whose owner is gone (killed, or closed mid-step)."""
+        rows = list(self.db.query("SELECT id, nonce, input, staff_id, amount, state, reason, owner FROM journal "
+                                  "WHERE state IN ('pending','given') AND (owner IS NULL OR owner != ?)",
+                                  [self.owner.id]))
+        alive: dict[str | None, bool] = {}
+        dead = []
+        for row in rows:
+            if row["owner"] not in alive:
+                alive[row["owner"]] = owners.is_alive(self.path, row["owner"])
+            if not alive[row["owner"]]:
+                dead.append(row)
+        return dead
+
+    def forget_dead_owners(self) -> None:
+        """Remove the lock files of owners that are gone and have nothing left unsettled."""
+        open_ = {r[0] for r in self.conn.execute("SELECT DISTINCT owner FROM journal WHERE state IN ('pending','given')")}
+        for path in owners.owners_dir(self.path).glob("*.lock"):
+            oid = path.stem
+            if oid != self.owner.id and oid not in open_ and not owners.is_alive(self.path, oid):
+                owners.forget(self.path, oid)
+
+    # -- this terminal's redemptions --------------------------------------------------------------
+    def remember(self, nonce: str, verdict: Verdict, *, store_id: str, staff_id: str, amount: int | None,
+                 at: datetime | str, mode: str) -> None:
+        """A live redemption of this terminal (inside the caller's transaction). The partial unique index
+        refuses a second live one of the same voucher (``sqlite3.IntegrityError``); the same nonce twice is
+        one redemption."""
         self.conn.execute(
-            "UPDATE journal SET state=?, mode=?, code=?, reason=?, message=?, discount=?, detail=? WHERE id=?",
-            (state, mode, verdict.code, str(verdict.reason), verdict.message, verdict.discount, verdict.detail, entry),
+            "INSERT INTO redemptions (nonce, code, campaign_id, customer_id, store_id, staff_id, amount, discount, "
+            "redeemed_at, mode) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(nonce) DO NOTHING",
+            (nonce, verdict.code, verdict.campaign_id, verdict.customer_id, store_id, staff_id, amount,
+             verdict.discount, at if isinstance(at, str) else format_time(at), mode),
         )
 
+    def cancel_redemption(self, nonce: str, at: datetime) -> bool:
+        """Mark a live redemption undone (inside the caller's transaction); False if it no longer was live."""
+        cur = self.conn.execute("UPDATE redemptions SET cancelled_at=? WHERE nonce=? AND cancelled_at IS NULL",
+                                (format_time(at), nonce))
+        return cur.rowcount == 1
+
+    # -- audit ----------------------------------------------------------------------------------
     def audit(self, at: datetime, action: str, *, actor: str | None, subject: str | None, **detail: Any) -> None:
         self.conn.execute("INSERT INTO audit (at, actor, action, subject, detail) VALUES (?,?,?,?,?)",
                           (format_time(at), actor, action, subject, json.dumps(detail, default=str) if detail else None))
 
     # -- outbox ---------------------------------------------------------------------------------
-    def enqueue(self, nonce: str, kind: str, body: dict[str, Any], at: datetime) -> None:
+    def enqueue(self, nonce: str, kind: str, body: dict[str, Any], at: datetime, *, maybe_sent: bool = False) -> None:
         (seq,) = self.conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM outbox").fetchone()
-        self.conn.execute("INSERT INTO outbox (nonce, seq, kind, body, created_at) VALUES (?,?,?,?,?)",
-                          (nonce, seq, kind, json.dumps(body), format_time(at)))
+        self.conn.execute("INSERT INTO outbox (nonce, seq, kind, body, created_at, maybe_sent) VALUES (?,?,?,?,?,?)",
+                          (nonce, seq, kind, json.dumps(body), format_time(at), int(maybe_sent)))
+
+    def enqueue_void(self, nonce: str, staff_id: str, at: datetime) -> None:
+        """Undo ``nonce`` on the service whatever became of it (a void ignores the cancel window, and one
+        that arrives before the request makes the request refused)."""
+        key = f"{nonce}-void"
+        self.conn.execute("DELETE FROM outbox WHERE nonce=? AND state='withdrawn'", (key,))
+        if self.conn.execute("SELECT 1 FROM outbox WHERE nonce=?", (key,)).fetchone() is None:
+            self.enqueue(key, "void", {"kind": "void", "nonce": key, "target": nonce, "staff_id": staff_id}, at)
+
+    def enqueue_cancel(self, nonce: str, staff_id: str, at: datetime) -> None:
+        key = f"{nonce}-cancel"
+        if self.conn.execute("SELECT 1 FROM outbox WHERE nonce=?", (key,)).fetchone() is None:
+            self.enqueue(key, "cancel", {"kind": "cancel", "nonce": key, "target": nonce, "staff_id": staff_id,
+                                         "requested_at": format_time(at)}, at)
+
+    def outbox_entry(self, nonce: str) -> dict[str, Any] | None:
+        rows = self.db.query("SELECT nonce, kind, state, maybe_sent FROM outbox WHERE nonce=?", [nonce])
+        return next(iter(rows), None)
+
+    def withdraw(self, nonce: str, at: datetime) -> bool:
+        """Take a redemption out of the outbox before any upload began (inside the caller's transaction)."""
+        return move(self.conn, "outbox", ("nonce", nonce), ["pending"], "withdrawn", updated_at=format_time(at))
+
+    def claim(self, limit: int, after: int = 0) -> list[dict[str, Any]]:
+        """The next ``limit`` pending entries after sequence ``after``, moved to ``sending`` in one step:
+        from now on an undo sees them as on their way and queues a cancel instead of withdrawing."""
+        with self.atomic():
+            rows = list(self.db.query(
+                "SELECT seq, nonce, kind, body FROM outbox WHERE state='pending' AND seq > ? ORDER BY seq LIMIT ?",
+                [after, limit]))
+            if rows:
+                self.conn.executemany("UPDATE outbox SET state='sending' WHERE nonce=? AND state='pending'",
+                                      [(r["nonce"],) for r in rows])
+        return rows
+
+    def unclaim_all(self) -> int:
+        """Entries a sync left ``sending`` go back to ``pending`` (called by the one sync that runs)."""
+        with self.atomic():
+            return self.conn.execute("UPDATE outbox SET state='pending' WHERE state='sending'").rowcount
 
     def pending(self, limit: int, after: int = 0) -> list[dict[str, Any]]:
         """The next ``limit`` pending outbox entries, in the order they were made, after sequence ``after``."""
@@ -222,5 +397,76 @@ class LocalDB:
         return {row["state"]: row["n"] for row in self.db.query("SELECT state, count(*) AS n FROM outbox GROUP BY state")}
 
     def pending_count(self) -> int:
-        (n,) = self.conn.execute("SELECT count(*) FROM outbox WHERE state='pending'").fetchone()
+        """Items the service has still to hear of (waiting, or on their way in an upload)."""
+        (n,) = self.conn.execute("SELECT count(*) FROM outbox WHERE state IN ('pending','sending')").fetchone()
         return int(n)
+
+    def record_answers(self, rows: list[dict[str, Any]], results: list[dict[str, Any]], at: datetime) -> list[dict[str, Any]]:
+        """The service's answers for one uploaded batch, in one transaction; returns the conflicts.
+
+        Each entry moves from ``sending`` to its answer only if it is still ``sending``. A redemption the
+        service voided (a void from an earlier recovery got there first) disagrees with what the
+        cashier was told, so it is kept as a conflict like a refusal. A cancel still waiting for a
+        redemption the service refused is withdrawn: there is nothing to cancel.
+        """
+        by_nonce = {r["nonce"]: r for r in results}
+        stamp = format_time(at)
+        conflicts: list[dict[str, Any]] = []
+        with self.atomic():
+            for row in rows:
+                res = by_nonce.get(row["nonce"])
+                if res is None:
+                    continue
+                outcome = res["result"]
+                if not move(self.conn, "outbox", ("nonce", row["nonce"]), ["sending"], outcome,
+                            result=json.dumps(res), updated_at=stamp):
+                    continue
+                disagrees = outcome == "conflict" or (row["kind"] == "redeem" and outcome == "voided")
+                if not disagrees:
+                    continue
+                code = None
+                if row["kind"] == "redeem":
+                    found = self.conn.execute("SELECT code FROM redemptions WHERE nonce=?", (row["nonce"],)).fetchone()
+                    code = found[0] if found else None
+                    self.conn.execute("UPDATE redemptions SET state='conflict' WHERE nonce=?", (row["nonce"],))
+                    for undo in (f"{row['nonce']}-cancel", f"{row['nonce']}-void"):
+                        self.withdraw(undo, at)
+                reason = res.get("reason") or ("voided" if outcome == "voided" else "unknown")
+                self.conn.execute(
+                    "INSERT OR REPLACE INTO conflicts (nonce, code, reason, message, ours, theirs, recorded_at) "
+                    "VALUES (?,?,?,?,?,?,?)",
+                    (row["nonce"], code, reason, res.get("message") or "", row["body"],
+                     json.dumps(res.get("existing")), stamp))
+                conflicts.append({"nonce": row["nonce"], "kind": row["kind"], "reason": reason,
+                                  "message": res.get("message"), "ours": json.loads(row["body"]),
+                                  "theirs": res.get("existing")})
+            self.audit(at, "sync.upload", actor=None, subject=None, items=len(rows),
+                       answered=sum(r["nonce"] in by_nonce for r in rows))
+        return conflicts
+
+    def settle_dead(self, row: dict[str, Any], answer: dict[str, Any] | None, at: datetime) -> None:
+        """Recovery's decision for one row of a dead owner (see :func:`pos.terminal.sync.recover`)."""
+        with self.atomic():
+            if row["state"] == "given":  # decided, committed, never confirmed on screen
+                move(self.conn, "journal", ("id", row["id"]), ["given"],
+                     "unshown" if row["reason"] == str(Reason.OK) else "done")
+            elif answer is None:
+                self.abandon(row["id"], row["nonce"], row["staff_id"], at)
+            else:
+                verdict = Verdict.from_dict(answer["verdict"])
+                red = answer.get("redemption")
+                if red and not red.get("cancelled_at"):
+                    try:
+                        with self.atomic():
+                            self.remember(row["nonce"], verdict.but(code=red["code"], campaign_id=red["campaign_id"],
+                                                                   customer_id=red.get("customer_id"),
+                                                                   discount=red["discount"]),
+                                          store_id=red["store_id"], staff_id=red["staff_id"], amount=red.get("amount"),
+                                          at=red["redeemed_at"], mode="online")
+                    except sqlite3.IntegrityError:
+                        pass  # this terminal already holds a live redemption of the voucher: it is not a second one
+                move(self.conn, "journal", ("id", row["id"]), ["pending"], "unshown" if verdict.accepted else "done",
+                     mode="online", code=verdict.code or (red or {}).get("code"), reason=str(verdict.reason),
+                     message=verdict.message, discount=verdict.discount, detail=verdict.detail)
+            self.audit(at, "recover", actor=None, subject=None, nonce=row["nonce"], state=row["state"],
+                       found=answer is not None)

@@ -1,9 +1,12 @@
 """``pos sync``: settle what a crash left pending, push the outbox, pull the catalog.
 
-Exactly once: every outbox item carries the nonce the service uses as its idempotency key, and an
-item leaves the ``pending`` state only in the same local transaction that records the service's answer.
-A sync killed at any point re-sends at most the batch in flight, which the service answers as
-``duplicate``; nothing is uploaded twice and nothing is skipped.
+Exactly once: every outbox item carries the nonce the service uses as its idempotency key. An upload
+first moves a batch from ``pending`` to ``sending`` (so an undo meanwhile queues a cancel instead of
+withdrawing what is already on its way), and each item leaves ``sending`` only in the local
+transaction that records the service's answer. A sync killed at any point re-sends at most the
+batches in flight, which the service answers as ``duplicate``; nothing is uploaded twice and nothing
+is skipped. One sync runs at a time per terminal file (a lock beside it), whoever starts it: the
+UI's timer, its link-return upload, ``pos sync`` or ``pos redeem`` in a shell.
 """
 
 from __future__ import annotations
@@ -17,9 +20,9 @@ from typing import Any
 
 import orjson
 
-from pos.domain import Verdict, format_time
 from pos.terminal.endpoint import Endpoint, EndpointError
 from pos.terminal.localdb import LocalDB
+from pos.terminal.owner import FileLock
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
@@ -32,6 +35,7 @@ class SyncReport:
     pulled: int = 0
     cursor: int = 0
     error: str | None = None
+    busy: bool = False  # another sync of this terminal was running: this one did nothing
 
     @property
     def ok(self) -> bool:
@@ -39,50 +43,43 @@ class SyncReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "uploaded": dict(self.results), "conflicts": self.conflicts, "recovered": self.recovered,
-                "catalog_rows": self.pulled, "cursor": self.cursor, "error": self.error}
+                "catalog_rows": self.pulled, "cursor": self.cursor, "error": self.error, "busy": self.busy}
 
 
 def recover(db: LocalDB, endpoint: Endpoint) -> int:
-    """Settle journal entries a crash left ``pending`` by asking the service what became of them.
+    """Settle what a counter that is gone left unsettled; never an attempt still in flight.
 
-    The service's answer is taken as it is: an accepted redemption joins this terminal's history and
-    is marked ``unshown``, so the next scan of that voucher shows the acceptance the cashier never saw
-    (instead of "already redeemed"); a request the service never saw is voided, so that a late copy
-    of it can never count.
+    Only rows of owners that are no longer alive are touched (:mod:`pos.terminal.owner`): a counter in
+    this process or another whose answer is still on its way keeps its row. For each:
+
+    - ``given`` (the verdict was committed, the screen never confirmed it): an acceptance becomes
+      ``unshown``, so the next scan of that voucher shows it, once, instead of "already redeemed";
+    - ``pending`` (the outcome was never learned): the service is asked. An accepted redemption joins
+      this terminal's history as ``unshown``; a request the service never saw is voided, so that a
+      late copy of it can never count.
     """
     settled = 0
-    pending = list(db.db.query("SELECT id, nonce, input, staff_id, amount FROM journal "
-                               "WHERE state='pending' AND nonce IS NOT NULL"))
-    for row in pending:
-        answer = endpoint.lookup(row["nonce"])
-        now = datetime.now(UTC)
-        with db.atomic():
-            if answer is None:
-                key = f"{row['nonce']}-void"
-                db.enqueue(key, "void", {"kind": "void", "nonce": key, "target": row["nonce"],
-                                         "staff_id": row["staff_id"]}, now)
-                db.conn.execute("UPDATE journal SET state='abandoned' WHERE id=?", (row["id"],))
-            else:
-                verdict = Verdict.from_dict(answer["verdict"])
-                red = answer.get("redemption")
-                if red and not red.get("cancelled_at"):
-                    db.conn.execute(
-                        "INSERT OR IGNORE INTO redemptions (nonce, code, campaign_id, customer_id, store_id, staff_id, "
-                        "amount, discount, redeemed_at, mode) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                        (row["nonce"], red["code"], red["campaign_id"], red.get("customer_id"), red["store_id"],
-                         red["staff_id"], red.get("amount"), red["discount"], red["redeemed_at"], "online"))
-                # Decided, but never on screen: the next scan of this voucher shows it (see Counter.redeem).
-                db.settle_journal(row["id"], state="unshown" if verdict.accepted else "done", mode="online",
-                                  verdict=verdict)
-            db.audit(now, "recover", actor=None, subject=None, nonce=row["nonce"], found=answer is not None)
+    for row in db.dead_attempts():
+        answer = endpoint.lookup(row["nonce"]) if row["state"] == "pending" and row["nonce"] else None
+        if row["state"] == "pending" and not row["nonce"]:
+            continue
+        db.settle_dead(row, answer, datetime.now(UTC))
         settled += 1
+    db.forget_dead_owners()
     return settled
 
 
 def sync(db: LocalDB, endpoint: Endpoint, store_id: str, *, batch_size: int = 1000,
-         progress: Progress | None = None) -> SyncReport:
+         progress: Progress | None = None, wait: float = 0.0) -> SyncReport:
+    """One sync of this terminal; if another is running, wait up to ``wait`` seconds, else report ``busy``."""
     report = SyncReport()
+    lock = FileLock(db.path.with_name(db.path.name + ".sync.lock"))
+    if not lock.acquire(wait=wait):
+        report.busy = True
+        report.error = "another sync of this terminal is running"
+        return report
     try:
+        db.unclaim_all()  # a sync that died mid-upload: its batches are sent again (the service dedups)
         report.recovered = recover(db, endpoint)
         _push(db, endpoint, store_id, batch_size, report, progress)
         cursor = db.catalog_cursor
@@ -97,6 +94,11 @@ def sync(db: LocalDB, endpoint: Endpoint, store_id: str, *, batch_size: int = 10
         report.cursor = cursor
     except EndpointError as err:
         report.error = str(err)
+    finally:
+        try:
+            db.unclaim_all()  # what got no answer waits for the next sync
+        finally:
+            lock.release()
     return report
 
 
@@ -106,6 +108,7 @@ def _push(db: LocalDB, endpoint: Endpoint, store_id: str, batch_size: int, repor
 
     Two batches overlap only when both hold redemptions alone: those commute (this terminal never has
     two live redemptions of one voucher), while a cancel or void must not overtake what it undoes.
+    A batch that comes back with an item unanswered ends the upload: nothing after it may overtake it.
     """
     total = db.pending_count()
     done = 0
@@ -119,54 +122,40 @@ def _push(db: LocalDB, endpoint: Endpoint, store_id: str, batch_size: int, repor
         return all(r["kind"] == "redeem" for r in rows)
 
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="pos-sync") as pool:
-        current = db.pending(batch_size)
+        current = db.claim(batch_size)
         in_flight = send(current) if current else None
         while in_flight is not None:
-            following = db.pending(batch_size, after=current[-1]["seq"])
-            overlap = bool(following) and redeems_only(current) and redeems_only(following)
-            next_flight = send(following) if overlap else None
+            following: list[dict[str, Any]] = []
+            next_flight = None
+            if redeems_only(current):
+                following = db.claim(batch_size, after=current[-1]["seq"])
+                if following and redeems_only(following):
+                    next_flight = send(following)
             try:
                 results = in_flight.result()
             except BaseException:
                 if next_flight is not None:
                     next_flight.cancel()
                 raise
-            _record(db, current, results, report)
+            unanswered = _take(db, current, results, report)
             done += len(current)
             if progress:
                 progress("upload", done, max(total, done))
-            if following and next_flight is None:
-                next_flight = send(following)
+            if unanswered:
+                if next_flight is not None:
+                    _take(db, following, next_flight.result(), report)
+                report.error = f"the service left {unanswered} item(s) unanswered; they are sent again at the next sync"
+                return
+            if next_flight is None:
+                if not following:
+                    following = db.claim(batch_size, after=current[-1]["seq"])
+                next_flight = send(following) if following else None
             current, in_flight = following, next_flight
 
 
-def _record(db: LocalDB, rows: list[dict[str, Any]], results: list[dict[str, Any]], report: SyncReport) -> None:
-    """Take the service's answers for one batch, in one local transaction (so a crash re-sends the batch)."""
-    by_nonce = {r["nonce"]: r for r in results}
-    now = datetime.now(UTC)
-    stamp = format_time(now)
-    updates = []
-    with db.atomic():
-        for row in rows:
-            res = by_nonce.get(row["nonce"])
-            if res is None:  # not answered: stays pending for the next sync
-                continue
-            outcome = res["result"]
-            report.results[outcome] += 1
-            updates.append((outcome, orjson.dumps(res).decode(), stamp, row["nonce"]))
-            if outcome == "conflict":
-                ours = orjson.loads(row["body"])
-                report.conflicts.append({"nonce": row["nonce"], "kind": row["kind"], "reason": res.get("reason"),
-                                         "message": res.get("message"), "ours": ours, "theirs": res.get("existing")})
-                code = None
-                if row["kind"] == "redeem":
-                    found = db.conn.execute("SELECT code FROM redemptions WHERE nonce=?", (row["nonce"],)).fetchone()
-                    code = found[0] if found else None
-                    db.conn.execute("UPDATE redemptions SET state='conflict' WHERE nonce=?", (row["nonce"],))
-                db.conn.execute(
-                    "INSERT OR REPLACE INTO conflicts (nonce, code, reason, message, ours, theirs, recorded_at) "
-                    "VALUES (?,?,?,?,?,?,?)",
-                    (row["nonce"], code, res.get("reason") or "unknown", res.get("message") or "",
-                     row["body"], orjson.dumps(res.get("existing")).decode(), stamp))
-        db.conn.executemany("UPDATE outbox SET state=?, result=?, updated_at=? WHERE nonce=?", updates)
-        db.audit(now, "sync.upload", actor=None, subject=None, items=len(rows), answered=len(updates))
+def _take(db: LocalDB, rows: list[dict[str, Any]], results: list[dict[str, Any]], report: SyncReport) -> int:
+    """Record one batch's answers; returns how many of its items got none."""
+    report.conflicts.extend(db.record_answers(rows, results, datetime.now(UTC)))
+    report.results.update(r["result"] for r in results)
+    answered = {r["nonce"] for r in results}
+    return sum(r["nonce"] not in answered for r in rows)

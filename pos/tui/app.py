@@ -3,11 +3,14 @@ and the modes; each place in the UI is a screen in :mod:`pos.tui.screens`."""
 
 from __future__ import annotations
 
+import logging
+import traceback
 from collections.abc import Callable, Iterable
 from functools import partial
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
 from typing import Any, ClassVar
 
-from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -20,6 +23,7 @@ from pos.terminal.localdb import LocalDB
 from pos.terminal.login import Shift
 from pos.terminal.sync import SyncReport, sync
 from pos.tui.i18n import _, language_from_env, set_language
+from pos.tui.jobs import work
 from pos.tui.keys import translate_bindings
 from pos.tui.screens.campaigns import CampaignsScreen
 from pos.tui.screens.counter import CounterScreen
@@ -64,16 +68,19 @@ class PosApp(App[None]):
 
     def __init__(self, cfg: TerminalConfig, *, hints: list[Hint] | None = None, clock: Clock = utcnow,
                  probe_every: float = 3.0, camera: str | None = None,
-                 auto_login: tuple[str, str] | None = None) -> None:
+                 auto_login: tuple[str, str] | None = None, transport: Any = None) -> None:
         super().__init__()
         translate_bindings(self)
         self.cfg = cfg
         self.clock = clock
         self.hints = hints or []
         self.camera_source = camera
-        self.station = Station(cfg, clock=clock)
-        self.office = Endpoint(cfg.service_url, cfg.token, timeout=10.0) if cfg.service_url else None
-        self._probe_endpoint = Endpoint(cfg.service_url, cfg.token, timeout=1.0) if cfg.service_url else None
+        self.transport = transport  # an httpx transport for every call to the service (tests hold requests)
+        self.station = Station(cfg, clock=clock, transport=transport)
+        self.office = self._endpoint(10.0)
+        self._probe_endpoint = self._endpoint(1.0)
+        self.log_path = Path(cfg.database).with_name("pos-ui.log")
+        self.failures = 0  # workers that failed this session (each told on screen and logged)
         self.probe_every = probe_every
         self.pull_every = 300.0  # seconds between background syncs (catalog pull, outbox push)
         self.shift: Shift | None = None
@@ -83,6 +90,32 @@ class PosApp(App[None]):
         self._modes_added: list[str] = []
         self.syncing = False
         self.auto_login = auto_login  # the demo opens on a logged-in counter
+
+    def _endpoint(self, timeout: float) -> Endpoint | None:
+        if not self.cfg.service_url:
+            return None
+        return Endpoint(self.cfg.service_url, self.cfg.token, timeout=timeout, transport=self.transport)
+
+    # -- failures --------------------------------------------------------------------------------
+    def worker_failed(self, what: str, exc: BaseException) -> None:
+        """The one handler for a failed worker (see :mod:`pos.tui.jobs`): log it, say it, carry on."""
+        self.failures += 1
+        logger = logging.getLogger("pos.ui")
+        if not any(isinstance(h, RotatingFileHandler) for h in logger.handlers):
+            try:
+                handler = RotatingFileHandler(self.log_path, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
+            except OSError:
+                handler = None
+            if handler is not None:
+                handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+                logger.addHandler(handler)
+                logger.setLevel(logging.INFO)
+        logger.error("%s failed: %s\n%s", what, exc,
+                     "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+        self.notify(_("Something went wrong ({what}: {error}). Nothing was lost; the counter keeps working. Details are in {log}.",
+                      what=what, error=str(exc)[:120] or exc.__class__.__name__,
+                      log=str(self.log_path)), severity="error", timeout=15)
+        self.bell()
 
     # -- life ----------------------------------------------------------------------------------
     async def on_mount(self) -> None:
@@ -202,7 +235,8 @@ class PosApp(App[None]):
         """A sync with its own connection and client, in its own thread: the counter keeps answering."""
         try:
             db = LocalDB(self.cfg.database)
-            endpoint = Endpoint(self.cfg.service_url, self.cfg.token, timeout=max(self.cfg.timeout, 10.0))
+            endpoint = Endpoint(self.cfg.service_url, self.cfg.token, timeout=max(self.cfg.timeout, 10.0),
+                                transport=self.transport)
             try:
                 report = sync(db, endpoint, self.cfg.store_id, progress=(
                     (lambda phase, n, total: self.call_from_thread(progress, phase, n, total)) if progress else None))
@@ -224,7 +258,8 @@ class PosApp(App[None]):
 
 def make_app(cfg: TerminalConfig, *, language: str | None = None, hints: list[Hint] | None = None,
              clock: Clock = utcnow, probe_every: float = 3.0, camera: str | None = None,
-             auto_login: tuple[str, str] | None = None) -> PosApp:
+             auto_login: tuple[str, str] | None = None, transport: Any = None) -> PosApp:
     """The app for ``pos``, ``pos demo`` and the tests alike."""
     set_language(language_from_env(language))
-    return PosApp(cfg, hints=hints, clock=clock, probe_every=probe_every, camera=camera, auto_login=auto_login)
+    return PosApp(cfg, hints=hints, clock=clock, probe_every=probe_every, camera=camera, auto_login=auto_login,
+                  transport=transport)

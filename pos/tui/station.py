@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from pos.domain import Reason, Verdict
 from pos.domain.promotions import BasketError, parse_lines
 from pos.terminal.config import TerminalConfig
-from pos.terminal.counter import Clock, Counter, Undo, utcnow
+from pos.terminal.counter import Clock, Counter, Decision, Undo, utcnow
 from pos.terminal.endpoint import Endpoint
 from pos.terminal.localdb import LocalDB
 from pos.terminal.login import Shift, sign_in
@@ -47,9 +47,10 @@ class ShiftRow:
 
 
 class Station:
-    def __init__(self, cfg: TerminalConfig, *, clock: Clock = utcnow) -> None:
+    def __init__(self, cfg: TerminalConfig, *, clock: Clock = utcnow, transport: Any = None) -> None:
         self.cfg = cfg
         self.clock = clock
+        self.transport = transport  # an httpx transport for every call to the service (tests hold requests)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pos-counter")
         self._desk: Desk | None = None
         self._closed = False
@@ -58,7 +59,8 @@ class Station:
     def _open(self) -> Desk:
         if self._desk is None:
             db = LocalDB(self.cfg.database)
-            endpoint = Endpoint(self.cfg.service_url, self.cfg.token, timeout=self.cfg.timeout) if self.cfg.service_url else None
+            endpoint = (Endpoint(self.cfg.service_url, self.cfg.token, timeout=self.cfg.timeout, transport=self.transport)
+                        if self.cfg.service_url else None)
             self._desk = Desk(db, endpoint, Counter(db, endpoint, store_id=self.cfg.store_id,
                                                     terminal_id=self.cfg.terminal_id, clock=self.clock,
                                                     budget=self.cfg.timeout))
@@ -90,11 +92,12 @@ class Station:
     async def sign_in(self, staff_id: str, pin: str) -> Shift:
         return await self.call(lambda d: sign_in(d.db, d.endpoint, staff_id, pin, self.clock()))
 
-    async def redeem(self, raw: str, staff_id: str, amount: int | None, goods: str = "") -> Verdict | str:
-        """The counter's verdict; or, before anything is journalled or sent, the field to ask the cashier
-        for: ``"amount"`` when this voucher's rules need the basket amount, ``"goods"`` when they need
-        the goods bought (typed as in :func:`pos.domain.promotions.parse_lines`)."""
-        def job(d: Desk) -> Verdict | str:
+    async def redeem(self, raw: str, staff_id: str, amount: int | None, goods: str = "") -> Decision | Verdict | str:
+        """The counter's decision (confirm it with :meth:`shown` once it is on screen); a verdict that was
+        never journalled (a basket that cannot be read); or, before anything is journalled or sent, the
+        field to ask the cashier for: ``"amount"`` when this voucher's rules need the basket amount,
+        ``"goods"`` when they need the goods bought (typed as in :func:`pos.domain.promotions.parse_lines`)."""
+        def job(d: Desk) -> Decision | Verdict | str:
             first = d.counter.check(raw, staff_id, amount)
             campaign = d.db.campaign(first.campaign_id) if first.campaign_id else None
             try:
@@ -106,8 +109,12 @@ class Station:
                     return "goods"
                 if amount is None and first.detail == "rules.amount_required":
                     return "amount"
-            return d.counter.redeem(raw, staff_id, amount, items)
+            return d.counter.decide(raw, staff_id, amount, items)
         return await self.call(job)
+
+    async def shown(self, entry: int) -> bool:
+        """The verdict of journal entry ``entry`` is on the screen."""
+        return await self.call(lambda d: d.counter.shown(entry))
 
     async def cancel(self, nonce: str, staff_id: str) -> Undo:
         return await self.call(lambda d: d.counter.cancel(nonce, staff_id))
@@ -116,10 +123,7 @@ class Station:
         return await self.call(lambda d: d.db.pending_count())
 
     async def store_name(self) -> str:
-        def name(d: Desk) -> str:
-            row = d.db.conn.execute("SELECT name FROM stores WHERE id=?", (self.cfg.store_id,)).fetchone()
-            return row[0] if row else ""
-        return await self.call(name)
+        return await self.call(lambda d: d.db.store_name(self.cfg.store_id))
 
     async def shift(self, since: str, limit: int = 200) -> list[ShiftRow]:
         """This terminal's redemptions since the shift began, newest first."""

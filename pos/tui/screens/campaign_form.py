@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -16,6 +16,7 @@ from pos.domain import Campaign, money
 from pos.domain.campaigns import Problem, validate
 from pos.terminal.endpoint import Refused
 from pos.tui.i18n import KINDS, _, kind_text, sentence
+from pos.tui.jobs import work
 from pos.tui.screens.counter import parse_amount
 from pos.tui.screens.form import FormModal
 

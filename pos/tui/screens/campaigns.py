@@ -6,13 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Label, Select
 
 from pos.tui.i18n import KINDS, STATUS, _, day, kind_text, status_text
+from pos.tui.jobs import work
 from pos.tui.screens.campaign_form import CampaignForm
 from pos.tui.screens.confirm import Confirm
 from pos.tui.screens.goods import BindForm, GoodsForm

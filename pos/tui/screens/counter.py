@@ -12,7 +12,7 @@ from collections import deque
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -21,9 +21,10 @@ from textual.widgets import DataTable, Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from pos.domain import Verdict, display, format_time, money, parse_time
-from pos.terminal.counter import CancelError
+from pos.terminal.counter import CancelError, Decision
 from pos.terminal.endpoint import Refused
 from pos.tui.i18n import _, clock
+from pos.tui.jobs import work
 from pos.tui.keys import translate_bindings
 from pos.tui.screens.confirm import Confirm
 from pos.tui.station import ShiftRow
@@ -152,11 +153,12 @@ class CounterScreen(Screen[None]):
         panel = self.query_one(VerdictPanel)
         panel.waiting(raw)
         try:
-            verdict = await self.app.station.redeem(raw, self.app.shift.staff_id, amount, goods)
+            decided = await self.app.station.redeem(raw, self.app.shift.staff_id, amount, goods)
         except Refused as err:  # the service would not consider it at all (a withdrawn token, say)
             panel.prompt(_("Refused: {message}", message=err.message))
             self.app.bell()
             return
+        verdict = decided.verdict if isinstance(decided, Decision) else decided
         if verdict == "amount":
             self.pending_code = raw
             panel.prompt(_("This voucher needs the basket amount: type it and press Enter."))
@@ -172,6 +174,8 @@ class CounterScreen(Screen[None]):
         self.query_one("#amount", Input).value = ""
         self.query_one("#goods", Input).value = ""
         panel.show(verdict)
+        if isinstance(decided, Decision):  # confirmed once the frame with the verdict has been drawn
+            self.call_after_refresh(self.confirm_shown, decided.entry)
         if not verdict.accepted:
             self.app.bell()
         self.action_focus_code()
@@ -181,6 +185,10 @@ class CounterScreen(Screen[None]):
             self.reload_shift()
         if verdict.accepted or verdict.offline:
             self.app.saw_link(not verdict.offline)  # refreshes the status line too
+
+    @work(group="shown")
+    async def confirm_shown(self, entry: int) -> None:
+        await self.app.station.shown(entry)
 
     # -- this shift ----------------------------------------------------------------------------
     @work(group="shift", exclusive=True)

@@ -7,12 +7,13 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Button, DataTable, Input, Label
 
 from pos.tui.i18n import _
+from pos.tui.jobs import work
 from pos.tui.screens.counter import parse_amount
 from pos.tui.screens.form import FormModal
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Center, Vertical
 from textual.screen import Screen
@@ -10,6 +10,7 @@ from textual.widgets import Button, Footer, Input, Label
 
 from pos.terminal.login import LoginError
 from pos.tui.i18n import _, sentence
+from pos.tui.jobs import work
 from pos.tui.keys import translate_bindings
 from pos.tui.widgets.status import StatusLine
 

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -15,6 +15,7 @@ from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Sta
 
 from pos.domain.pushes import slots
 from pos.tui.i18n import _, sentence
+from pos.tui.jobs import work
 from pos.tui.screens.confirm import Confirm
 from pos.tui.screens.form import FormModal
 from pos.tui.screens.office import OfficeError, OfficeScreen

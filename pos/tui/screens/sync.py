@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Label, ProgressBar
@@ -14,6 +13,7 @@ from textual.widgets import DataTable, Footer, Label, ProgressBar
 from pos.domain import display, parse_time
 from pos.terminal.sync import SyncReport
 from pos.tui.i18n import _, day
+from pos.tui.jobs import work
 from pos.tui.screens.office import OfficeScreen
 from pos.tui.widgets.status import StatusLine
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Footer, Input, Label, Select
 
 from pos.domain import display
 from pos.tui.i18n import _
+from pos.tui.jobs import work
 from pos.tui.screens.office import OfficeError, OfficeScreen
 from pos.tui.widgets.status import StatusLine
 
