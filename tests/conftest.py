@@ -42,9 +42,12 @@ class Shop:
         finally:
             db.close()
 
-    def terminal(self, terminal_id: str = "S001-T1", *, pull: bool = True, timeout: float = 2.0) -> Terminal:
-        local = LocalDB(self.tmp / f"{terminal_id}.db")
-        endpoint = Endpoint(self.service.url, TOKENS[terminal_id], timeout=timeout)
+    def terminal(self, terminal_id: str = "S001-T1", *, pull: bool = True, timeout: float = 2.0,
+                 transport: Any = None, path: Path | None = None) -> Terminal:
+        """A terminal's connection, client and counter. Two calls with the same ``path`` are two connections
+        to one terminal file, as the UI's counter and its background sync (or a shell's pos redeem) are."""
+        local = LocalDB(path or self.tmp / f"{terminal_id}.db")
+        endpoint = Endpoint(self.service.url, TOKENS[terminal_id], timeout=timeout, transport=transport)
         store = terminal_id.split("-")[0]
         term = Terminal(terminal_id, store, local, endpoint, Counter(local, endpoint, store_id=store, terminal_id=terminal_id))
         if pull:
