@@ -195,8 +195,8 @@ class Counter:
         refused = Verdict(Reason.ALREADY_REDEEMED, "Already redeemed at this terminal a moment ago.", code=verdict.code,
                           campaign_id=verdict.campaign_id, offline=True, first_redemption=first)
         with self.db.atomic():
-            if void:
-                self.db.enqueue_void(nonce, staff_id, now)
+            if void:  # ours may be live on the service: undo it before the other one goes up
+                self.db.void_ahead_of(nonce, staff_id, now, first.nonce if first else None)
             self.db.settle(entry, "given", mode="offline", verdict=refused)
         return Decision(refused, entry)
 

@@ -356,6 +356,17 @@ class LocalDB:
         if self.conn.execute("SELECT 1 FROM outbox WHERE nonce=?", (key,)).fetchone() is None:
             self.enqueue(key, "void", {"kind": "void", "nonce": key, "target": nonce, "staff_id": staff_id}, at)
 
+    def void_ahead_of(self, nonce: str, staff_id: str, at: datetime, ahead_of: str | None) -> None:
+        """:meth:`enqueue_void`, sent before the waiting redemption ``ahead_of`` (of the same voucher), so
+        that one is not refused for a redemption this void is about to undo."""
+        self.enqueue_void(nonce, staff_id, at)
+        other = self.conn.execute("SELECT seq FROM outbox WHERE nonce=? AND state='pending'", (ahead_of,)).fetchone()
+        if ahead_of and other is not None:
+            (mine,) = self.conn.execute("SELECT seq FROM outbox WHERE nonce=?", (f"{nonce}-void",)).fetchone()
+            if mine > other[0]:
+                self.conn.execute("UPDATE outbox SET seq=? WHERE nonce=?", (mine, ahead_of))
+                self.conn.execute("UPDATE outbox SET seq=? WHERE nonce=?", (other[0], f"{nonce}-void"))
+
     def enqueue_cancel(self, nonce: str, staff_id: str, at: datetime) -> None:
         key = f"{nonce}-cancel"
         if self.conn.execute("SELECT 1 FROM outbox WHERE nonce=?", (key,)).fetchone() is None:

@@ -70,8 +70,11 @@ def recover(db: LocalDB, endpoint: Endpoint) -> int:
 
 
 def sync(db: LocalDB, endpoint: Endpoint, store_id: str, *, batch_size: int = 1000,
-         progress: Progress | None = None, wait: float = 0.0) -> SyncReport:
-    """One sync of this terminal; if another is running, wait up to ``wait`` seconds, else report ``busy``."""
+         progress: Progress | None = None, wait: float = 0.0, overlap: bool = True) -> SyncReport:
+    """One sync of this terminal; if another is running, wait up to ``wait`` seconds, else report ``busy``.
+
+    ``overlap=False`` sends one batch at a time from this thread (slower; every step in one thread,
+    which the schedule explorer needs to replay an interleaving exactly)."""
     report = SyncReport()
     lock = FileLock(db.path.with_name(db.path.name + ".sync.lock"))
     if not lock.acquire(wait=wait):
@@ -81,7 +84,7 @@ def sync(db: LocalDB, endpoint: Endpoint, store_id: str, *, batch_size: int = 10
     try:
         db.unclaim_all()  # a sync that died mid-upload: its batches are sent again (the service dedups)
         report.recovered = recover(db, endpoint)
-        _push(db, endpoint, store_id, batch_size, report, progress)
+        _push(db, endpoint, store_id, batch_size, report, progress, overlap)
         cursor = db.catalog_cursor
         while True:
             delta = endpoint.catalog(cursor)
@@ -103,7 +106,7 @@ def sync(db: LocalDB, endpoint: Endpoint, store_id: str, *, batch_size: int = 10
 
 
 def _push(db: LocalDB, endpoint: Endpoint, store_id: str, batch_size: int, report: SyncReport,
-          progress: Progress | None) -> None:
+          progress: Progress | None, overlap: bool = True) -> None:
     """Upload the outbox in order, with the next batch in flight while the answers to one are recorded.
 
     Two batches overlap only when both hold redemptions alone: those commute (this terminal never has
@@ -116,7 +119,14 @@ def _push(db: LocalDB, endpoint: Endpoint, store_id: str, batch_size: int, repor
         progress("upload", 0, total)
 
     def send(rows: list[dict[str, Any]]) -> Future[list[dict[str, Any]]]:
-        return pool.submit(endpoint.upload, store_id, [orjson.loads(r["body"]) for r in rows])
+        if overlap:
+            return pool.submit(endpoint.upload, store_id, [orjson.loads(r["body"]) for r in rows])
+        sent: Future[list[dict[str, Any]]] = Future()
+        try:
+            sent.set_result(endpoint.upload(store_id, [orjson.loads(r["body"]) for r in rows]))
+        except BaseException as exc:
+            sent.set_exception(exc)
+        return sent
 
     def redeems_only(rows: list[dict[str, Any]]) -> bool:
         return all(r["kind"] == "redeem" for r in rows)
@@ -127,7 +137,7 @@ def _push(db: LocalDB, endpoint: Endpoint, store_id: str, batch_size: int, repor
         while in_flight is not None:
             following: list[dict[str, Any]] = []
             next_flight = None
-            if redeems_only(current):
+            if overlap and redeems_only(current):
                 following = db.claim(batch_size, after=current[-1]["seq"])
                 if following and redeems_only(following):
                     next_flight = send(following)
