@@ -250,3 +250,21 @@ def test_pos_redeem_in_a_shell_recovers_nothing_of_a_counter_in_flight(shop: Sho
     assert shop.query("SELECT count(*) FROM redemptions WHERE cancelled_at IS NOT NULL") == [(0,)]
     journal = dict(after.db.conn.execute("SELECT code, state FROM journal WHERE nonce IS NOT NULL").fetchall())
     assert journal == {code: "given", other: "shown"}  # the shell printed its verdict; ours was not drawn here
+
+
+def test_the_terminal_file_is_written_in_one_module_only() -> None:
+    """Counter, undo, upload, pull, recovery and login change the terminal's state through LocalDB alone."""
+    import re
+    from pathlib import Path
+
+    import pos
+
+    root = Path(pos.__file__).parent
+    writers = []
+    for path in [*(root / "terminal").glob("*.py"), *(root / "tui").rglob("*.py"), root / "cli.py", root / "demo.py"]:
+        if path.name in ("localdb.py", "states.py"):
+            continue
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if re.search(r'["\'](INSERT|UPDATE|DELETE|REPLACE)\s', line):
+                writers.append(f"{path.relative_to(root)}:{n}")
+    assert writers == []

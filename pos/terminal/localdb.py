@@ -176,6 +176,27 @@ class LocalDB:
         row = self.conn.execute("SELECT name FROM stores WHERE id=?", (store_id,)).fetchone()
         return row[0] if row else ""
 
+    # -- staff logging in at this terminal ------------------------------------------------------------
+    def staff_member(self, staff_id: str) -> tuple[str, str, int, str | None] | None:
+        """(name, role, active, PIN hash) from the catalog."""
+        return self.conn.execute("SELECT name, role, active, pin_hash FROM staff WHERE id=?", (staff_id,)).fetchone()
+
+    def login_failures(self, staff_id: str) -> tuple[int, datetime | None]:
+        seen = self.conn.execute("SELECT failures, last_failed_at FROM logins WHERE staff_id=?", (staff_id,)).fetchone()
+        return (int(seen[0]), parse_time(seen[1]) if seen[1] else None) if seen else (0, None)
+
+    def login_failed(self, staff_id: str, failures: int, at: datetime) -> None:
+        with self.atomic():
+            self.conn.execute("INSERT INTO logins (staff_id, failures, last_failed_at) VALUES (?,?,?) ON CONFLICT(staff_id) "
+                              "DO UPDATE SET failures=excluded.failures, last_failed_at=excluded.last_failed_at",
+                              (staff_id, failures, format_time(at)))
+            self.audit(at, "login.failed", actor=staff_id, subject=staff_id, mode="offline", failures=failures)
+
+    def login_succeeded(self, staff_id: str, at: datetime, *, mode: str) -> None:
+        with self.atomic():
+            self.conn.execute("DELETE FROM logins WHERE staff_id=?", (staff_id,))
+            self.audit(at, "login", actor=staff_id, subject=staff_id, mode=mode)
+
     # -- the domain's History -------------------------------------------------------------------
     def local_redemption(self, code: str) -> dict[str, Any] | None:
         """This terminal's live redemption of a voucher, if any."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from pos.domain import format_time, parse_time
 from pos.domain.pins import MAX_FAILURES, locked_until, verify_pin
 from pos.terminal.endpoint import Endpoint, Refused, UnknownOutcome, Unreachable
 from pos.terminal.localdb import LocalDB
@@ -57,34 +56,26 @@ def sign_in(db: LocalDB, endpoint: Endpoint | None, staff_id: str, pin: str, now
         except (Unreachable, UnknownOutcome):
             pass
         else:
-            with db.atomic():
-                db.conn.execute("DELETE FROM logins WHERE staff_id=?", (staff_id,))
-                db.audit(now, "login", actor=staff_id, subject=staff_id, mode="online")
+            db.login_succeeded(staff_id, now, mode="online")
             who = answer["staff"]
             return Shift(who["id"], who["name"], who["role"], answer["session"])
     return _offline(db, staff_id, pin, now)
 
 
 def _offline(db: LocalDB, staff_id: str, pin: str, now: datetime) -> Shift:
-    row = db.conn.execute("SELECT name, role, active, pin_hash FROM staff WHERE id=?", (staff_id,)).fetchone()
-    seen = db.conn.execute("SELECT failures, last_failed_at FROM logins WHERE staff_id=?", (staff_id,)).fetchone()
-    failures, last = (int(seen[0]), parse_time(seen[1]) if seen[1] else None) if seen else (0, None)
+    row = db.staff_member(staff_id)
+    failures, last = db.login_failures(staff_id)
     until = locked_until(failures, last)
     if until is not None and now < until:
         raise LoginError("login.locked", f"Too many wrong PINs: locked until {until:%H:%M} UTC. A manager can unlock.")
     if until is not None:
         failures = 0
     ok = row is not None and bool(row[2]) and verify_pin(pin, row[3])
-    with db.atomic():
-        if not ok:
-            failures += 1
-            db.conn.execute("INSERT INTO logins (staff_id, failures, last_failed_at) VALUES (?,?,?) ON CONFLICT(staff_id) "
-                            "DO UPDATE SET failures=excluded.failures, last_failed_at=excluded.last_failed_at",
-                            (staff_id, failures, format_time(now)))
-            db.audit(now, "login.failed", actor=staff_id, subject=staff_id, mode="offline", failures=failures)
-        else:
-            db.conn.execute("DELETE FROM logins WHERE staff_id=?", (staff_id,))
-            db.audit(now, "login", actor=staff_id, subject=staff_id, mode="offline")
+    if ok:
+        db.login_succeeded(staff_id, now, mode="offline")
+    else:
+        failures += 1
+        db.login_failed(staff_id, failures, now)
     if not ok:
         left = MAX_FAILURES - failures
         raise LoginError("login.failed", "Wrong staff number or PIN." +

@@ -30,7 +30,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -316,11 +315,35 @@ class Explorer:
                 out.problems.append(f"{s.actor} was told {s.code} refused; the service has {s.nonce} live")
 
 
-def explore(explorer: Explorer, seeds: range, *, on_result: Callable[[Outcome], Any] | None = None) -> list[Outcome]:
-    results = []
-    for seed in seeds:
-        outcome = explorer.run(seed)
-        results.append(outcome)
-        if on_result is not None:
-            on_result(outcome)
-    return results
+@contextmanager
+def exploring(work: Path, schedules: int) -> Iterator[Explorer]:
+    """A demo shop with three fresh SPRING vouchers per schedule, its ``pos serve`` on loopback, and two
+    tills of store S001 with their catalogs pulled (copied afresh for each schedule)."""
+    from datetime import UTC, datetime
+
+    from pos.demo import TOKENS, demo_fixture
+    from pos.service.admin import issue_vouchers, load_fixture
+    from pos.service.process import ServiceProcess
+    from pos.service.schema import open_db
+
+    service_db = work / "service.db"
+    fixture, _ = demo_fixture(datetime.now(UTC))
+    db = open_db(service_db)
+    load_fixture(db, fixture)
+    codes = issue_vouchers(db, "SPRING", count=3 * schedules + 3)
+    db.close()
+    service = ServiceProcess(service_db, log=work / "service.log").start()
+    try:
+        tills = []
+        for tid in ("S001-T1", "S001-T2"):
+            template = work / f"template-{tid}.db"
+            local = LocalDB(template)
+            with Endpoint(service.url, TOKENS[tid]) as endpoint:
+                report = sync(local, endpoint, "S001")
+            local.close()
+            if report.error:
+                raise RuntimeError(f"could not pull the catalog for {tid}: {report.error}")
+            tills.append(Till(tid, TOKENS[tid], template))
+        yield Explorer(service.url, service_db, tills, codes, work)
+    finally:
+        service.stop()
