@@ -268,3 +268,25 @@ def test_the_terminal_file_is_written_in_one_module_only() -> None:
             if re.search(r'["\'](INSERT|UPDATE|DELETE|REPLACE)\s', line):
                 writers.append(f"{path.relative_to(root)}:{n}")
     assert writers == []
+
+
+def test_an_undo_whose_counter_died_waiting_for_the_service_is_finished_by_recovery(shop: Shop) -> None:
+    """The service cancelled it, the terminal died before recording so: the next sync agrees with it."""
+    code = shop.codes["spring"]
+    t = shop.terminal()
+    assert t.counter.redeem(code, "alice", 62000).accepted
+    [(nonce,)] = live_on_terminal(t, code)
+    dying = LocalDB(t.db.path)  # what Counter.cancel leaves when it dies while the service answers
+    with dying.atomic():
+        dying.journal(at=t.counter.clock(), nonce=nonce, raw=code, staff_id="alice", store_id="S001",
+                      amount=62000, state="undoing", mode="online")
+    t.endpoint.cancel(nonce, staff_id="alice")
+    assert recover(t.db, t.endpoint) == 0  # the undo's counter is alive: not touched
+    assert live_on_terminal(t, code) == [(nonce,)]
+    dying.close()
+    assert recover(t.db, t.endpoint) == 1
+    assert live_on_terminal(t, code) == []
+    settled(t)
+    assert live_on_service(shop, code) == []
+    assert t.db.conn.execute("SELECT state FROM journal WHERE state IN ('undoing','cancelled')").fetchall() == [
+        ("cancelled",)]

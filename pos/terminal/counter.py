@@ -233,6 +233,9 @@ class Counter:
                 return self._undone(red, staff_id, now, queued=True)
             if red["state"] == "conflict":  # the service never took it: nothing to cancel there
                 return self._undone(red, staff_id, now, queued=False)
+            # Known to the service: journal the undo before asking, so a crash in between is finished later.
+            intent = self.db.journal(at=now, nonce=nonce, raw=red["code"], staff_id=staff_id, store_id=self.store_id,
+                                     amount=red["amount"], state="undoing", mode="online")
         queued = False
         try:
             if self.endpoint is None:
@@ -241,17 +244,24 @@ class Counter:
         except (Unreachable, UnknownOutcome):
             queued = True
         except Refused as err:
+            with self.db.atomic():
+                self.db.close_undo(intent, "error")
             raise CancelError(err.message) from err
         with self.db.atomic():
             if queued:
                 self.db.enqueue_cancel(nonce, staff_id, now)
-            return self._undone(red, staff_id, now, queued=queued)
+            return self._undone(red, staff_id, now, queued=queued, intent=intent)
 
-    def _undone(self, red: dict, staff_id: str, now: datetime, *, queued: bool) -> Undo:
+    def _undone(self, red: dict, staff_id: str, now: datetime, *, queued: bool, intent: int | None = None) -> Undo:
         """Record the undo (inside the caller's transaction); a second undo of the same changes nothing."""
         nonce = red["nonce"]
-        if self.db.cancel_redemption(nonce, now):
+        mode = "offline" if queued else "online"
+        changed = self.db.cancel_redemption(nonce, now)
+        if intent is not None:
+            self.db.close_undo(intent, "cancelled", mode=mode)
+        elif changed:
             self.db.journal(at=now, nonce=nonce, raw=red["code"], staff_id=staff_id, store_id=self.store_id,
-                            amount=red["amount"], state="cancelled", mode="offline" if queued else "online")
+                            amount=red["amount"], state="cancelled", mode=mode)
+        if changed:
             self.db.audit(now, "cancel", actor=staff_id, subject=red["code"], nonce=nonce, queued=queued)
         return Undo(nonce, red["code"], queued)

@@ -55,7 +55,7 @@ CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEX
     state TEXT NOT NULL, mode TEXT, reason TEXT, message TEXT, discount INTEGER, detail TEXT);
 CREATE INDEX IF NOT EXISTS journal_nonce ON journal(nonce);
 CREATE INDEX IF NOT EXISTS journal_unsettled ON journal(code) WHERE state='pending';
-CREATE INDEX IF NOT EXISTS journal_open ON journal(state) WHERE state IN ('pending','given','unshown');
+CREATE INDEX IF NOT EXISTS journal_open ON journal(state) WHERE state IN ('pending','given','unshown','undoing');
 -- Redemptions this terminal made (online or offline); at most one live per voucher.
 CREATE TABLE IF NOT EXISTS redemptions (nonce TEXT PRIMARY KEY, code TEXT NOT NULL, campaign_id TEXT NOT NULL,
     customer_id TEXT, store_id TEXT NOT NULL, staff_id TEXT NOT NULL, amount INTEGER, discount INTEGER NOT NULL,
@@ -102,7 +102,7 @@ class LocalDB:
 
     def close(self) -> None:
         try:
-            (mine,) = self.conn.execute("SELECT count(*) FROM journal WHERE owner=? AND state IN ('pending','given')",
+            (mine,) = self.conn.execute("SELECT count(*) FROM journal WHERE owner=? AND state IN ('pending','given','undoing')",
                                         (self.owner.id,)).fetchone()
         except sqlite3.Error:
             mine = 1
@@ -319,8 +319,8 @@ class LocalDB:
 
     def dead_attempts(self) -> list[dict[str, Any]]:
         """Pending or undisplayed journal rows whose owner is gone (killed, or closed mid-step)."""
-        rows = list(self.db.query("SELECT id, nonce, input, staff_id, amount, state, reason, owner FROM journal "
-                                  "WHERE state IN ('pending','given') AND (owner IS NULL OR owner != ?)",
+        rows = list(self.db.query("SELECT id, at, nonce, input, staff_id, amount, state, reason, owner FROM journal "
+                                  "WHERE state IN ('pending','given','undoing') AND (owner IS NULL OR owner != ?)",
                                   [self.owner.id]))
         alive: dict[str | None, bool] = {}
         dead = []
@@ -333,7 +333,8 @@ class LocalDB:
 
     def forget_dead_owners(self) -> None:
         """Remove the lock files of owners that are gone and have nothing left unsettled."""
-        open_ = {r[0] for r in self.conn.execute("SELECT DISTINCT owner FROM journal WHERE state IN ('pending','given')")}
+        open_ = {r[0] for r in self.conn.execute("SELECT DISTINCT owner FROM journal "
+                                                 "WHERE state IN ('pending','given','undoing')")}
         for path in owners.owners_dir(self.path).glob("*.lock"):
             oid = path.stem
             if oid != self.owner.id and oid not in open_ and not owners.is_alive(self.path, oid):
@@ -351,6 +352,10 @@ class LocalDB:
             (nonce, verdict.code, verdict.campaign_id, verdict.customer_id, store_id, staff_id, amount,
              verdict.discount, at if isinstance(at, str) else format_time(at), mode),
         )
+
+    def close_undo(self, entry: int, target: str, *, mode: str = "online") -> None:
+        """An undo journalled as ``undoing`` ends (inside the caller's transaction for ``cancelled``)."""
+        must_move(self.conn, "journal", ("id", entry), ["undoing"], target, mode=mode)
 
     def cancel_redemption(self, nonce: str, at: datetime) -> bool:
         """Mark a live redemption undone (inside the caller's transaction); False if it no longer was live."""
@@ -479,7 +484,11 @@ class LocalDB:
     def settle_dead(self, row: dict[str, Any], answer: dict[str, Any] | None, at: datetime) -> None:
         """Recovery's decision for one row of a dead owner (see :func:`pos.terminal.sync.recover`)."""
         with self.atomic():
-            if row["state"] == "given":  # decided, committed, never confirmed on screen
+            if row["state"] == "undoing":  # the cashier asked for it: finish it, the service hears at the sync
+                self.enqueue_cancel(row["nonce"], row["staff_id"], parse_time(row["at"]))
+                self.cancel_redemption(row["nonce"], at)
+                move(self.conn, "journal", ("id", row["id"]), ["undoing"], "cancelled", mode="offline")
+            elif row["state"] == "given":  # decided, committed, never confirmed on screen
                 move(self.conn, "journal", ("id", row["id"]), ["given"],
                      "unshown" if row["reason"] == str(Reason.OK) else "done")
             elif answer is None:

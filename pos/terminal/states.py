@@ -14,6 +14,9 @@ Journal (one row per scan; an undo is a row of its own, state ``cancelled``)::
        ├──────► abandoned                   (recovery or a rescan: voided, a late copy cannot count)
        └──────► error                       (the service would not consider the request)
 
+    undoing ──► cancelled | error           an undo that asks the service; a dead counter's undo is
+                                            completed by recovery (a cancel is queued), never dropped
+
 Outbox (one row per item for the service, uploaded in ``seq`` order)::
 
     pending ──► sending ──► accepted | duplicate | cancelled | voided | conflict | error
@@ -36,6 +39,7 @@ JOURNAL: dict[str, frozenset[str]] = {
     "done": frozenset(),
     "abandoned": frozenset(),
     "error": frozenset(),
+    "undoing": frozenset({"cancelled", "error"}),
     "cancelled": frozenset(),
 }
 

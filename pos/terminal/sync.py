@@ -56,13 +56,15 @@ def recover(db: LocalDB, endpoint: Endpoint) -> int:
       ``unshown``, so the next scan of that voucher shows it, once, instead of "already redeemed";
     - ``pending`` (the outcome was never learned): the service is asked. An accepted redemption joins
       this terminal's history as ``unshown``; a request the service never saw is voided, so that a
-      late copy of it can never count.
+      late copy of it can never count;
+    - ``undoing`` (an undo was asked of the service, its answer never recorded): the undo is finished
+      locally and a cancel is queued, which the service takes whether or not the first one arrived.
     """
     settled = 0
     for row in db.dead_attempts():
-        answer = endpoint.lookup(row["nonce"]) if row["state"] == "pending" and row["nonce"] else None
         if row["state"] == "pending" and not row["nonce"]:
             continue
+        answer = endpoint.lookup(row["nonce"]) if row["state"] == "pending" else None
         db.settle_dead(row, answer, datetime.now(UTC))
         settled += 1
     db.forget_dead_owners()
