@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -134,7 +135,7 @@ def main() -> int:
     work = args.workdir
     work.mkdir(parents=True, exist_ok=True)
     for f in work.glob("*"):
-        f.unlink()
+        shutil.rmtree(f) if f.is_dir() else f.unlink()
     service_db, terminal_db = work / "service.db", work / "terminal.db"
     codes = make_service_db(service_db, args.vouchers or 200 * args.kills)
     (work / "codes.txt").write_text("\n".join(codes))

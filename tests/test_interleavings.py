@@ -290,3 +290,21 @@ def test_an_undo_whose_counter_died_waiting_for_the_service_is_finished_by_recov
     assert live_on_service(shop, code) == []
     assert t.db.conn.execute("SELECT state FROM journal WHERE state IN ('undoing','cancelled')").fetchall() == [
         ("cancelled",)]
+
+
+def test_an_undo_after_an_upload_whose_answer_was_lost_voids_it_on_the_service(shop: Shop) -> None:
+    """Found by the schedule explorer: the upload reached the service, its answer did not come back, the
+    entry went back to waiting — and an undo then withdrew it as if the service had never seen it."""
+    code = shop.codes["spring"]
+    t = shop.terminal()
+    shop.service.stop()
+    assert t.counter.redeem(code, "alice", 62000).offline
+    shop.service.start()
+    gate = GateTransport()
+    gate.hold("POST", "/v1/uploads", at="answer").release(lose=True)
+    lossy = shop.terminal(pull=False, transport=gate, path=t.db.path)
+    assert lossy.sync().error is not None
+    assert len(live_on_service(shop, code)) == 1  # the service has it; the terminal does not know
+    assert t.counter.cancel(code, "alice").queued
+    settled(t)
+    assert live_on_service(shop, code) == []

@@ -23,12 +23,14 @@ def explorer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Explorer]:
 
 def test_every_explored_schedule_keeps_the_invariants(explorer: Explorer) -> None:
     failed = []
-    steps = faults = 0
+    steps = faults = kills = 0
     for seed in range(SCHEDULES):
         outcome = explorer.run(seed)
         steps += outcome.steps
         faults += outcome.faults
+        kills += outcome.kills
         if outcome.problems:
             failed.append((seed, outcome.problems, outcome.trace))
-    print(f"\n{SCHEDULES} schedules, {steps} scheduling steps, {faults} injected faults, {len(failed)} failed")
+    print(f"\n{SCHEDULES} schedules, {steps} scheduling steps, {faults} injected faults, {kills} actors killed, "
+          f"{len(failed)} failed")
     assert not failed, "\n".join(f"seed {s}: {p}\n  " + "\n  ".join(t) for s, p, t in failed[:3])

@@ -121,14 +121,18 @@ class Counter:
         continued = bool(prior and prior["staff_id"] == staff_id and prior["amount"] == amount and same_items)
         if prior and continued:
             nonce, entry = prior["nonce"], prior["id"]
-            self.db.take_over(entry)
+            if not self.db.take_over(entry):  # a sync's recovery settled it a moment ago: decide afresh
+                return self.decide(raw, staff_id, amount, items)
         else:
             nonce = uuid.uuid4().hex
             with self.db.atomic():
-                if prior:
-                    self.db.abandon(prior["id"], prior["nonce"], prior["staff_id"], now)
-                entry = self.db.journal(at=now, nonce=nonce, raw=raw, staff_id=staff_id, store_id=self.store_id,
-                                        amount=amount, state="pending", mode="online", code=local.code, items=items)
+                settled_meanwhile = bool(prior) and not self.db.abandon(prior["id"], prior["nonce"], prior["staff_id"],
+                                                                         now)
+                if not settled_meanwhile:
+                    entry = self.db.journal(at=now, nonce=nonce, raw=raw, staff_id=staff_id, store_id=self.store_id,
+                                            amount=amount, state="pending", mode="online", code=local.code, items=items)
+            if settled_meanwhile:  # a sync's recovery settled the earlier attempt a moment ago: decide afresh
+                return self.decide(raw, staff_id, amount, items)
         if self.endpoint is None:
             return self._offline(raw, staff_id, amount, nonce, entry, maybe_sent=continued, items=items)
 

@@ -283,12 +283,12 @@ class LocalDB:
                 return row
         return None
 
-    def take_over(self, entry: int) -> None:
-        """Make a dead owner's pending attempt ours before continuing it under its nonce."""
+    def take_over(self, entry: int) -> bool:
+        """Make a dead owner's pending attempt ours before continuing it under its nonce; False if recovery
+        (in another connection) settled it first."""
         with self.atomic():
             cur = self.conn.execute("UPDATE journal SET owner=? WHERE id=? AND state='pending'", (self.owner.id, entry))
-            if cur.rowcount != 1:
-                raise StateConflict(f"journal {entry} was settled by another connection")
+            return cur.rowcount == 1
 
     def settle(self, entry: int, target: str, *, mode: str, verdict: Verdict) -> None:
         """This connection's pending attempt gets its verdict (inside the caller's transaction)."""
@@ -420,9 +420,10 @@ class LocalDB:
         return rows
 
     def unclaim_all(self) -> int:
-        """Entries a sync left ``sending`` go back to ``pending`` (called by the one sync that runs)."""
+        """Entries a sync left ``sending`` go back to ``pending`` (called by the one sync that runs). They
+        may have reached the service, so an undo of one of them from now on voids it there too."""
         with self.atomic():
-            return self.conn.execute("UPDATE outbox SET state='pending' WHERE state='sending'").rowcount
+            return self.conn.execute("UPDATE outbox SET state='pending', maybe_sent=1 WHERE state='sending'").rowcount
 
     def pending(self, limit: int, after: int = 0) -> list[dict[str, Any]]:
         """The next ``limit`` pending outbox entries, in the order they were made, after sequence ``after``."""
@@ -496,6 +497,7 @@ class LocalDB:
             else:
                 verdict = Verdict.from_dict(answer["verdict"])
                 red = answer.get("redemption")
+                target = "unshown" if verdict.accepted else "done"
                 if red and not red.get("cancelled_at"):
                     try:
                         with self.atomic():
@@ -505,8 +507,12 @@ class LocalDB:
                                           store_id=red["store_id"], staff_id=red["staff_id"], amount=red.get("amount"),
                                           at=red["redeemed_at"], mode="online")
                     except sqlite3.IntegrityError:
-                        pass  # this terminal already holds a live redemption of the voucher: it is not a second one
-                move(self.conn, "journal", ("id", row["id"]), ["pending"], "unshown" if verdict.accepted else "done",
+                        # Another connection of this terminal holds a live redemption of the voucher (taken
+                        # offline meanwhile, and shown). This one was never shown: void it, ahead of that one.
+                        other = self.local_redemption(red["code"])
+                        self.void_ahead_of(row["nonce"], row["staff_id"], at, other["nonce"] if other else None)
+                        target = "abandoned"
+                move(self.conn, "journal", ("id", row["id"]), ["pending"], target,
                      mode="online", code=verdict.code or (red or {}).get("code"), reason=str(verdict.reason),
                      message=verdict.message, discount=verdict.discount, detail=verdict.detail)
             self.audit(at, "recover", actor=None, subject=None, nonce=row["nonce"], state=row["state"],

@@ -41,14 +41,20 @@ from pos.terminal.sync import sync
 WAIT = 60.0
 
 
+class Killed(BaseException):
+    """Raised in an actor at a step point to stop it as SIGKILL would: nothing more it does reaches the disk."""
+
+
 class Stuck(RuntimeError):
     """No actor moved for a minute: a deadlock in the code under test (or in the explorer)."""
 
 
 class Scheduler:
-    def __init__(self, rng: random.Random, fault_rate: float) -> None:
+    def __init__(self, rng: random.Random, fault_rate: float, kill_rate: float = 0.0) -> None:
         self.rng = rng
         self.fault_rate = fault_rate
+        self.kill_rate = kill_rate
+        self.killed: set[str] = set()
         self.cv = threading.Condition()
         self.state: dict[str, str] = {}
         self.label: dict[str, str] = {}
@@ -61,6 +67,8 @@ class Scheduler:
         self.go[actor] = threading.Event()
 
     def point(self, actor: str, label: str) -> None:
+        if actor in self.killed:
+            raise Killed(actor)
         with self.cv:
             self.state[actor] = "parked"
             self.label[actor] = label
@@ -68,6 +76,8 @@ class Scheduler:
             self.cv.notify_all()
         if not self.go[actor].wait(WAIT):
             raise Stuck(f"{actor} was never scheduled again after {label}")
+        if actor in self.killed:
+            raise Killed(actor)
 
     def finish(self, actor: str) -> None:
         with self.cv:
@@ -92,7 +102,11 @@ class Scheduler:
                     return
                 chosen = self.rng.choice(parked)
                 self.state[chosen] = "running"
-                self.trace.append(f"{chosen}: {self.label[chosen]}")
+                if self.rng.random() < self.kill_rate:
+                    self.killed.add(chosen)
+                    self.trace.append(f"{chosen}: KILLED at {self.label[chosen]}")
+                else:
+                    self.trace.append(f"{chosen}: {self.label[chosen]}")
             self.go[chosen].set()
 
 
@@ -148,6 +162,8 @@ class Outcome:
     faults: int
     shown: list[Shown] = field(default_factory=list)
     undone: list[tuple[str, str]] = field(default_factory=list)  # (terminal, nonce)
+    undoing: set[str] = field(default_factory=set)  # codes whose undo began (it may have been killed)
+    kills: int = 0
     problems: list[str] = field(default_factory=list)
     trace: list[str] = field(default_factory=list)
 
@@ -165,13 +181,13 @@ class Explorer:
     """Runs schedules against ``service_url``; ``codes`` are fresh SPRING vouchers, three per schedule."""
 
     def __init__(self, service_url: str, service_db: Path, tills: list[Till], codes: list[str], workdir: Path,
-                 *, fault_rate: float = 0.15) -> None:
+                 *, fault_rate: float = 0.15, kill_rate: float = 0.02) -> None:
         self.url, self.service_db, self.tills, self.codes = service_url, service_db, tills, list(codes)
-        self.workdir, self.fault_rate = workdir, fault_rate
+        self.workdir, self.fault_rate, self.kill_rate = workdir, fault_rate, kill_rate
 
     def run(self, seed: int) -> Outcome:
         rng = random.Random(seed)
-        sched = Scheduler(rng, self.fault_rate)
+        sched = Scheduler(rng, self.fault_rate, self.kill_rate)
         out = Outcome(seed, 0, 0)
         vouchers = [self.codes.pop() for _ in range(3)]
         files: dict[str, Path] = {}
@@ -194,6 +210,8 @@ class Explorer:
                                         transport=SteppedTransport(sched, name, down=down))
                     program(Counter(db, endpoint, store_id="S001", terminal_id=till.terminal_id, budget=3600.0),
                             db, endpoint)
+                except Killed:
+                    pass  # the connection is closed below, as the kernel would close a killed process's
                 except BaseException as exc:
                     with lock:
                         errors.append(exc)
@@ -213,6 +231,8 @@ class Explorer:
                 out.shown.append(Shown(name, code, decision.verdict.accepted, nonce, terminal))
 
         def undo(counter: Counter, terminal: str, code: str) -> None:
+            with lock:
+                out.undoing.add(code)
             try:
                 done = counter.cancel(code, "alice")
             except (CancelError, EndpointError):
@@ -265,6 +285,7 @@ class Explorer:
             for th in threads:
                 th.join(WAIT)
         out.steps, out.faults, out.trace = len([t for t in sched.trace if not t.startswith(" ")]), sched.faults, sched.trace
+        out.kills = len(sched.killed)
         out.problems += [f"{exc.__class__.__name__}: {exc}" for exc in errors]
         self._heal(files, out)
         self._check(vouchers, files, out)
@@ -307,6 +328,8 @@ class Explorer:
                 out.problems.append(f"{till.terminal_id}: left pending: {waiting} outbox, {pending} journal")
         undone = {nonce for _, nonce in out.undone}
         for s in out.shown:
+            if s.code in out.undoing and s.nonce not in undone:
+                continue  # an undo that was killed midway: done or not, the terminal must agree (checked above)
             if s.accepted and s.nonce not in undone and s.nonce not in live_nonces and s.nonce not in conflicts:
                 out.problems.append(f"{s.actor} was told {s.code} accepted ({s.nonce}); the service has it not live")
             if s.accepted and s.nonce in undone and s.nonce in live_nonces:
