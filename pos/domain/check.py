@@ -8,7 +8,7 @@ through two small protocols so it never touches a database itself.
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from pos.domain import payload as qr
@@ -60,7 +60,7 @@ def check(
     history: History,
     now: datetime,
     offline: bool = False,
-    items: list[dict] | None = None,
+    items: list[dict[str, Any]] | None = None,
 ) -> Verdict:
     def refuse(reason: Reason, message: str, detail: str | None = None, **extra: object) -> Verdict:
         return Verdict(reason, message, detail=detail, offline=offline, **extra)  # type: ignore[arg-type]
@@ -90,7 +90,7 @@ def check(
     if signed is not None and signed.claims.campaign_id != voucher.campaign_id:
         return refuse(Reason.FORGED, "This voucher's payload does not match its record.", "payload.mismatch", code=code)
 
-    base = {"code": code, "campaign_id": voucher.campaign_id, "customer_id": voucher.customer_id}
+    base: dict[str, Any] = {"code": code, "campaign_id": voucher.campaign_id, "customer_id": voucher.customer_id}
     if voucher.status is VoucherStatus.REVOKED:
         return refuse(Reason.REVOKED, "This voucher was withdrawn by the shop.", **base)
 
@@ -150,7 +150,7 @@ def check(
                 **base,
             )
 
-    return Verdict(Reason.OK, f"Accepted: {sentence}", discount=off, offline=offline, gifts=gifts,  # type: ignore[arg-type]
+    return Verdict(Reason.OK, f"Accepted: {sentence}", discount=off, offline=offline, gifts=gifts,
                    surcharge=got.plus, **base)
 
 

@@ -8,6 +8,7 @@ two neighbours before the terminal goes anywhere near the network.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from functools import lru_cache
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -85,7 +86,7 @@ def is_valid(text: str) -> bool:
     return True
 
 
-def generate(randbelow=secrets.randbelow) -> str:
+def generate(randbelow: Callable[[int], int] = secrets.randbelow) -> str:
     """A new random code (55 bits of entropy) with its check character."""
     body = "".join(ALPHABET[randbelow(32)] for _ in range(BODY_LENGTH))
     return body + check_character(body)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum, StrEnum
-from typing import Any
+from typing import Any, overload
 
 
 def parse_time(value: str | datetime) -> datetime:
@@ -20,6 +20,10 @@ def parse_time(value: str | datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+@overload
+def format_time(value: datetime) -> str: ...
+@overload
+def format_time(value: None) -> None: ...
 def format_time(value: datetime | None) -> str | None:
     if value is None:
         return None

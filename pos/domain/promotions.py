@@ -220,7 +220,7 @@ def validate_complete(c: Campaign) -> list[Problem]:
         elif c.reward is None and any(s.promo_price is None for s in main):
             bad("sku.promoPrice.invalid", "skus", "A SKU without a promotion price needs a reward voucher.")
     elif c.kind is CampaignKind.BUNDLE:
-        places = {s.seq for s in main}
+        places = {s.seq or 0 for s in main}
         if len(places) < 2:
             bad("ware.num.invalid", "skus", "A bundle has 2 to 7 goods (places 1 to 7).")
         elif places != set(range(1, len(places) + 1)):

@@ -40,7 +40,7 @@ class ZxingDecoder:
         import zxingcpp
 
         self._read = zxingcpp.read_barcodes
-        self._formats = zxingcpp.BarcodeFormat.QRCode
+        self._formats = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
 
     def decode(self, gray: np.ndarray) -> list[Reading]:
         out = []
@@ -100,6 +100,11 @@ def to_gray(frame: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY if frame.shape[2] == 3 else cv2.COLOR_BGRA2GRAY)
 
 
+def scaled(box: tuple[int, int, int, int], scale: float) -> tuple[int, int, int, int]:
+    x, y, w, h = box
+    return int(x / scale), int(y / scale), int(w / scale), int(h / scale)
+
+
 class Pipeline:
     """The counter's decoder: grayscale once; first the region around the last hit, then the frame
     (downscaled when large, and at full size only when the primary saw a symbol it could not decode);
@@ -140,14 +145,14 @@ class Pipeline:
             scale = self.max_side / side
             small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         found = self.primary.decode(small)
-        if not found and scale != 1.0 and getattr(self.primary, "candidates", 1):
+        if not found and scale != 1.0 and getattr(self.primary, "candidates", True):
             found = self.primary.decode(gray)  # something was there: a small code may need every pixel
             scale = 1.0
         if not found and self.fallback is not None and self.fallback_when != "never":
-            if self.fallback_when == "always" or getattr(self.primary, "candidates", 1):
+            if self.fallback_when == "always" or getattr(self.primary, "candidates", True):
                 found = self.fallback.decode(gray)
                 scale = 1.0
-        found = [Reading(r.text, tuple(int(v / scale) for v in r.box)) for r in found]  # type: ignore[misc]
+        found = [Reading(r.text, scaled(r.box, scale)) for r in found]
         self.last = found[0].box if len(found) == 1 else None
         return found
 

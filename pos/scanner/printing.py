@@ -28,7 +28,7 @@ def export_vouchers(db: sqlite_utils.Database, campaign_id: str, out: Path, *, o
     cards = []
     for code in codes:
         qr = segno.make(voucher_payload(db, code), error="m")
-        qr.save(out / f"{code}.png", scale=6, border=4)
+        qr.save(str(out / f"{code}.png"), scale=6, border=4)
         cards.append(f'<div class="card"><div class="qr">{qr.svg_inline(scale=3, border=2)}</div>'
                      f'<p class="name">{html.escape(campaign.name)}</p><p>{html.escape(offer)}</p>'
                      f'<p class="code">{display(code)}</p></div>')

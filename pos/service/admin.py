@@ -110,7 +110,7 @@ def load_fixture(db: sqlite_utils.Database, data: dict[str, Any], *, now: dateti
         conn = db.conn
         for s in data.get("stores", []):
             _need(s, "stores", "id", "name")
-            db["stores"].upsert({"id": s["id"], "name": s["name"], "version": next_versions(conn)}, pk="id")
+            db.table("stores").upsert({"id": s["id"], "name": s["name"], "version": next_versions(conn)}, pk="id")
             counts["stores"] += 1
         for s in data.get("staff", []):
             _need(s, "staff", "id", "name")
@@ -124,7 +124,7 @@ def load_fixture(db: sqlite_utils.Database, data: dict[str, Any], *, now: dateti
                     row["pin_hash"] = hash_pin(str(s["pin"]))
                 except PinError as exc:
                     raise FixtureError(f"staff: {s['id']!r}: {exc.message}") from exc
-            db["staff"].upsert(row, pk="id")
+            db.table("staff").upsert(row, pk="id")
             counts["staff"] += 1
         for v in data.get("verifiers", []):
             _need(v, "verifiers", "staff_id")
@@ -133,7 +133,7 @@ def load_fixture(db: sqlite_utils.Database, data: dict[str, Any], *, now: dateti
                 raise FixtureError(f"verifiers: {ver.staff_id!r} needs all_stores = true or a list of stores")
             grant = {"staff_id": ver.staff_id, "all_stores": int(ver.all_stores), "stores": json.dumps(sorted(ver.stores)),
                      "active": int(ver.active), "version": next_versions(conn)}
-            db["verifiers"].upsert(grant, pk="staff_id")
+            db.table("verifiers").upsert(grant, pk="staff_id")
             audit(db, now, "verifier.grant", actor="fixture", terminal=None, subject=ver.staff_id, **ver.to_dict())
             counts["verifiers"] += 1
         for c in data.get("campaigns", []):
@@ -142,7 +142,7 @@ def load_fixture(db: sqlite_utils.Database, data: dict[str, Any], *, now: dateti
                 campaign = Campaign.from_dict(c)
             except (KeyError, ValueError, TypeError) as exc:
                 raise FixtureError(f"campaigns: {c.get('id')!r}: {exc}") from exc
-            db["campaigns"].upsert({"id": campaign.id, "body": json.dumps(campaign.to_dict()),
+            db.table("campaigns").upsert({"id": campaign.id, "body": json.dumps(campaign.to_dict()),
                                     "version": next_versions(conn)}, pk="id")
             audit(db, now, "campaign.load", actor="fixture", terminal=None, subject=campaign.id)
             counts["campaigns"] += 1
@@ -151,7 +151,7 @@ def load_fixture(db: sqlite_utils.Database, data: dict[str, Any], *, now: dateti
             member = int(cu.get("member", 50))
             if member not in (50, 56, 61, 62, 105, 110):
                 raise FixtureError(f"customers: {cu['id']!r} has member level {member}; use 50, 56, 61, 62, 105 or 110")
-            db["customers"].upsert({
+            db.table("customers").upsert({
                 "id": cu["id"], "name": cu.get("name", ""), "email": cu.get("email"),
                 "email_verified": int(bool(cu.get("email_verified", False))), "opted_out": int(bool(cu.get("opted_out", False))),
                 "member": member, "followed_at": format_time(parse_time(cu["followed_at"])) if cu.get("followed_at") else None,
@@ -159,7 +159,7 @@ def load_fixture(db: sqlite_utils.Database, data: dict[str, Any], *, now: dateti
             counts["customers"] += 1
         for o in data.get("orders", []):
             _need(o, "orders", "order_no", "customer_id", "ordered_at")
-            db["orders"].upsert({"order_no": str(o["order_no"]), "customer_id": o["customer_id"],
+            db.table("orders").upsert({"order_no": str(o["order_no"]), "customer_id": o["customer_id"],
                                  "amount": int(o.get("amount", 0)),
                                  "ordered_at": format_time(parse_time(o["ordered_at"]))}, pk="order_no")
             counts["orders"] += 1
@@ -220,7 +220,7 @@ def issue_vouchers(db: sqlite_utils.Database, campaign_id: str, *, count: int = 
             for i, code in enumerate(wanted)
         ]
         try:
-            db["vouchers"].insert_all(rows, batch_size=1000)
+            db.table("vouchers").insert_all(rows, batch_size=1000)
         except Exception as exc:  # a code that already exists
             raise FixtureError(f"vouchers: {exc}") from exc
         audit(db, now, "vouchers.issue", actor=actor, terminal=terminal, subject=campaign_id, count=n)
@@ -296,7 +296,7 @@ def add_terminal(db: sqlite_utils.Database, terminal_id: str, store_id: str, *, 
         raise FixtureError(f"terminals: no store {store_id!r}")
     token = token or secrets.token_urlsafe(24)
     with db.atomic():
-        db["terminals"].upsert({"id": terminal_id, "store_id": store_id, "token_hash": token_hash(token), "active": 1,
+        db.table("terminals").upsert({"id": terminal_id, "store_id": store_id, "token_hash": token_hash(token), "active": 1,
                                 "created_at": format_time(now)}, pk="id")
         audit(db, now, "terminal.add", actor="admin", terminal=None, subject=terminal_id, store_id=store_id)
     return token

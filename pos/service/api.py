@@ -11,7 +11,7 @@ import asyncio
 import os
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -321,7 +321,10 @@ def pusher(service: Service, smtp: Smtp, every: float, stop: threading.Event) ->
     while not stop.wait(every):
         now = datetime.now(UTC)
         try:
-            for done in pushes.deliver(lambda fn, t=now: service.writer.call(ledger.guarded(fn, t)), smtp, now):
+            def submit(fn: Callable[[Any], Any], t: datetime = now) -> Any:
+                return service.writer.call(ledger.guarded(fn, t))
+
+            for done in pushes.deliver(submit, smtp, now):
                 log.warning("push %s: %s", done["id"], done)
         except Exception:  # a delivery round that fails is retried next round; the service stays up
             log.exception("push delivery failed")

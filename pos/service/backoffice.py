@@ -104,7 +104,7 @@ def _store_ids(db: sqlite_utils.Database) -> list[str]:
 
 
 def _save(db: sqlite_utils.Database, c: Campaign) -> None:
-    db["campaigns"].upsert({"id": c.id, "body": json.dumps(c.to_dict()), "version": next_versions(db.conn)}, pk="id")
+    db.table("campaigns").upsert({"id": c.id, "body": json.dumps(c.to_dict()), "version": next_versions(db.conn)}, pk="id")
 
 
 def create_campaign(db: sqlite_utils.Database, terminal: Terminal, manager: StaffSession, body: dict[str, Any],
@@ -322,7 +322,7 @@ def add_staff(db: sqlite_utils.Database, terminal: Terminal, manager: StaffSessi
         raise ServiceError(422, exc.code, exc.message, refused) from exc
     if db.conn.execute("SELECT 1 FROM staff WHERE id=?", (staff_id,)).fetchone():
         raise ServiceError(409, "staff.id.taken", f"There is already a staff member {staff_id}.", refused)
-    db["staff"].insert({"id": staff_id, "name": name.strip(), "role": role, "active": 1, "pin_hash": pin_hash,
+    db.table("staff").insert({"id": staff_id, "name": name.strip(), "role": role, "active": 1, "pin_hash": pin_hash,
                         "version": next_versions(db.conn)})
     audit(db, now, "staff.add", actor=manager.staff_id, terminal=terminal, subject=staff_id, role=role)
     return {"id": staff_id, "name": name.strip(), "role": role, "active": True, "verifier": None}

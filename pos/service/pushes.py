@@ -290,7 +290,10 @@ def claim_due(db: sqlite_utils.Database, now: datetime) -> list[dict[str, Any]]:
     return due
 
 
-def record(db: sqlite_utils.Database, push_id: int, rows: list[tuple[str, str | None, str, str | None]], now: datetime,
+Mark = tuple[str, str | None, str, str | None]  # (customer, e-mail, status, reason)
+
+
+def record(db: sqlite_utils.Database, push_id: int, rows: list[Mark], now: datetime,
            *, final: bool) -> None:
     db.conn.executemany("INSERT INTO deliveries (push_id, customer_id, email, status, reason, at) VALUES (?,?,?,?,?,?) "
                         "ON CONFLICT (push_id, customer_id) DO UPDATE SET status=excluded.status, reason=excluded.reason, "
@@ -313,9 +316,14 @@ def deliver(submit: Callable[[Callable[[sqlite_utils.Database], Any]], Any], smt
         skipped = [(c, e, "skipped", "opted_out" if out else "no_verified_address")
                    for c, _, e, ok, out in job["people"] if out or not (e and ok)]
         send = [(c, n, e) for c, n, e, ok, out in job["people"] if e and ok and not out]
-        marks = [*skipped, *((c, e, "sending", None) for c, _, e in send)]
-        submit(lambda db, m=marks, pid=push["id"]: record(db, pid, m, now, final=False))
-        results: list[tuple[str, str | None, str, str | None]] = []
+        marks: list[Mark] = [*skipped, *((c, e, "sending", None) for c, _, e in send)]
+        pid = int(push["id"])
+
+        def begin(db: sqlite_utils.Database, pid: int = pid, m: list[Mark] = marks) -> None:
+            record(db, pid, m, now, final=False)
+
+        submit(begin)
+        results: list[Mark] = []
         if send:
             try:
                 with smtplib.SMTP(smtp.host, smtp.port, timeout=30) as client:
@@ -337,13 +345,18 @@ def deliver(submit: Callable[[Callable[[sqlite_utils.Database], Any]], Any], smt
                             results.append((customer, email, "failed", "refused_by_server"))
             except (OSError, smtplib.SMTPException) as exc:
                 # The server is unreachable: the push goes back to scheduled, unsent recipients are retried.
-                submit(lambda db, pid=push["id"], r=results: (
-                    record(db, pid, r, now, final=False),
-                    db.conn.execute("DELETE FROM deliveries WHERE push_id=? AND status='sending'", (pid,)),
-                    db.conn.execute("UPDATE pushes SET status='scheduled' WHERE id=?", (pid,))))
+                def retry_later(db: sqlite_utils.Database, pid: int = pid, r: list[Mark] = results) -> None:
+                    record(db, pid, r, now, final=False)
+                    db.conn.execute("DELETE FROM deliveries WHERE push_id=? AND status='sending'", (pid,))
+                    db.conn.execute("UPDATE pushes SET status='scheduled' WHERE id=?", (pid,))
+
+                submit(retry_later)
                 summary.append({"id": push["id"], "error": f"{exc.__class__.__name__}: {exc}"})
                 continue
-        submit(lambda db, pid=push["id"], r=results: record(db, pid, r, now, final=True))
+        def finish(db: sqlite_utils.Database, pid: int = pid, r: list[Mark] = results) -> None:
+            record(db, pid, r, now, final=True)
+
+        submit(finish)
         summary.append({"id": push["id"], "sent": sum(1 for r in results if r[2] == "sent"), "skipped": len(skipped)})
     return summary
 

@@ -28,6 +28,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from pos.domain import Reason, Verdict, cancel_refusal, check, format_time, normalise, parse_time
 from pos.domain.codes import CodeError
@@ -42,9 +43,9 @@ def utcnow() -> datetime:
 
 
 def offline_item(nonce: str, raw: str, staff_id: str, amount: int | None, at: datetime,
-                 items: list[dict] | None = None) -> dict:
+                 items: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The outbox entry for a redemption accepted offline: what ``pos sync`` uploads."""
-    item = {"kind": "redeem", "nonce": nonce, "code": raw.strip(), "staff_id": staff_id, "amount": amount,
+    item: dict[str, Any] = {"kind": "redeem", "nonce": nonce, "code": raw.strip(), "staff_id": staff_id, "amount": amount,
             "redeemed_at": format_time(at)}
     if items:
         item["items"] = items
@@ -81,11 +82,11 @@ class Counter:
         self.budget = budget
 
     def check(self, raw: str, staff_id: str, amount: int | None, *, offline: bool = False,
-              items: list[dict] | None = None) -> Verdict:
+              items: list[dict[str, Any]] | None = None) -> Verdict:
         return check(raw, store_id=self.store_id, staff_id=staff_id, amount=amount, catalog=self.db,
                      history=self.db, now=self.clock(), offline=offline, items=items)
 
-    def redeem(self, raw: str, staff_id: str, amount: int | None = None, items: list[dict] | None = None) -> Verdict:
+    def redeem(self, raw: str, staff_id: str, amount: int | None = None, items: list[dict[str, Any]] | None = None) -> Verdict:
         """:meth:`decide`, for callers that do not confirm the display (its entry stays ``given``)."""
         return self.decide(raw, staff_id, amount, items).verdict
 
@@ -93,7 +94,7 @@ class Counter:
         """The verdict of ``entry`` reached the screen: it is not shown again after a restart."""
         return self.db.mark_shown(entry)
 
-    def decide(self, raw: str, staff_id: str, amount: int | None = None, items: list[dict] | None = None) -> Decision:
+    def decide(self, raw: str, staff_id: str, amount: int | None = None, items: list[dict[str, Any]] | None = None) -> Decision:
         """Redeem ``raw`` for this basket (an amount, and the lines when the promotion depends on the goods)."""
         items = items or None
         now = self.clock()
@@ -126,7 +127,7 @@ class Counter:
         else:
             nonce = uuid.uuid4().hex
             with self.db.atomic():
-                settled_meanwhile = bool(prior) and not self.db.abandon(prior["id"], prior["nonce"], prior["staff_id"],
+                settled_meanwhile = prior is not None and not self.db.abandon(prior["id"], prior["nonce"], prior["staff_id"],
                                                                          now)
                 if not settled_meanwhile:
                     entry = self.db.journal(at=now, nonce=nonce, raw=raw, staff_id=staff_id, store_id=self.store_id,
@@ -165,13 +166,13 @@ class Counter:
             return self._taken_meanwhile(verdict, staff_id, nonce, entry, now, void=True)
         return Decision(verdict, entry)
 
-    def _ask(self, nonce: str, raw: str, staff_id: str, amount: int | None, items: list[dict] | None = None) -> dict:
+    def _ask(self, nonce: str, raw: str, staff_id: str, amount: int | None, items: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         assert self.endpoint is not None
         return self.endpoint.redeem(nonce=nonce, code=raw.strip(), staff_id=staff_id, store_id=self.store_id,
                                     amount=amount, items=items)
 
     def _offline(self, raw: str, staff_id: str, amount: int | None, nonce: str, entry: int, *, maybe_sent: bool,
-                 items: list[dict] | None = None) -> Decision:
+                 items: list[dict[str, Any]] | None = None) -> Decision:
         """Decide with the campaign's offline policy. ``maybe_sent``: the service may hold this nonce already."""
         now = self.clock()
         verdict = self.check(raw, staff_id, amount, offline=True, items=items)
@@ -256,7 +257,7 @@ class Counter:
                 self.db.enqueue_cancel(nonce, staff_id, now)
             return self._undone(red, staff_id, now, queued=queued, intent=intent)
 
-    def _undone(self, red: dict, staff_id: str, now: datetime, *, queued: bool, intent: int | None = None) -> Undo:
+    def _undone(self, red: dict[str, Any], staff_id: str, now: datetime, *, queued: bool, intent: int | None = None) -> Undo:
         """Record the undo (inside the caller's transaction); a second undo of the same changes nothing."""
         nonce = red["nonce"]
         mode = "offline" if queued else "online"

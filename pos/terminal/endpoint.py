@@ -77,50 +77,66 @@ class Endpoint:
         finally:
             response.read()
 
+    def _json(self, method: str, url: str, **kw: Any) -> dict[str, Any]:
+        answer = self._call(method, url, **kw).json()
+        if not isinstance(answer, dict):
+            raise UnknownOutcome(f"the service answered {method} {url} with something other than an object")
+        return answer
+
+    def _items(self, key: str, method: str, url: str, **kw: Any) -> list[dict[str, Any]]:
+        items = self._json(method, url, **kw).get(key)
+        if not isinstance(items, list):
+            raise UnknownOutcome(f"the service's answer to {method} {url} has no list {key!r}")
+        return items
+
     def redeem(self, *, nonce: str, code: str, staff_id: str, store_id: str, amount: int | None,
                items: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {"nonce": nonce, "code": code, "staff_id": staff_id, "store_id": store_id, "amount": amount}
         if items:
             body["items"] = items
-        return self._call("POST", "/v1/redemptions", json=body).json()
+        return self._json("POST", "/v1/redemptions", json=body)
 
     def lookup(self, nonce: str) -> dict[str, Any] | None:
         try:
-            return self._call("GET", f"/v1/redemptions/{nonce}").json()
+            return self._json("GET", f"/v1/redemptions/{nonce}")
         except Refused as err:
             if err.status == 404:
                 return None
             raise
 
     def cancel(self, nonce: str, *, staff_id: str) -> dict[str, Any]:
-        return self._call("POST", f"/v1/redemptions/{nonce}/cancel", json={"staff_id": staff_id}).json()
+        return self._json("POST", f"/v1/redemptions/{nonce}/cancel", json={"staff_id": staff_id})
 
     def upload(self, store_id: str, items: list[dict[str, Any]], *, timeout: float = 60.0) -> list[dict[str, Any]]:
         body = orjson.dumps({"store_id": store_id, "items": items})
         response = self._call("POST", "/v1/uploads", content=body, timeout=timeout,
                               headers={"Content-Type": "application/json"})
-        return orjson.loads(response.content)["results"]
+        results = orjson.loads(response.content)["results"]
+        assert isinstance(results, list)
+        return results
 
     def catalog(self, since: int, *, limit: int = 10_000, timeout: float = 60.0) -> dict[str, Any]:
         response = self._call("GET", "/v1/catalog", params={"since": since, "limit": limit}, timeout=timeout)
-        return orjson.loads(response.content)
+        delta = orjson.loads(response.content)
+        assert isinstance(delta, dict)
+        return delta
 
     def login(self, staff_id: str, pin: str) -> dict[str, Any]:
         """A staff session for this terminal: ``{"session", "expires_at", "staff": {id, name, role}}``."""
-        return self._call("POST", "/v1/sessions", json={"staff_id": staff_id, "pin": pin}).json()
+        return self._json("POST", "/v1/sessions", json={"staff_id": staff_id, "pin": pin})
 
     def set_verifier(self, session: str, staff_id: str, *, all_stores: bool = False, stores: list[str] | None = None,
                      active: bool = True) -> dict[str, Any]:
-        return self._call("PUT", f"/v1/verifiers/{staff_id}", headers={"X-Staff-Session": session},
-                          json={"all_stores": all_stores, "stores": stores or [], "active": active}).json()
+        return self._json("PUT", f"/v1/verifiers/{staff_id}", headers={"X-Staff-Session": session},
+                          json={"all_stores": all_stores, "stores": stores or [], "active": active})
 
     def issue_vouchers(self, session: str, campaign_id: str, count: int, customer_id: str | None = None,
                        affiliate_id: str | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {"count": count, "customer_id": customer_id}
         if affiliate_id:
             body["affiliate_id"] = affiliate_id
-        return self._call("POST", f"/v1/campaigns/{campaign_id}/vouchers", headers={"X-Staff-Session": session},
-                          json=body).json()
+        return self._json("POST", f"/v1/campaigns/{campaign_id}/vouchers", headers={"X-Staff-Session": session},
+                          json=body)
 
     # -- back office (a manager's session) ---------------------------------------------------------
     def _as(self, session: str) -> dict[str, str]:
@@ -130,44 +146,44 @@ class Endpoint:
                   limit: int = 20) -> dict[str, Any]:
         params = {k: v for k, v in {"status": status, "kind": kind, "offset": offset, "limit": limit}.items()
                   if v is not None}
-        return self._call("GET", "/v1/campaigns", headers=self._as(session), params=params).json()
+        return self._json("GET", "/v1/campaigns", headers=self._as(session), params=params)
 
     def campaign(self, session: str, campaign_id: str) -> dict[str, Any]:
-        return self._call("GET", f"/v1/campaigns/{campaign_id}", headers=self._as(session)).json()
+        return self._json("GET", f"/v1/campaigns/{campaign_id}", headers=self._as(session))
 
     def save_campaign(self, session: str, body: dict[str, Any], *, new: bool) -> dict[str, Any]:
         if new:
-            return self._call("POST", "/v1/campaigns", headers=self._as(session), json=body).json()
-        return self._call("PUT", f"/v1/campaigns/{body['id']}", headers=self._as(session), json=body).json()
+            return self._json("POST", "/v1/campaigns", headers=self._as(session), json=body)
+        return self._json("PUT", f"/v1/campaigns/{body['id']}", headers=self._as(session), json=body)
 
     def campaign_step(self, session: str, campaign_id: str, action: str) -> dict[str, Any]:
-        return self._call("POST", f"/v1/campaigns/{campaign_id}/{action}", headers=self._as(session)).json()
+        return self._json("POST", f"/v1/campaigns/{campaign_id}/{action}", headers=self._as(session))
 
     def staff(self, session: str) -> list[dict[str, Any]]:
-        return self._call("GET", "/v1/staff", headers=self._as(session)).json()["staff"]
+        return self._items("staff", "GET", "/v1/staff", headers=self._as(session))
 
     def add_staff(self, session: str, *, staff_id: str, name: str, role: str, pin: str) -> dict[str, Any]:
-        return self._call("POST", "/v1/staff", headers=self._as(session),
-                          json={"id": staff_id, "name": name, "role": role, "pin": pin}).json()
+        return self._json("POST", "/v1/staff", headers=self._as(session),
+                          json={"id": staff_id, "name": name, "role": role, "pin": pin})
 
     def report(self, session: str, *, days: int = 30, tz: str = "UTC") -> dict[str, Any]:
-        return self._call("GET", "/v1/reports/redemptions", headers=self._as(session),
-                          params={"days": days, "tz": tz}).json()
+        return self._json("GET", "/v1/reports/redemptions", headers=self._as(session),
+                          params={"days": days, "tz": tz})
 
     def give_voucher(self, session: str, code: str, to_customer: str) -> dict[str, Any]:
-        return self._call("POST", f"/v1/vouchers/{code}/give", headers=self._as(session),
-                          json={"to_customer": to_customer}).json()
+        return self._json("POST", f"/v1/vouchers/{code}/give", headers=self._as(session),
+                          json={"to_customer": to_customer})
 
     def add_skus(self, session: str, campaign_id: str, skus: list[dict[str, Any]]) -> dict[str, Any]:
-        return self._call("POST", f"/v1/campaigns/{campaign_id}/skus", headers=self._as(session),
-                          json={"skus": skus}).json()
+        return self._json("POST", f"/v1/campaigns/{campaign_id}/skus", headers=self._as(session),
+                          json={"skus": skus})
 
     def skus(self, session: str, campaign_id: str, *, page: int = 1, size: int = 100) -> dict[str, Any]:
-        return self._call("GET", f"/v1/campaigns/{campaign_id}/skus", headers=self._as(session),
-                          params={"page": page, "size": size}).json()
+        return self._json("GET", f"/v1/campaigns/{campaign_id}/skus", headers=self._as(session),
+                          params={"page": page, "size": size})
 
     def remove_sku(self, session: str, campaign_id: str, sku: str) -> dict[str, Any]:
-        return self._call("DELETE", f"/v1/campaigns/{campaign_id}/skus/{sku}", headers=self._as(session)).json()
+        return self._json("DELETE", f"/v1/campaigns/{campaign_id}/skus/{sku}", headers=self._as(session))
 
     def campaign_report(self, session: str, campaign_id: str, *, csv: bool = False) -> Any:
         r = self._call("GET", f"/v1/campaigns/{campaign_id}/report", headers=self._as(session),
@@ -175,34 +191,34 @@ class Endpoint:
         return r.text if csv else r.json()
 
     def bind_coupon(self, session: str, plan: str, campaign_id: str, skus: list[str]) -> dict[str, Any]:
-        return self._call("POST", f"/v1/channels/{plan}/bindings", headers=self._as(session),
-                          json={"campaign_id": campaign_id, "skus": skus}).json()
+        return self._json("POST", f"/v1/channels/{plan}/bindings", headers=self._as(session),
+                          json={"campaign_id": campaign_id, "skus": skus})
 
     def bindings(self, session: str, plan: str | None = None) -> list[dict[str, Any]]:
         params = {"plan": plan} if plan else {}
-        return self._call("GET", "/v1/channels/bindings", headers=self._as(session), params=params).json()["bindings"]
+        return self._items("bindings", "GET", "/v1/channels/bindings", headers=self._as(session), params=params)
 
     def pushes(self, session: str) -> list[dict[str, Any]]:
-        return self._call("GET", "/v1/pushes", headers=self._as(session)).json()["pushes"]
+        return self._items("pushes", "GET", "/v1/pushes", headers=self._as(session))
 
     def preview_push(self, session: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self._call("POST", "/v1/pushes/preview", headers=self._as(session), json=body).json()
+        return self._json("POST", "/v1/pushes/preview", headers=self._as(session), json=body)
 
     def schedule_push(self, session: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self._call("POST", "/v1/pushes", headers=self._as(session), json=body).json()
+        return self._json("POST", "/v1/pushes", headers=self._as(session), json=body)
 
     def cancel_push(self, session: str, push_id: int) -> dict[str, Any]:
-        return self._call("POST", f"/v1/pushes/{push_id}/cancel", headers=self._as(session)).json()
+        return self._json("POST", f"/v1/pushes/{push_id}/cancel", headers=self._as(session))
 
     def push_deliveries(self, session: str, push_id: int) -> list[dict[str, Any]]:
-        return self._call("GET", f"/v1/pushes/{push_id}/deliveries", headers=self._as(session)).json()["deliveries"]
+        return self._items("deliveries", "GET", f"/v1/pushes/{push_id}/deliveries", headers=self._as(session))
 
     def push_template(self, session: str, fmt: str = "xlsx") -> bytes:
         return self._call("GET", "/v1/push-template", headers=self._as(session), params={"format": fmt}).content
 
     def push_orders(self, session: str, content: bytes, filename: str) -> dict[str, Any]:
-        return self._call("POST", "/v1/push-orders", headers={**self._as(session), "Content-Type": "application/octet-stream"},
-                          params={"filename": filename}, content=content).json()
+        return self._json("POST", "/v1/push-orders", headers={**self._as(session), "Content-Type": "application/octet-stream"},
+                          params={"filename": filename}, content=content)
 
     def health(self) -> bool:
         try:

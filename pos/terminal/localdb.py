@@ -179,7 +179,8 @@ class LocalDB:
     # -- staff logging in at this terminal ------------------------------------------------------------
     def staff_member(self, staff_id: str) -> tuple[str, str, int, str | None] | None:
         """(name, role, active, PIN hash) from the catalog."""
-        return self.conn.execute("SELECT name, role, active, pin_hash FROM staff WHERE id=?", (staff_id,)).fetchone()
+        row = self.conn.execute("SELECT name, role, active, pin_hash FROM staff WHERE id=?", (staff_id,)).fetchone()
+        return (str(row[0]), str(row[1]), int(row[2]), row[3]) if row else None
 
     def login_failures(self, staff_id: str) -> tuple[int, datetime | None]:
         seen = self.conn.execute("SELECT failures, last_failed_at FROM logins WHERE staff_id=?", (staff_id,)).fetchone()
@@ -244,7 +245,7 @@ class LocalDB:
                 ("vouchers", "code", delta.get("vouchers", [])),
             ):
                 if rows:
-                    self.db[table].upsert_all(rows, pk=pk, batch_size=1000)
+                    self.db.table(table).upsert_all(rows, pk=pk, batch_size=1000)
                     n += len(rows)
             self.set_meta("catalog_cursor", str(int(delta["cursor"])))
         self._campaigns.clear()

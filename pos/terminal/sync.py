@@ -29,7 +29,7 @@ Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
 @dataclass
 class SyncReport:
-    results: Tally = field(default_factory=Tally)
+    results: Tally[str] = field(default_factory=Tally)
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     recovered: int = 0
     pulled: int = 0

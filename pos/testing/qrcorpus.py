@@ -48,13 +48,13 @@ def place(frame: np.ndarray, code: np.ndarray, rng: np.random.Generator, *, angl
           perspective: float = 0.0) -> np.ndarray:
     h, w = frame.shape[:2]
     ch, cw = code.shape
-    src = np.float32([[0, 0], [cw, 0], [cw, ch], [0, ch]])
+    src = np.array([[0, 0], [cw, 0], [cw, ch], [0, ch]], dtype=np.float32)
     cx, cy = rng.uniform(cw * 0.8, w - cw * 0.8), rng.uniform(ch * 0.8, h - ch * 0.8)
     rot = cv2.getRotationMatrix2D((0, 0), angle, 1.0)[:, :2]
     corners = (src - [cw / 2, ch / 2]) @ rot.T
     if perspective:
         corners += rng.uniform(-perspective, perspective, corners.shape) * cw
-    dst = np.float32(corners + np.array([cx, cy]))
+    dst = (corners + np.array([cx, cy])).astype(np.float32)
     m = cv2.getPerspectiveTransform(src, dst)
     warped = cv2.warpPerspective(code, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=0)
     mask = cv2.warpPerspective(np.full_like(code, 255), m, (w, h), flags=cv2.INTER_NEAREST, borderValue=0)
@@ -106,7 +106,7 @@ def write_video(path: Path, text: str, *, before: int = 30, held: int = 75, afte
     nrng = np.random.default_rng(seed)
     bg = background(nrng, 480, 640)
     code = qr_image(text, 4)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (640, 480))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), fps, (640, 480))
     if not writer.isOpened():
         raise RuntimeError("OpenCV cannot write MJPG video here")
     try:

@@ -193,7 +193,7 @@ class PosApp(App[None]):
                 continue
             seen.add(binding.action)
             yield SystemCommand(f"{binding.description} ({self.get_key_display(binding)})",
-                                binding.tooltip or binding.description, partial(active.node.run_action, binding.action))
+                                binding.tooltip or binding.description, partial(self.run_action, binding.action, active.node))
 
     # -- the link and the outbox ----------------------------------------------------------------
     @work(thread=True, exclusive=True, group="probe")

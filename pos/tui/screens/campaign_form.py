@@ -13,7 +13,8 @@ from textual.containers import VerticalScroll
 from textual.widgets import Button, Checkbox, Input, Label, Select
 
 from pos.domain import Campaign, money
-from pos.domain.campaigns import Problem, validate
+from pos.domain.campaigns import validate
+from pos.domain.promotions import Problem
 from pos.terminal.endpoint import Refused
 from pos.tui.i18n import KINDS, _, kind_text, sentence
 from pos.tui.jobs import work

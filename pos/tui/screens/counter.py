@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import deque
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
@@ -47,7 +48,12 @@ def parse_amount(text: str) -> int | None:
     return int(value * 100)
 
 
+if TYPE_CHECKING:
+    from pos.tui.app import PosApp
+
+
 class CounterScreen(Screen[None]):
+    app: PosApp  # the app this screen belongs to (Textual types it as any App)
     BINDINGS = [
         Binding("ctrl+z", "undo", "Undo", tooltip="Undo the selected redemption", id="undo"),
         Binding("escape", "focus_code", "Voucher code", tooltip="Focus the code input", id="focus_code"),
@@ -151,9 +157,12 @@ class CounterScreen(Screen[None]):
     @work(group="redeem")
     async def redeem(self, raw: str, amount: int | None, goods: str = "") -> None:
         panel = self.query_one(VerdictPanel)
+        shift = self.app.shift
+        if shift is None:  # logged out meanwhile
+            return
         panel.waiting(raw)
         try:
-            decided = await self.app.station.redeem(raw, self.app.shift.staff_id, amount, goods)
+            decided = await self.app.station.redeem(raw, shift.staff_id, amount, goods)
         except Refused as err:  # the service would not consider it at all (a withdrawn token, say)
             panel.prompt(_("Refused: {message}", message=err.message))
             self.app.bell()
@@ -219,7 +228,10 @@ class CounterScreen(Screen[None]):
     @work(group="undo")
     async def undo(self, nonce: str) -> None:
         try:
-            done = await self.app.station.cancel(nonce, self.app.shift.staff_id)
+            shift = self.app.shift
+            if shift is None:
+                return
+            done = await self.app.station.cancel(nonce, shift.staff_id)
         except CancelError as err:
             self.notify(str(err), severity="error", timeout=8)
             self.app.bell()

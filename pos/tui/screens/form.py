@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -19,8 +19,12 @@ from pos.terminal.endpoint import Endpoint, EndpointError, Refused
 from pos.tui.i18n import _, sentence
 from pos.tui.keys import translate_bindings
 
+if TYPE_CHECKING:
+    from pos.tui.app import PosApp
+
 
 class FormModal(ModalScreen[dict[str, Any] | None]):
+    app: PosApp  # the app this screen belongs to (Textual types it as any App)
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "save", "Save")]
 
     def __init__(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Center, Vertical
@@ -14,8 +16,12 @@ from pos.tui.jobs import work
 from pos.tui.keys import translate_bindings
 from pos.tui.widgets.status import StatusLine
 
+if TYPE_CHECKING:
+    from pos.tui.app import PosApp
+
 
 class LoginScreen(Screen[None]):
+    app: PosApp  # the app this screen belongs to (Textual types it as any App)
     def __init__(self) -> None:
         super().__init__()
         translate_bindings(self)

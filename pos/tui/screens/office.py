@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from textual.screen import Screen
 
@@ -19,7 +19,12 @@ class OfficeError(Exception):
     """A back-office call that failed; already shown to the manager."""
 
 
+if TYPE_CHECKING:
+    from pos.tui.app import PosApp
+
+
 class OfficeScreen(Screen[None]):
+    app: PosApp  # the app this screen belongs to (Textual types it as any App)
     def __init__(self) -> None:
         super().__init__()
         translate_bindings(self)

@@ -148,8 +148,12 @@ class PushesScreen(OfficeScreen):
         self.load()
 
     def action_new(self) -> None:
-        self.app.push_screen(PushForm(), lambda made: (self.notify(_("Push {id} scheduled.", id=made["id"])),
-                                                       self.load()) if made else None)
+        def scheduled(made: dict[str, Any] | None) -> None:
+            if made:
+                self.notify(_("Push {id} scheduled.", id=made["id"]))
+                self.load()
+
+        self.app.push_screen(PushForm(), scheduled)
 
     def action_cancel_push(self) -> None:
         row = self.query_one("#pushes", DataTable).cursor_row

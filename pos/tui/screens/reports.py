@@ -25,7 +25,7 @@ COLUMNS = ["day", "campaign_id", "store_id", "redemptions", "discount", "amount"
 
 def daily_totals(rows: list[dict[str, Any]], first: str, last: str) -> list[int]:
     """Redemptions per day from ``first`` to ``last``, with the days that had none as zero."""
-    per_day = Tally()
+    per_day: Tally[str] = Tally()
     for r in rows:
         per_day[r["day"]] += r["redemptions"]
     start, end = date.fromisoformat(first), date.fromisoformat(last)

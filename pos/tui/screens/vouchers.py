@@ -39,7 +39,7 @@ class VouchersScreen(OfficeScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.batch: list[dict[str, Any]] = []
+        self.issued: list[dict[str, Any]] = []
         self.batch_campaign = ""
         self.batch_customer: str | None = None
 
@@ -95,21 +95,21 @@ class VouchersScreen(OfficeScreen):
         except OfficeError:  # already shown by ask()
             self.app.bell()
             return
-        self.batch, self.batch_campaign, self.batch_customer = answer["vouchers"], str(campaign), customer
+        self.issued, self.batch_campaign, self.batch_customer = answer["vouchers"], str(campaign), customer
         table = self.query_one("#batch", DataTable)
         table.clear()
-        for v in self.batch:
+        for v in self.issued:
             table.add_row(display(v["code"]), self.batch_campaign)
-        self.notify(_("Issued {n} voucher(s) for {campaign}.", n=len(self.batch), campaign=campaign))
+        self.notify(_("Issued {n} voucher(s) for {campaign}.", n=len(self.issued), campaign=campaign))
 
     def action_export(self) -> None:
-        if not self.batch:
+        if not self.issued:
             self.notify(_("Issue a batch first."), severity="warning")
             return
         path = Path(self.query_one("#v-path", Input).value.strip()).expanduser()
         try:
-            write_csv(path, self.batch_campaign, self.batch, self.batch_customer)
+            write_csv(path, self.batch_campaign, self.issued, self.batch_customer)
         except OSError as err:
             self.notify(_("Cannot write {path}: {error}", path=path, error=err.strerror), severity="error")
             return
-        self.notify(_("Wrote {n} code(s) to {path}.", n=len(self.batch), path=path))
+        self.notify(_("Wrote {n} code(s) to {path}.", n=len(self.issued), path=path))
