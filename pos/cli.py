@@ -233,7 +233,7 @@ def vouchers_issue(campaign: str, count: int, customer: str | None, db_path: str
 @click.option("--only-unused", is_flag=True, help="Leave out vouchers already redeemed or revoked.")
 def vouchers_export(campaign: str, out_dir: str, db_path: str, only_unused: bool) -> None:
     """Write each voucher of CAMPAIGN as a QR image (PNG) and a printable sheet (sheet.html)."""
-    from pos.scanner.printing import export_vouchers
+    from pos.service.printing import export_vouchers
     from pos.service.schema import open_db
 
     db = open_db(db_path)

@@ -144,11 +144,11 @@ def demo_hints(codes: dict[str, str], vip_qr: str, forged: str) -> list[tuple[st
 
 def run_ui(workdir: Path, *, port: int = 0, language: str | None = None, camera: str | None = None) -> int:
     """``pos demo``: the demo shop on a local service, and the terminal UI logged in at its counter."""
-    from pos.service.process import ServiceProcess
     from pos.terminal.config import TerminalConfig, write
     from pos.terminal.endpoint import Endpoint
     from pos.terminal.localdb import LocalDB
     from pos.terminal.sync import sync
+    from pos.testing.process import ServiceProcess
     from pos.tui import make_app
 
     service_db, codes, vip_qr, forged = _prepare(workdir)
@@ -176,12 +176,12 @@ def run_ui(workdir: Path, *, port: int = 0, language: str | None = None, camera:
 
 def run_demo(workdir: Path, *, port: int = 0) -> int:
     """``pos demo --walk``: the same shop, walked through in a script (for a machine with no terminal)."""
-    from pos.service.process import ServiceProcess
     from pos.terminal.config import TerminalConfig, write
     from pos.terminal.counter import Counter
     from pos.terminal.endpoint import Endpoint
     from pos.terminal.localdb import LocalDB
     from pos.terminal.sync import sync
+    from pos.testing.process import ServiceProcess
 
     console = Console()
     service_db, codes, vip_qr, forged = _prepare(workdir)

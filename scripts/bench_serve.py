@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from benchlib import machine, make_service_db, percentile
 
 from pos.demo import TOKENS
-from pos.service.process import ServiceProcess
+from pos.testing.process import ServiceProcess
 
 TOKEN = TOKENS["S001-T1"]
 

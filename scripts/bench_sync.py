@@ -31,12 +31,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 from benchlib import machine, make_service_db
 
 from pos.demo import TOKENS
-from pos.service.process import ServiceProcess
 from pos.terminal.config import TerminalConfig, write
 from pos.terminal.counter import offline_item
 from pos.terminal.endpoint import Endpoint
 from pos.terminal.localdb import LocalDB
 from pos.terminal.sync import sync
+from pos.testing.process import ServiceProcess
 
 
 def run(workdir: Path, name: str, n: int, batch: int, sequential: bool = False) -> dict:

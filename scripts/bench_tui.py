@@ -26,12 +26,12 @@ from textual.app import App, ComposeResult
 from textual.widgets import Input, Static
 
 from pos.demo import PINS, TOKENS
-from pos.service.process import ServiceProcess
 from pos.terminal.config import TerminalConfig
 from pos.terminal.counter import Counter
 from pos.terminal.endpoint import Endpoint
 from pos.terminal.localdb import LocalDB
 from pos.terminal.sync import sync
+from pos.testing.process import ServiceProcess
 from pos.tui import make_app
 
 

@@ -42,9 +42,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from benchlib import make_service_db
 
 from pos.demo import TOKENS
-from pos.service.process import ServiceProcess
 from pos.terminal.config import TerminalConfig, write
 from pos.testing.faultproxy import FaultProxy
+from pos.testing.process import ServiceProcess
 
 HERE = Path(__file__).parent
 

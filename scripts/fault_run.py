@@ -27,13 +27,13 @@ from benchlib import make_service_db
 
 from pos.demo import TOKENS
 from pos.service.admin import issue_vouchers
-from pos.service.process import ServiceProcess
 from pos.service.schema import open_db
 from pos.terminal.counter import Counter
 from pos.terminal.endpoint import Endpoint
 from pos.terminal.localdb import LocalDB
 from pos.terminal.sync import sync
 from pos.testing.faultproxy import FAULTS, FaultProxy
+from pos.testing.process import ServiceProcess
 
 TIMEOUT = 0.4
 

@@ -13,12 +13,12 @@ import pytest
 
 from pos.demo import TOKENS, demo_fixture
 from pos.service.admin import load_fixture, revoke_voucher, voucher_payload
-from pos.service.process import ServiceProcess
 from pos.service.schema import open_db
 from pos.terminal.counter import Counter
 from pos.terminal.endpoint import Endpoint
 from pos.terminal.localdb import LocalDB
 from pos.terminal.sync import sync
+from pos.testing.process import ServiceProcess
 
 
 @dataclass

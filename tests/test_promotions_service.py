@@ -19,9 +19,9 @@ from openpyxl import load_workbook
 
 from pos.demo import PINS
 from pos.domain import format_time
-from pos.service.process import ServiceProcess, free_port
 from pos.terminal.counter import Counter
 from pos.terminal.endpoint import Refused
+from pos.testing.process import ServiceProcess, free_port
 from tests.conftest import Shop
 
 

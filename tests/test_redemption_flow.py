@@ -269,8 +269,8 @@ def test_two_service_processes_share_one_database_exactly_once(tmp_path) -> None
 
     from pos.demo import TOKENS, demo_fixture
     from pos.service.admin import issue_vouchers, load_fixture
-    from pos.service.process import ServiceProcess
     from pos.service.schema import open_db
+    from pos.testing.process import ServiceProcess
 
     db_path = tmp_path / "shared.db"
     db = open_db(db_path)

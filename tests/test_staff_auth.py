@@ -10,8 +10,8 @@ import pytest
 from pos.demo import PINS, TOKENS
 from pos.domain import Reason
 from pos.domain.pins import PinError, hash_pin, verify_pin
-from pos.service.process import ServiceProcess
 from pos.terminal.endpoint import Refused
+from pos.testing.process import ServiceProcess
 
 from .conftest import Shop
 

@@ -346,8 +346,8 @@ def exploring(work: Path, schedules: int) -> Iterator[Explorer]:
 
     from pos.demo import TOKENS, demo_fixture
     from pos.service.admin import issue_vouchers, load_fixture
-    from pos.service.process import ServiceProcess
     from pos.service.schema import open_db
+    from pos.testing.process import ServiceProcess
 
     service_db = work / "service.db"
     fixture, _ = demo_fixture(datetime.now(UTC))
