@@ -30,10 +30,11 @@ if [ ! -x .venv/bin/python ]; then
   echo "creating .venv …" >&2
   "$PYTHON" -m venv .venv
 fi
-stamp=$(cat pyproject.toml | sha256sum | cut -c1-16)
+stamp=$(cat pyproject.toml requirements/dev.lock | sha256sum | cut -c1-16)
 if [ "$(cat .venv/.pos-installed 2>/dev/null)" != "$stamp" ]; then
-  echo "installing pos and its dependencies into .venv …" >&2
+  echo "installing pos and its pinned dependencies (requirements/dev.lock) into .venv …" >&2
   .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev]"
+  .venv/bin/python -m pip install -q --disable-pip-version-check --require-hashes -r requirements/dev.lock
+  .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
   echo "$stamp" > .venv/.pos-installed
 fi

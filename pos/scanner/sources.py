@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import cv2
-import numpy as np
+if TYPE_CHECKING:  # OpenCV loads on the first capture: naming a source needs none of it
+    import cv2
+    import numpy as np
 
 
 class SourceError(Exception):
@@ -21,6 +23,8 @@ def describe(source: int | str) -> str:
 
 
 def open_capture(source: int | str) -> cv2.VideoCapture:
+    import cv2
+
     if isinstance(source, str) and "://" not in source and not Path(source).exists():
         raise SourceError(f"{describe(source)} does not exist")
     cap = cv2.VideoCapture(source)
@@ -33,6 +37,8 @@ def open_capture(source: int | str) -> cv2.VideoCapture:
 
 def frames(source: int | str) -> Iterator[np.ndarray]:
     """Frames until the source ends; the capture is opened and released in the calling thread."""
+    import cv2
+
     if isinstance(source, str) and Path(source).suffix.lower() in {".png", ".jpg", ".jpeg", ".bmp", ".webp"}:
         image = cv2.imread(source, cv2.IMREAD_COLOR)
         if image is None:

@@ -7,10 +7,8 @@ switched off (and costs nothing then).
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import cv2
-import numpy as np
 from rich.color import Color
 from rich.style import Style
 from rich.text import Text
@@ -19,10 +17,14 @@ from textual.screen import Screen
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
-from pos.scanner.decoders import Pipeline, to_gray
-from pos.scanner.events import Debouncer
-from pos.scanner.sources import SourceError, describe, open_capture
+from pos.scanner.sources import describe
 from pos.tui.i18n import _
+
+if TYPE_CHECKING:
+    import numpy as np
+
+# OpenCV, numpy and the decoders load when the camera is first switched on, not with the counter: a
+# till with a USB scanner only starts faster and needs no camera stack (the "camera" extra).
 
 PREVIEW_COLUMNS = 40
 PREVIEW_ROWS = 12
@@ -36,6 +38,10 @@ def source_of(text: str) -> int | str:
 
 def half_blocks(frame: np.ndarray, columns: int = PREVIEW_COLUMNS, rows: int = PREVIEW_ROWS) -> Text:
     """A frame as ``rows`` lines of ``columns`` "▀" cells: the top pixel in the foreground, the bottom one behind."""
+    import cv2
+
+    from pos.scanner.decoders import to_gray
+
     small = cv2.resize(to_gray(frame), (columns, rows * 2), interpolation=cv2.INTER_AREA)
     text = Text()
     for y in range(rows):
@@ -86,6 +92,15 @@ class CameraScanner(Static):
 
     def capture(self) -> None:
         worker = get_current_worker()
+        try:
+            import cv2
+
+            from pos.scanner.decoders import Pipeline
+            from pos.scanner.events import Debouncer
+            from pos.scanner.sources import SourceError, open_capture
+        except ImportError as err:
+            self.post_message(self.Stopped(_("Camera support is not installed ({error}).", error=str(err))))
+            return
         try:
             cap = open_capture(self.source)
         except SourceError as err:
