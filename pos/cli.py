@@ -7,7 +7,6 @@ import os
 import sqlite3
 import sys
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -17,20 +16,14 @@ EXIT_OK, EXIT_REFUSED, EXIT_ERROR = 0, 1, 2
 
 
 def parse_amount(text: str | None) -> int | None:
-    """``"128.50"`` → 12850 cents; refuses negatives, more than two decimals, and non-numbers."""
-    if text is None:
-        return None
+    """``"128.50"`` (or ``"128,50"``) → 12850 cents, read as everywhere else (:mod:`pos.domain.amounts`)."""
+    from pos.domain.amounts import AmountError
+    from pos.domain.amounts import parse_amount as read
+
     try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        raise click.BadParameter(f"{text!r} is not an amount; write it like 128.50") from None
-    if not value.is_finite() or value < 0:
-        raise click.BadParameter("the amount must be zero or more")
-    if value != value.quantize(Decimal("0.01")):
-        raise click.BadParameter("the amount has more than two decimals")
-    if value > Decimal("1000000000"):
-        raise click.BadParameter("the amount is implausibly large")
-    return int(value * 100)
+        return read(text)
+    except AmountError as err:
+        raise click.BadParameter(err.message) from None
 
 
 def fail(message: str) -> None:

@@ -212,3 +212,24 @@ def test_every_action_is_in_the_command_palette(shop: Shop) -> None:
             assert {"ctrl+z", "f8", "f2", "f6", "ctrl+l"} <= footer_keys
 
     run(scenario)
+
+
+def test_a_decimal_comma_in_the_basket_amount_is_read_as_yuan_and_fen(shop: Shop) -> None:
+    """620,50 is 620.50 yuan (it was read as 62050.00, and a 5 % voucher gave the 300.00 cap)."""
+    app = app_for(shop)
+
+    async def scenario() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await log_in_at_counter(pilot, "alice", PINS["alice"])
+            verdict = await scan(pilot, shop.payload("vip"), "620,50")
+            assert verdict.accepted and verdict.discount == 3102  # 5 % of 620.50, not the 300.00 cap
+            bad = app.screen.drawn
+            app.screen.query_one("#amount").value = "620,5,0"
+            app.screen.query_one("#code").value = shop.codes["spring"]
+            await pilot.press("enter")
+            await pilot.pause()
+            assert app.screen.drawn == bad  # nothing was redeemed on an amount that cannot be read one way
+            assert "620,5,0" in text_of(app, "#verdict")
+
+    run(scenario)
+    assert shop.query("SELECT discount FROM redemptions") == [(3102,)]

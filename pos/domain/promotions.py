@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pos.domain.amounts import parse_amount
 from pos.domain.model import (
     Bind,
     Campaign,
@@ -324,8 +325,10 @@ def parse_lines(text: str, known: Iterable[str] = ()) -> list[dict[str, Any]]:
 
 
 def cents(text: str) -> int:
-    whole, _, frac = text.partition(".")
-    return int(whole) * 100 + int((frac + "00")[:2])
+    value = parse_amount(text)
+    if value is None:
+        raise BasketError("basket.line.invalid", "A price is missing.")
+    return value
 
 
 # -- what a basket earns ----------------------------------------------------------------------------

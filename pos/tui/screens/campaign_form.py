@@ -13,12 +13,12 @@ from textual.containers import VerticalScroll
 from textual.widgets import Button, Checkbox, Input, Label, Select
 
 from pos.domain import Campaign, money
+from pos.domain.amounts import parse_amount
 from pos.domain.campaigns import validate
 from pos.domain.promotions import Problem
 from pos.terminal.endpoint import Refused
 from pos.tui.i18n import KINDS, _, kind_text, sentence
 from pos.tui.jobs import work
-from pos.tui.screens.counter import parse_amount
 from pos.tui.screens.form import FormModal
 
 FIELDS = [  # (field, label, placeholder)

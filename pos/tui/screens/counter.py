@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections import deque
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
 from textual import on
@@ -22,6 +21,7 @@ from textual.widgets import DataTable, Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from pos.domain import Verdict, display, format_time, money, parse_time
+from pos.domain.amounts import AmountError, parse_amount
 from pos.terminal.counter import CancelError, Decision
 from pos.terminal.endpoint import Refused
 from pos.tui.i18n import _, clock
@@ -32,21 +32,6 @@ from pos.tui.station import ShiftRow
 from pos.tui.widgets.camera import CameraScanner, toggle_camera, toggle_preview
 from pos.tui.widgets.status import StatusLine
 from pos.tui.widgets.verdict import VerdictPanel
-
-
-def parse_amount(text: str) -> int | None:
-    """Yuan as typed ("620", "620.5", "620.50") to cents; empty is no amount. ValueError otherwise."""
-    text = text.strip().replace(",", "").replace("¥", "")
-    if not text:
-        return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation as exc:
-        raise ValueError(text) from exc
-    if value < 0 or value > Decimal(10**9) or value != value.quantize(Decimal("0.01")):
-        raise ValueError(text)
-    return int(value * 100)
-
 
 if TYPE_CHECKING:
     from pos.tui.app import PosApp
@@ -147,8 +132,8 @@ class CounterScreen(Screen[None]):
         amount_input = self.query_one("#amount", Input)
         try:
             amount = parse_amount(amount_input.value)
-        except ValueError:
-            self.query_one(VerdictPanel).prompt(_("The amount is not a number of yuan: {text}", text=amount_input.value))
+        except AmountError as err:
+            self.query_one(VerdictPanel).prompt(_("The amount is not a number of yuan: {text}", text=err.message))
             self.app.bell()
             amount_input.focus()
             return

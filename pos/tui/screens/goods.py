@@ -12,9 +12,9 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Button, DataTable, Input, Label
 
+from pos.domain.amounts import parse_amount
 from pos.tui.i18n import _
 from pos.tui.jobs import work
-from pos.tui.screens.counter import parse_amount
 from pos.tui.screens.form import FormModal
 
 
