@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pos.domain.amounts import parse_amount
+from pos.domain.codes import DomainError
 from pos.domain.model import (
     Bind,
     Campaign,
@@ -247,11 +248,8 @@ def validate_complete(c: Campaign) -> list[Problem]:
 
 
 # -- the basket -------------------------------------------------------------------------------------
-class BasketError(ValueError):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class BasketError(DomainError):
+    """A basket the counter cannot read (``basket.line.invalid``, …)."""
 
 
 @dataclass(frozen=True, slots=True)

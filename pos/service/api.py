@@ -31,9 +31,8 @@ from pos.domain.campaigns import Action
 from pos.domain.pins import verify_pin
 from pos.service import backoffice, ledger, pushes, staff
 from pos.service.admin import token_hash
-from pos.service.backoffice import CampaignRefused
-from pos.service.ledger import ServiceError, Terminal
-from pos.service.pushes import PushRefused, Smtp
+from pos.service.ledger import RulesRefused, ServiceError, Terminal
+from pos.service.pushes import Smtp
 from pos.service.schema import open_db
 from pos.service.staff import StaffSession
 from pos.service.writer import Writer
@@ -357,7 +356,7 @@ def create_app(db_path: str | Path, *, synchronous: str = "FULL", group_commit: 
 
     @app.exception_handler(ServiceError)
     async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:
-        if isinstance(exc, CampaignRefused | PushRefused):
+        if isinstance(exc, RulesRefused):
             return JSONResponse({"error": {"code": exc.code, "message": exc.message,
                                            "problems": [p.to_dict() for p in exc.problems]}}, status_code=exc.status)
         return error(exc.status, exc.code, exc.message)

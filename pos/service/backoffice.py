@@ -31,20 +31,11 @@ from pos.domain.campaigns import (
 from pos.domain.model import Bind, PromoSku, Scope
 from pos.domain.pins import PinError, hash_pin
 from pos.domain.promotions import Problem, describe, validate_skus
-from pos.service.ledger import ServiceError, Terminal, audit
+from pos.service.ledger import RulesRefused, ServiceError, Terminal, audit
 from pos.service.schema import next_versions
 from pos.service.staff import StaffSession
 
 STAFF_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
-
-
-class CampaignRefused(ServiceError):
-    """A campaign change the rules refuse; ``problems`` go back to the form field by field."""
-
-    def __init__(self, err: CampaignError, audit_entry: dict[str, Any] | None = None) -> None:
-        status = 409 if err.code.startswith("campaign.non.") else 422
-        super().__init__(status, err.code, err.message, audit_entry)
-        self.problems = err.problems
 
 
 def _load(db: sqlite_utils.Database, campaign_id: str) -> tuple[Campaign, int]:
@@ -116,7 +107,7 @@ def create_campaign(db: sqlite_utils.Database, terminal: Terminal, manager: Staf
     if not problems and db.conn.execute("SELECT 1 FROM campaigns WHERE id=?", (c.id,)).fetchone():
         raise ServiceError(409, "campaign.id.taken", f"There is already a campaign {c.id}.", refused)
     if problems:
-        raise CampaignRefused(CampaignError(problems), refused)
+        raise RulesRefused(CampaignError(problems), refused)
     _save(db, c)
     audit(db, now, "campaign.create", actor=manager.staff_id, terminal=terminal, subject=c.id, campaign=c.to_dict())
     return campaign_view(c, now)
@@ -130,7 +121,7 @@ def _editable(db: sqlite_utils.Database, terminal: Terminal, manager: StaffSessi
     try:
         check_editable(old, now)
     except CampaignError as err:
-        raise CampaignRefused(err, refused) from err
+        raise RulesRefused(err, refused) from err
     return old, refused
 
 
@@ -141,7 +132,7 @@ def update_campaign(db: sqlite_utils.Database, terminal: Terminal, manager: Staf
     c = replace(_parse({**body, "id": campaign_id}), status=old.status, skus=old.skus)
     problems = check_update(old, c) + validate(c, now=now, stores=_store_ids(db))
     if problems:
-        raise CampaignRefused(CampaignError(problems), refused)
+        raise RulesRefused(CampaignError(problems), refused)
     _save(db, c)
     if c.stores != old.stores:  # newly included stores' terminals must receive the vouchers too
         (n,) = db.conn.execute("SELECT count(*) FROM vouchers WHERE campaign_id=?", (campaign_id,)).fetchone()
@@ -161,7 +152,7 @@ def campaign_action(db: sqlite_utils.Database, terminal: Terminal, manager: Staf
     try:
         c = apply(old, action, now)
     except CampaignError as err:
-        raise CampaignRefused(err, {"action": "campaign.refused", "actor": manager.staff_id, "terminal": terminal,
+        raise RulesRefused(err, {"action": "campaign.refused", "actor": manager.staff_id, "terminal": terminal,
                                     "subject": campaign_id, "step": str(action)}) from err
     _save(db, c)
     audit(db, now, f"campaign.{action}", actor=manager.staff_id, terminal=terminal, subject=campaign_id,
@@ -180,7 +171,7 @@ def add_skus(db: sqlite_utils.Database, terminal: Terminal, manager: StaffSessio
         raise ServiceError(422, "param.error", f"A SKU cannot be read: {exc}", refused) from exc
     problems = validate_skus(old, skus)
     if problems:
-        raise CampaignRefused(CampaignError(problems), refused)
+        raise RulesRefused(CampaignError(problems), refused)
     c = replace(old, skus=old.skus + tuple(skus))
     _save(db, c)
     audit(db, now, "campaign.skus.add", actor=manager.staff_id, terminal=terminal, subject=campaign_id,
@@ -237,7 +228,7 @@ def bind_coupon(db: sqlite_utils.Database, terminal: Terminal, manager: StaffSes
         if not applies_to(c, sku):
             problems.append(Problem("binding.sku.invalid", "skus", f"Coupon {campaign_id} does not apply to SKU {sku}."))
     if problems:
-        raise CampaignRefused(CampaignError(problems), refused)
+        raise RulesRefused(CampaignError(problems), refused)
     zone = ZoneInfo(c.timezone)
     start = (now.astimezone(zone).date() + timedelta(days=1)).isoformat()
     for sku in skus:

@@ -29,6 +29,7 @@ from pos.domain import (
     parse_time,
     read_input,
 )
+from pos.domain.campaigns import CampaignError
 from pos.service.schema import SqlCatalog, SqlHistory, next_versions, voucher_from_row
 
 VOID_TOMBSTONE = "void"  # request_hash of a key voided before its request arrived: any body replays the void
@@ -52,6 +53,15 @@ class ServiceError(Exception):
         self.code = code
         self.message = message
         self.audit = audit
+
+
+class RulesRefused(ServiceError):
+    """A change the domain's rules refuse (a campaign, a push); ``problems`` go back to the form field by field.
+    409 when the thing is in the wrong state (``*.non.*`` codes), else 422."""
+
+    def __init__(self, err: CampaignError, audit_entry: dict[str, Any] | None = None, status: int | None = None) -> None:
+        super().__init__(status or (409 if ".non." in err.code else 422), err.code, err.message, audit_entry)
+        self.problems = err.problems
 
 
 def guarded(op: Callable[[sqlite_utils.Database], Any], now: datetime) -> Callable[[sqlite_utils.Database], Any]:

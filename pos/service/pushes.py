@@ -35,18 +35,12 @@ from pos.domain.pushes import (
     validate_push,
     week_of,
 )
-from pos.service.ledger import ServiceError, Terminal, audit
+from pos.service.ledger import RulesRefused, ServiceError, Terminal, audit
 
 ORDER_NO = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 FILE_MAX = 5 * 1024 * 1024
 TEMPLATE_ROWS = ["Order No.", "262749754", "262749886"]
 _WEEK = timedelta(days=7)
-
-
-class PushRefused(ServiceError):
-    def __init__(self, err: CampaignError, audit_entry: dict[str, Any] | None = None, status: int = 422) -> None:
-        super().__init__(status, err.code, err.message, audit_entry)
-        self.problems = err.problems
 
 
 # -- order-number files ---------------------------------------------------------------------------------
@@ -203,7 +197,7 @@ def schedule(db: sqlite_utils.Database, terminal: Terminal, actor: str, body: di
             problems.append(Problem("push.orders.unknown", "orders", f"Unknown order numbers: {', '.join(unknown[:10])}."))
     if problems:
         status = 409 if any(p.code == "push.week.taken" for p in problems) else 422
-        raise PushRefused(CampaignError(problems), refused, status)
+        raise RulesRefused(CampaignError(problems), refused, status)
     assert campaign is not None
     when = send_at(req, campaign.timezone)
     cur = db.conn.execute(
@@ -243,12 +237,12 @@ def cancel(db: sqlite_utils.Database, terminal: Terminal, actor: str, push_id: i
     push = get(db, push_id)
     refused = {"action": "push.refused", "actor": actor, "terminal": terminal, "subject": str(push_id)}
     if push["status"] != PushStatus.SCHEDULED:
-        raise PushRefused(CampaignError([Problem("push.non.cancel", "status",
+        raise RulesRefused(CampaignError([Problem("push.non.cancel", "status",
                                                  f"This push is {push['status']}; only a scheduled one can be cancelled.")]),
                           refused, 409)
     problem = cancel_refusal(parse_time(push["send_at"]), now)
     if problem is not None:
-        raise PushRefused(CampaignError([problem]), refused, 409)
+        raise RulesRefused(CampaignError([problem]), refused, 409)
     db.conn.execute("UPDATE pushes SET status='cancelled', cancelled_at=? WHERE id=?", (format_time(now), push_id))
     audit(db, now, "push.cancel", actor=actor, terminal=terminal, subject=str(push_id))
     return get(db, push_id)
