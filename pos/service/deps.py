@@ -1,0 +1,133 @@
+"""What every route needs: the service state (writer, readers, the token cache), the terminal behind a
+token, the manager behind a staff session, and the one way to run a change on the writer."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Depends, Header, Request
+from fastapi.responses import JSONResponse, Response
+
+from pos.service import ledger, staff
+from pos.service.admin import token_hash
+from pos.service.ledger import ServiceError, Terminal
+from pos.service.schema import open_db
+from pos.service.staff import StaffSession
+from pos.service.writer import Writer
+
+
+def fast_json(content: Any, status: int = 200) -> Response:
+    """Large answers (uploads, catalog pages) serialised by orjson, skipping FastAPI's generic encoder."""
+    return Response(orjson.dumps(content), status_code=status, media_type="application/json")
+
+
+def refuse(err: ServiceError) -> None:
+    """An operation that only refuses: run on the writer so the refusal is audited."""
+    raise err
+
+
+def error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+TOKEN_TTL = 5.0
+
+
+class Service:
+    """The state behind the app: the writer thread and one read connection per worker thread."""
+
+    def __init__(self, db_path: str | Path, *, synchronous: str = "FULL", group_commit: bool = True,
+                 shop: str = "Our shop") -> None:
+        self.db_path = Path(db_path)
+        self.shop = shop  # the shop's name in push e-mails
+        open_db(self.db_path, synchronous=synchronous).close()  # schema in place before any request
+        self.writer = Writer(self.db_path, synchronous=synchronous, group_commit=group_commit)
+        self._local = threading.local()
+        self._tokens: dict[str, tuple[Terminal | None, float]] = {}
+
+    def reader(self) -> Any:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = open_db(self.db_path)
+        return db
+
+    def terminal(self, token: str) -> Terminal | None:
+        """The terminal a token belongs to; answers are kept for TOKEN_TTL seconds, so a withdrawn
+        token stops working within that time without a database read on every request."""
+        digest = token_hash(token)
+        now = time.monotonic()
+        hit = self._tokens.get(digest)
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        row = self.reader().conn.execute(
+            "SELECT id, store_id FROM terminals WHERE token_hash=? AND active=1", (digest,)
+        ).fetchone()
+        terminal = Terminal(row[0], row[1]) if row else None
+        if len(self._tokens) > 10_000:
+            self._tokens.clear()
+        self._tokens[digest] = (terminal, now + TOKEN_TTL)
+        return terminal
+
+
+async def authenticated(request: Request, authorization: Annotated[str | None, Header()] = None) -> Terminal:
+    """The terminal behind the bearer token; every endpoint but /healthz needs one."""
+    if not authorization or not authorization.startswith("Bearer "):
+        raise ServiceError(401, "auth.missing", "Send the terminal's token as 'Authorization: Bearer …'.")
+    terminal = request.app.state.service.terminal(authorization.removeprefix("Bearer ").strip())
+    if terminal is None:
+        raise ServiceError(401, "auth.invalid", "This terminal token is not known or was withdrawn.")
+    return terminal
+
+
+TerminalDep = Annotated[Terminal, Depends(authenticated)]
+
+
+async def manager(request: Request, terminal: TerminalDep,
+                  x_staff_session: Annotated[str | None, Header()] = None) -> StaffSession:
+    """The manager logged in at this terminal (``X-Staff-Session`` from ``POST /v1/sessions``)."""
+    service = request.app.state.service
+    if not x_staff_session:
+        raise ServiceError(401, "session.missing", "Log in as a manager first (send X-Staff-Session).")
+    session = staff.session_of(service.reader(), x_staff_session, terminal, datetime.now(UTC))
+    if session is None:
+        raise ServiceError(401, "session.invalid", "This staff session is unknown, expired, or from another terminal.")
+    if session.role != "manager":
+        refusal = ServiceError(403, "role.manager_required", "Only a manager may do this.",
+                               {"action": "role.refused", "actor": session.staff_id, "terminal": terminal,
+                                "subject": str(request.url.path)})
+        await asyncio.wrap_future(service.writer.submit(ledger.guarded(lambda db: refuse(refusal), datetime.now(UTC))))
+        raise refusal
+    return session
+
+
+ManagerDep = Annotated[StaffSession, Depends(manager)]
+
+
+def get_service(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
+
+
+ServiceDep = Annotated[Service, Depends(get_service)]
+
+
+async def write(service: Service, op: Any) -> Any:
+    """Run a change on the writer thread (group commit); a refusal it returns is raised here."""
+    result = await asyncio.wrap_future(service.writer.submit(ledger.guarded(op, datetime.now(UTC))))
+    if isinstance(result, ServiceError):
+        raise result
+    return result
+
+
+async def same_store(service: Service, terminal: Terminal, store_id: str) -> None:
+    """A terminal acts for its own store only; another store is refused, and audited."""
+    if store_id != terminal.store_id:
+        refusal = ServiceError(403, "store.mismatch", f"This terminal belongs to store {terminal.store_id}, not {store_id}.",
+                               {"action": "store.mismatch", "terminal": terminal, "subject": store_id})
+        await write(service, lambda db: refuse(refusal))

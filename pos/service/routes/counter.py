@@ -1,0 +1,81 @@
+"""The counter's routes: redeem (idempotent by nonce), what became of a request, cancel, the offline
+upload, staff logins, the catalog, and the liveness probe."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+import pos
+from pos.domain.pins import verify_pin
+from pos.service import ledger, staff
+from pos.service.deps import ServiceDep, TerminalDep, fast_json, same_store, write
+from pos.service.ledger import ServiceError
+from pos.service.models import CancelRequest, LoginRequest, Nonce, RedeemRequest, UploadRequest
+
+router = APIRouter()
+
+
+@router.get("/healthz", summary="Liveness and version")
+async def healthz(service: ServiceDep) -> dict[str, Any]:
+    writer = service.writer
+    return {"ok": True, "version": pos.__version__,
+            "writer": {"batches": writer.batches, "operations": writer.operations,
+                       "busy_seconds": round(writer.busy_seconds, 3)}}
+
+
+@router.post("/v1/redemptions", summary="Redeem a voucher (idempotent by nonce)")
+async def redeem(service: ServiceDep, body: RedeemRequest, terminal: TerminalDep) -> Response:
+    await same_store(service, terminal, body.store_id)
+    now = datetime.now(UTC)
+    status, answer = await write(service, lambda db: ledger.redeem(
+        db, terminal, nonce=body.nonce, code=body.code, staff_id=body.staff_id, amount=body.amount, now=now,
+        items=[i.model_dump() for i in body.items] if body.items else None))
+    return Response(answer, status_code=status, media_type="application/json")
+
+
+@router.get("/v1/redemptions/{nonce}", summary="What became of a redeem request")
+def lookup(service: ServiceDep, nonce: Nonce, terminal: TerminalDep) -> dict[str, Any]:
+    return ledger.lookup(service.reader(), terminal, nonce)
+
+
+@router.post("/v1/redemptions/{nonce}/cancel", summary="Undo a redemption inside the cancel window")
+async def cancel(service: ServiceDep, nonce: Nonce, body: CancelRequest, terminal: TerminalDep) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return await write(service, lambda db: ledger.cancel(db, terminal, nonce=nonce, staff_id=body.staff_id, now=now))
+
+
+@router.post("/v1/uploads", summary="Upload offline redemptions, cancels and voids; answered per item")
+async def upload(service: ServiceDep, body: UploadRequest, terminal: TerminalDep) -> Response:
+    await same_store(service, terminal, body.store_id)
+    for item in body.items:
+        if item.kind == "redeem" and not item.code:
+            raise ServiceError(422, "request.invalid", f"item {item.nonce}: a redeem needs a code")
+        if item.kind != "redeem" and not item.target:
+            raise ServiceError(422, "request.invalid", f"item {item.nonce}: a {item.kind} needs a target")
+    items = [i.model_dump() for i in body.items]
+    now = datetime.now(UTC)
+    results = await write(service, lambda db: ledger.upload(db, terminal, items, now))
+    return fast_json({"results": results})
+
+
+@router.post("/v1/sessions", summary="Log a staff member in with their PIN (locked after 5 wrong PINs)")
+async def login(service: ServiceDep, body: LoginRequest, terminal: TerminalDep) -> dict[str, Any]:
+    stored = staff.pin_hash_of(service.reader(), body.staff_id)
+    pin_ok = await run_in_threadpool(verify_pin, body.pin, stored)  # slow on purpose: off the event loop
+    now = datetime.now(UTC)
+    answer = await write(service, lambda db: staff.record_login(db, terminal, body.staff_id, pin_ok, now))
+    if "error" in answer:
+        err = answer["error"]
+        raise ServiceError(err["status"], err["code"], err["message"])
+    return answer
+
+
+@router.get("/v1/catalog", summary="What a store's terminal needs to decide offline, as a delta since a cursor")
+def catalog(service: ServiceDep, terminal: TerminalDep, since: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+            limit: Annotated[int, Query(ge=1, le=50_000)] = 10_000) -> Response:
+    return fast_json(ledger.catalog_delta(service.reader(), terminal.store_id, since, limit, terminal.id))

@@ -1,0 +1,40 @@
+"""Manager routes for staff and reports: verifier rights, the staff list, adding staff, redemption reports."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from pos.service import backoffice, staff
+from pos.service.deps import ManagerDep, ServiceDep, TerminalDep, write
+from pos.service.models import Ident, StaffBody, VerifierRequest
+
+router = APIRouter()
+
+
+@router.put("/v1/verifiers/{staff_id}", summary="Manager: let a staff member verify in all or chosen stores, or revoke")
+async def put_verifier(service: ServiceDep, staff_id: Ident, body: VerifierRequest, terminal: TerminalDep,
+                       session: ManagerDep) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return await write(service, lambda db: staff.set_verifier(db, terminal, session, staff_id, all_stores=body.all_stores,
+                                                     stores=body.stores, active=body.active, now=now))
+
+
+@router.get("/v1/staff", summary="Manager: staff members and their verifier rights")
+def staff_list(service: ServiceDep, terminal: TerminalDep, session: ManagerDep) -> dict[str, Any]:
+    return {"staff": backoffice.list_staff(service.reader())}
+
+
+@router.post("/v1/staff", status_code=201, summary="Manager: add a staff member with their PIN")
+async def add_staff(service: ServiceDep, body: StaffBody, terminal: TerminalDep, session: ManagerDep) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return await write(service, lambda db: backoffice.add_staff(db, terminal, session, staff_id=body.id, name=body.name,
+                                                       role=body.role, pin=body.pin, now=now))
+
+
+@router.get("/v1/reports/redemptions", summary="Manager: live redemptions per day, campaign and store")
+def report(service: ServiceDep, terminal: TerminalDep, session: ManagerDep, days: Annotated[int, Query(ge=1, le=366)] = 30,
+           tz: Annotated[str, Query(min_length=1, max_length=64)] = "UTC") -> dict[str, Any]:
+    return backoffice.redemption_report(service.reader(), datetime.now(UTC), days=days, tz=tz)
