@@ -99,44 +99,15 @@ class Counter:
         items = items or None
         now = self.clock()
         local = self.check(raw, staff_id, amount, items=items)
-        own = (self.db.local_redemption(local.code)
-               if local.reason is Reason.ALREADY_REDEEMED and local.code else None)  # this terminal's own
-        if own is not None:
-            again = self.db.unshown_acceptance(own["nonce"])
-            if again is not None:  # an acceptance a restart kept off the screen: shown now
-                verdict = Verdict(Reason.OK, f"{again['message']} (recorded just before the terminal restarted)",
-                                  code=local.code, campaign_id=own["campaign_id"], customer_id=own["customer_id"],
-                                  discount=again["discount"] or 0)
-                return Decision(verdict, again["id"])
-        if own is not None or local.reason in (Reason.MALFORMED, Reason.FORGED):
-            with self.db.atomic():
-                entry = self.db.journal(at=now, nonce=None, raw=raw, staff_id=staff_id, store_id=self.store_id,
-                                        amount=amount, state="given", mode="local", verdict=local)
-                self.db.audit(now, "redeem.refused", actor=staff_id, subject=local.code, reason=str(local.reason))
-            return Decision(local, entry)
-
-        # An earlier attempt at this voucher whose counter died before learning its outcome is continued
-        # under its nonce, so the service takes it for the same request; one with other details is voided.
-        prior = self.db.unsettled_attempt(local.code) if local.code else None
-        same_items = (json.loads(prior["items"]) if prior and prior["items"] else None) == items
-        continued = bool(prior and prior["staff_id"] == staff_id and prior["amount"] == amount and same_items)
-        if prior and continued:
-            nonce, entry = prior["nonce"], prior["id"]
-            if not self.db.take_over(entry):  # a sync's recovery settled it a moment ago: decide afresh
-                return self.decide(raw, staff_id, amount, items)
-        else:
-            nonce = uuid.uuid4().hex
-            with self.db.atomic():
-                settled_meanwhile = prior is not None and not self.db.abandon(prior["id"], prior["nonce"], prior["staff_id"],
-                                                                         now)
-                if not settled_meanwhile:
-                    entry = self.db.journal(at=now, nonce=nonce, raw=raw, staff_id=staff_id, store_id=self.store_id,
-                                            amount=amount, state="pending", mode="online", code=local.code, items=items)
-            if settled_meanwhile:  # a sync's recovery settled the earlier attempt a moment ago: decide afresh
-                return self.decide(raw, staff_id, amount, items)
+        answered = self._answer_here(local, raw, staff_id, amount, now)
+        if answered is not None:
+            return answered
+        begun = self._begin(local, raw, staff_id, amount, items, now)
+        if begun is None:  # a sync's recovery settled an earlier attempt a moment ago: decide afresh
+            return self.decide(raw, staff_id, amount, items)
+        nonce, entry, continued = begun
         if self.endpoint is None:
             return self._offline(raw, staff_id, amount, nonce, entry, maybe_sent=continued, items=items)
-
         started = time.monotonic()
         try:
             try:
@@ -153,6 +124,50 @@ class Counter:
         except Refused:
             self.db.mark_error(entry)
             raise
+        return self._online(answer, staff_id, amount, nonce, entry, now)
+
+    def _answer_here(self, local: Verdict, raw: str, staff_id: str, amount: int | None, now: datetime) -> Decision | None:
+        """What this terminal answers without the service: garbage and forgeries, a voucher it already took,
+        and an acceptance a restart kept off the screen (shown now)."""
+        own = (self.db.local_redemption(local.code)
+               if local.reason is Reason.ALREADY_REDEEMED and local.code else None)  # this terminal's own
+        if own is not None:
+            again = self.db.unshown_acceptance(own["nonce"])
+            if again is not None:
+                verdict = Verdict(Reason.OK, f"{again['message']} (recorded just before the terminal restarted)",
+                                  code=local.code, campaign_id=own["campaign_id"], customer_id=own["customer_id"],
+                                  discount=again["discount"] or 0)
+                return Decision(verdict, again["id"])
+        if own is None and local.reason not in (Reason.MALFORMED, Reason.FORGED):
+            return None
+        with self.db.atomic():
+            entry = self.db.journal(at=now, nonce=None, raw=raw, staff_id=staff_id, store_id=self.store_id,
+                                    amount=amount, state="given", mode="local", verdict=local)
+            self.db.audit(now, "redeem.refused", actor=staff_id, subject=local.code, reason=str(local.reason))
+        return Decision(local, entry)
+
+    def _begin(self, local: Verdict, raw: str, staff_id: str, amount: int | None, items: list[dict[str, Any]] | None,
+               now: datetime) -> tuple[str, int, bool] | None:
+        """Journal the attempt: ``(nonce, entry, continued)``, or None if recovery got to an earlier one first.
+
+        An earlier attempt at this voucher whose counter died before learning its outcome is continued under
+        its nonce, so the service takes it for the same request; one with other details is voided first.
+        """
+        prior = self.db.unsettled_attempt(local.code) if local.code else None
+        same_items = (json.loads(prior["items"]) if prior and prior["items"] else None) == items
+        if prior is not None and prior["staff_id"] == staff_id and prior["amount"] == amount and same_items:
+            return (prior["nonce"], prior["id"], True) if self.db.take_over(prior["id"]) else None
+        nonce = uuid.uuid4().hex
+        with self.db.atomic():
+            if prior is not None and not self.db.abandon(prior["id"], prior["nonce"], prior["staff_id"], now):
+                return None
+            entry = self.db.journal(at=now, nonce=nonce, raw=raw, staff_id=staff_id, store_id=self.store_id,
+                                    amount=amount, state="pending", mode="online", code=local.code, items=items)
+        return nonce, entry, False
+
+    def _online(self, answer: dict[str, Any], staff_id: str, amount: int | None, nonce: str, entry: int,
+                now: datetime) -> Decision:
+        """The service's answer settles the attempt."""
         verdict = Verdict.from_dict(answer["verdict"])
         try:
             with self.db.atomic():
