@@ -51,6 +51,10 @@ class Writer:
         if self._error:
             raise self._error
 
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
     def stop(self) -> None:
         if self._thread.is_alive():
             self._queue.put(_STOP)

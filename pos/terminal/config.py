@@ -1,7 +1,7 @@
 """The terminal's configuration: a TOML file, overridden by environment variables.
 
     [terminal]
-    service_url = "http://127.0.0.1:8765"   # POS_SERVICE_URL
+    service_url = "http://127.0.0.1:8765"   # POS_SERVICE_URL (several hosts: "http://a:8765, http://b:8765")
     token = "…"                             # POS_TOKEN   (the terminal's bearer token)
     store_id = "S001"                       # POS_STORE
     terminal_id = "S001-T1"                 # POS_TERMINAL
@@ -40,7 +40,8 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class TerminalConfig:
     service_url: str = "http://127.0.0.1:8765"
-    """Base URL of the redemption service."""
+    """Base URL of the redemption service; several hosts of one service separated by commas, tried in turn
+    when one cannot be reached."""
     token: str = ""
     """Bearer token that binds this terminal to its store (from ``pos terminals add``)."""
     store_id: str = ""
@@ -88,6 +89,8 @@ def load(path: str | Path | None = None) -> TerminalConfig:
         raise ConfigError("timeout must be a number of seconds") from exc
     database = Path(str(values.pop("database", "pos-terminal.db")))
     cfg = TerminalConfig(**values, timeout=timeout, database=database if database.is_absolute() else base / database)  # type: ignore[arg-type]
+    if not [u for u in cfg.service_url.split(",") if u.strip().startswith(("http://", "https://"))]:
+        raise ConfigError(f"service_url must be one or more http(s):// URLs, not {cfg.service_url!r}")
     if cfg.language not in (None, "", "en", "zh"):
         raise ConfigError(f"language must be en or zh, not {cfg.language!r}")
     missing = [k for k in ("token", "store_id", "terminal_id") if not getattr(cfg, k)]

@@ -38,11 +38,27 @@ class Refused(EndpointError):
         self.problems = problems or []  # for a refused campaign: one {code, field, message} per broken rule
 
 
+def service_urls(text: str) -> list[str]:
+    """``"http://a:8765, http://b:8765"`` → the service hosts, in the order to try them."""
+    urls = [u.strip().rstrip("/") for u in text.split(",") if u.strip()]
+    if not urls:
+        raise ValueError("no service URL")
+    return urls
+
+
 class Endpoint:
+    """The client for one service, or for several hosts of it sharing one database (a comma-separated
+    list). A host that cannot be connected to — the request certainly never left — is skipped for the
+    next one at once, and the one that answered is tried first from then on. A request that may have
+    been carried out is never re-sent to another host here: the counter asks again with the same nonce,
+    which any host answers with the first answer."""
+
     def __init__(self, base_url: str, token: str, *, timeout: float = DEFAULT_TIMEOUT,
                  transport: httpx.BaseTransport | None = None) -> None:
         self.timeout = httpx.Timeout(timeout, connect=min(1.0, timeout))
-        self.client = httpx.Client(base_url=base_url.rstrip("/"), transport=transport, timeout=self.timeout,
+        self.urls = service_urls(base_url)
+        self.current = self.urls[0]
+        self.client = httpx.Client(transport=transport, timeout=self.timeout,
                                    headers={"Authorization": f"Bearer {token}", "User-Agent": "pos-terminal"})
 
     def close(self) -> None:
@@ -54,13 +70,25 @@ class Endpoint:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _send(self, method: str, url: str, **kw: Any) -> httpx.Response:
+        """The first host that takes the connection; :class:`Unreachable` when none does."""
+        hosts = [self.current, *(u for u in self.urls if u != self.current)]
+        failures = []
+        for host in hosts:
+            try:
+                response = self.client.request(method, host + url, **kw)
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                failures.append(f"{host}: {exc}")
+                continue
+            except httpx.TransportError as exc:  # read timeout, reset, protocol error: it may have happened
+                self.current = host
+                raise UnknownOutcome(f"no answer from the service: {exc.__class__.__name__}") from exc
+            self.current = host
+            return response
+        raise Unreachable("cannot reach the service: " + "; ".join(failures))
+
     def _call(self, method: str, url: str, *, timeout: float | httpx.Timeout | None = None, **kw: Any) -> httpx.Response:
-        try:
-            response = self.client.request(method, url, timeout=timeout or self.timeout, **kw)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise Unreachable(f"cannot reach the service: {exc}") from exc
-        except httpx.TransportError as exc:  # read timeout, reset, protocol error: it may have happened
-            raise UnknownOutcome(f"no answer from the service: {exc.__class__.__name__}") from exc
+        response = self._send(method, url, timeout=timeout or self.timeout, **kw)
         if response.status_code >= 500:
             raise UnknownOutcome(f"the service failed: HTTP {response.status_code}")
         if response.status_code >= 400:

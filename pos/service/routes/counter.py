@@ -28,6 +28,19 @@ async def healthz(service: ServiceDep) -> dict[str, Any]:
                        "busy_seconds": round(writer.busy_seconds, 3)}}
 
 
+@router.get("/readyz", summary="Readiness for a load balancer: the database answers and the writer runs",
+            responses={503: {"description": "not ready: do not send requests here"}})
+def readyz(service: ServiceDep) -> Response:
+    problems = []
+    try:
+        service.reader().conn.execute("SELECT count(*) FROM terminals").fetchone()
+    except Exception as exc:  # whatever keeps the database from answering makes this host not ready
+        problems.append(f"database: {exc.__class__.__name__}: {exc}")
+    if not service.writer.running:
+        problems.append("writer: not running")
+    return fast_json({"ready": not problems, "problems": problems}, status=503 if problems else 200)
+
+
 @router.post("/v1/redemptions", summary="Redeem a voucher (idempotent by nonce)")
 async def redeem(service: ServiceDep, body: RedeemRequest, terminal: TerminalDep) -> Response:
     await same_store(service, terminal, body.store_id)
