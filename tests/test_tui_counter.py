@@ -233,3 +233,23 @@ def test_a_decimal_comma_in_the_basket_amount_is_read_as_yuan_and_fen(shop: Shop
 
     run(scenario)
     assert shop.query("SELECT discount FROM redemptions") == [(3102,)]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+def test_the_login_screen_fits_with_its_button_and_error_line(shop: Shop, size: tuple[int, int]) -> None:
+    """The staff list's height rule matched the login's Staff id input, which then filled the screen."""
+    app = app_for(shop)
+
+    async def scenario() -> None:
+        async with app.run_test(size=size) as pilot:
+            await ready(pilot)
+            screen = app.screen
+            staff, button, error = screen.query_one("#staff"), screen.query_one("#login"), screen.query_one("#login-error")
+            assert staff.region.height <= 3
+            for widget in (button, error):
+                assert widget.region.bottom <= size[1] - 1, widget  # above the footer, on the screen
+            await pilot.press(*"alice", "enter", *"0000", "enter")
+            await until(pilot, lambda: "PIN" in text_of(app, "#login-error"))
+            assert error.region.bottom <= size[1] - 1
+
+    run(scenario)
