@@ -11,7 +11,7 @@ from pathlib import Path
 from textual.widgets import DataTable
 
 from pos.demo import PINS
-from pos.domain import normalise
+from pos.domain import display, normalise
 from tests.conftest import Shop
 from tests.tui_helpers import app_for, log_in_at_counter, run, scan, text_of, until
 
@@ -237,3 +237,46 @@ def test_goods_at_the_counter_and_a_push_from_the_back_office(shop: Shop, tmp_pa
     run(scenario)
     assert shop.query("SELECT discount FROM redemptions WHERE code=?", shop.codes["buy5"]) == [(850,)]
     assert shop.query("SELECT kind, campaign_id, status FROM pushes") == [("advertising", "SPRING", "scheduled")]
+
+
+def test_sync_and_reports_show_what_is_there_now_when_opened_again(shop: Shop) -> None:
+    """They showed what they had at first open until Ctrl+R; codes typed with dashes were shown mangled."""
+    app = app_for(shop, "S001-T1")
+    typed = shop.codes["spring"][:4] + "-" + shop.codes["spring"][4:8] + "-" + shop.codes["spring"][8:]
+
+    async def scenario() -> None:
+        async with app.run_test(size=(140, 45)) as pilot:
+            await log_in_at_counter(pilot, "carol", PINS["carol"])
+            await pilot.press("f6")
+            await until(pilot, lambda: type(app.screen).__name__ == "ReportsScreen" and app.screen.report is not None)
+            assert app.screen.query_one("#report", DataTable).row_count == 0
+            await pilot.press("f5")
+            await until(pilot, lambda: type(app.screen).__name__ == "SyncScreen" and not app.syncing)
+            assert app.screen.query_one("#outbox", DataTable).row_count == 0
+
+            await pilot.press("f1")
+            await until(pilot, lambda: type(app.screen).__name__ == "CounterScreen")
+            shop.service.stop()
+            try:
+                assert (await scan(pilot, typed, "620")).offline
+                assert (await scan(pilot, shop.codes["spring2"], "620")).accepted
+                await until(pilot, lambda: app.screen.query_one("#shift").row_count == 2)
+                app.screen.query_one("#shift").move_cursor(row=0)
+                await pilot.press("ctrl+z")
+                await until(pilot, lambda: type(app.screen).__name__ == "Confirm")
+                await pilot.press("y")  # yes, undo: withdrawn, never uploaded
+                await until(pilot, lambda: "1 waiting to upload" in text_of(app, "#status"))
+                await pilot.press("f5")
+                await until(pilot, lambda: type(app.screen).__name__ == "SyncScreen"
+                            and app.screen.query_one("#outbox", DataTable).row_count == 1)
+                [row] = rows(app.screen.query_one("#outbox", DataTable))
+                assert row[1:3] == ["redeem", display(shop.codes["spring"])], row  # printed form, not mangled
+            finally:
+                shop.service.start()
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: "Uploaded" in text_of(app, "#sync-result"))
+            await pilot.press("f6")  # no Ctrl+R: the figures are today's
+            await until(pilot, lambda: type(app.screen).__name__ == "ReportsScreen"
+                        and app.screen.query_one("#report", DataTable).row_count == 1)
+
+    run(scenario)

@@ -176,6 +176,9 @@ ZH: dict[str, str] = {
     "Camera on ({source}).": "摄像头已开启({source})。",
     "Two codes in view: show one voucher at a time.": "画面中有两张券码:请一次只出示一张。",
     "Back online: uploading {n} offline redemption(s)…": "已恢复在线:正在上传 {n} 笔离线核销…",
+    "redeem": "核销",
+    "cancel": "撤销",
+    "void": "作废",
     "Camera support is not installed ({error}).": "未安装摄像头支持({error})。",
     "Something went wrong ({what}: {error}). Nothing was lost; the counter keeps working. Details are in {log}.":
         "出现错误({what}:{error})。没有丢失任何数据,收银台可继续使用。详情见 {log}。",

@@ -60,6 +60,11 @@ class ReportsScreen(OfficeScreen):
         self.query_one("#r-path", Input).value = str(folder / f"redemptions-{datetime.now():%Y%m%d}.csv")
         self.load()
 
+    def on_screen_resume(self) -> None:
+        """Coming back to the screen shows the figures as they are now, not as they were at first open."""
+        if self.is_mounted and self.query("#report"):
+            self.load()
+
     @on(Select.Changed, "#days")
     def days_changed(self) -> None:
         self.load()

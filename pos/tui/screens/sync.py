@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Label, ProgressBar
 
-from pos.domain import display, parse_time
+from pos.domain import display, parse_time, read_input
 from pos.terminal.sync import SyncReport
 from pos.tui.i18n import _, day
 from pos.tui.jobs import work
@@ -33,6 +33,15 @@ def side(text: str | None) -> str:
     return " · ".join(parts)[:80] or text[:60]
 
 
+def shown_code(raw: str) -> str:
+    """A voucher code as printed (``ABCD-EFGH-JKMN``) whether it was typed with dashes, in lower case, or
+    scanned as a QR payload; what is no code at all is shown as typed, cut short."""
+    try:
+        return display(read_input(raw)[0])
+    except ValueError:
+        return raw[:24] or "—"
+
+
 class SyncScreen(OfficeScreen):
     BINDINGS = [Binding("ctrl+s", "sync", "Sync now", tooltip="Upload the outbox and pull the catalog", id="sync.now"),
                 Binding("ctrl+r", "reload", "Refresh", id="sync.refresh")]
@@ -53,6 +62,10 @@ class SyncScreen(OfficeScreen):
         self.query_one("#conflicts", DataTable).add_columns(_("Code"), _("Reason"), _("Ours"), _("Theirs"))
         self.load()
 
+    def on_screen_resume(self) -> None:
+        """Coming back to the screen shows the outbox as it is now, not as it was at first open."""
+        self.load()
+
     def action_reload(self) -> None:
         self.load()
 
@@ -64,9 +77,8 @@ class SyncScreen(OfficeScreen):
         table.clear()
         for item in outbox:
             body = json.loads(item["body"])
-            code = body.get("code") or body.get("target") or ""
-            table.add_row(day(parse_time(item["created_at"])), item["kind"],
-                          display(code) if body.get("code") else code, body.get("staff_id", ""))
+            table.add_row(day(parse_time(item["created_at"])), _(item["kind"]),
+                          shown_code(body.get("code") or item.get("target_code") or ""), body.get("staff_id", ""))
         table = self.query_one("#conflicts", DataTable)
         table.clear()
         for c in conflicts:
