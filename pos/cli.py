@@ -68,7 +68,7 @@ def ui(config: str | None = None, lang: str | None = None, camera: str | None = 
 # -- the service --------------------------------------------------------------------------------------
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback by default).")
-@click.option("--port", default=8765, show_default=True, type=int)
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--db", "db_path", default="pos-service.db", show_default=True, type=click.Path(dir_okay=False),
               help="The service's SQLite database (created when missing).")
 @click.option("--fixture", type=click.Path(exists=True, dir_okay=False), help="Load this JSON/TOML fixture first.")
@@ -132,7 +132,8 @@ def push() -> None:
 
 
 @push.command("deliver")
-@click.option("--db", "db_path", default="pos-service.db", show_default=True, type=click.Path(dir_okay=False))
+@click.option("--db", "db_path", default="pos-service.db", show_default=True, type=click.Path(dir_okay=False, exists=True),
+              help="The service's database (made by pos serve or pos load).")
 @click.option("--smtp", metavar="HOST:PORT", required=True, envvar="POS_SMTP")
 @click.option("--smtp-from", default="coupons@localhost", show_default=True, envvar="POS_SMTP_FROM")
 @click.option("--shop", default="Our shop", show_default=True, envvar="POS_SHOP")
@@ -197,7 +198,8 @@ def vouchers() -> None:
 @click.argument("campaign")
 @click.option("-n", "--count", default=1, show_default=True, type=click.IntRange(1, 3_000_000))
 @click.option("--customer", help="The customer the vouchers are issued to (for per-customer limits).")
-@click.option("--db", "db_path", default="pos-service.db", show_default=True, type=click.Path(dir_okay=False))
+@click.option("--db", "db_path", default="pos-service.db", show_default=True, type=click.Path(dir_okay=False, exists=True),
+              help="The service's database (made by pos serve or pos load).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per voucher, with its signed QR payload.")
 def vouchers_issue(campaign: str, count: int, customer: str | None, db_path: str, as_json: bool) -> None:
     """Issue COUNT vouchers for CAMPAIGN and print their codes (and QR payloads with --json)."""
@@ -222,7 +224,8 @@ def vouchers_issue(campaign: str, count: int, customer: str | None, db_path: str
 @vouchers.command("export")
 @click.argument("campaign")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Folder for the images.")
-@click.option("--db", "db_path", default="pos-service.db", show_default=True, type=click.Path(dir_okay=False))
+@click.option("--db", "db_path", default="pos-service.db", show_default=True, type=click.Path(dir_okay=False, exists=True),
+              help="The service's database (made by pos serve or pos load).")
 @click.option("--only-unused", is_flag=True, help="Leave out vouchers already redeemed or revoked.")
 def vouchers_export(campaign: str, out_dir: str, db_path: str, only_unused: bool) -> None:
     """Write each voucher of CAMPAIGN as a QR image (PNG) and a printable sheet (sheet.html)."""
@@ -241,7 +244,8 @@ def vouchers_export(campaign: str, out_dir: str, db_path: str, only_unused: bool
 
 @vouchers.command("revoke")
 @click.argument("code")
-@click.option("--db", "db_path", default="pos-service.db", show_default=True, type=click.Path(dir_okay=False))
+@click.option("--db", "db_path", default="pos-service.db", show_default=True, type=click.Path(dir_okay=False, exists=True),
+              help="The service's database (made by pos serve or pos load).")
 def vouchers_revoke(code: str, db_path: str) -> None:
     """Withdraw a voucher; terminals learn of it at their next catalog pull."""
     from pos.service.admin import FixtureError, revoke_voucher
@@ -265,7 +269,8 @@ def terminals() -> None:
 @terminals.command("add")
 @click.argument("terminal_id")
 @click.option("--store", "store_id", required=True)
-@click.option("--db", "db_path", default="pos-service.db", show_default=True, type=click.Path(dir_okay=False))
+@click.option("--db", "db_path", default="pos-service.db", show_default=True, type=click.Path(dir_okay=False, exists=True),
+              help="The service's database (made by pos serve or pos load).")
 def terminals_add(terminal_id: str, store_id: str, db_path: str) -> None:
     """Register TERMINAL_ID for a store and print its token (shown once; only its hash is stored)."""
     from pos.service.admin import FixtureError, add_terminal
@@ -490,7 +495,7 @@ def scan(image: str | None, video: str | None, camera: int | None, url: str | No
 @main.command()
 @click.option("--dir", "workdir", type=click.Path(file_okay=False), default=".pos-demo", show_default=True,
               help="Where the demo keeps its databases (replaced on each run).")
-@click.option("--port", default=0, type=int, help="Service port (default: any free loopback port).")
+@click.option("--port", default=0, type=click.IntRange(0, 65535), help="Service port (default: any free loopback port).")
 @click.option("--walk", is_flag=True, help="Walk through every kind of verdict in a script instead of opening the UI "
                                            "(the default when there is no terminal).")
 @click.option("--lang", type=click.Choice(["en", "zh"]), help="UI language (default: from the locale).")

@@ -131,3 +131,18 @@ def test_demo_runs_every_case_and_leaves_no_service_behind(tmp_path: Path) -> No
         assert reason in r.stdout, reason
     procs = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
     assert str(tmp_path / "demo") not in procs
+
+
+def test_bad_ports_and_missing_databases_are_refused_before_anything_happens(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from pos.cli import main
+
+    runner = CliRunner()
+    served = runner.invoke(main, ["serve", "--port", "99999", "--db", str(tmp_path / "s.db")])
+    assert served.exit_code == 2 and "99999" in served.output and not (tmp_path / "s.db").exists()
+    for args in (["vouchers", "issue", "SPRING", "-n", "1"], ["vouchers", "revoke", "ABCD"],
+                 ["terminals", "add", "T9", "--store", "S001"]):
+        result = runner.invoke(main, [*args, "--db", str(tmp_path / "typo.db")])
+        assert result.exit_code == 2 and "does not exist" in result.output, (args, result.output)
+    assert not (tmp_path / "typo.db").exists()  # no empty database left behind

@@ -253,3 +253,24 @@ def test_the_login_screen_fits_with_its_button_and_error_line(shop: Shop, size: 
             assert error.region.bottom <= size[1] - 1
 
     run(scenario)
+
+
+def test_ctrl_q_on_an_open_shift_asks_before_closing(shop: Shop) -> None:
+    app = app_for(shop)
+
+    async def scenario() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await log_in_at_counter(pilot, "alice", PINS["alice"])
+            await pilot.press("ctrl+q")
+            await until(pilot, lambda: type(app.screen).__name__ == "Confirm")
+            assert "Alice Wang" in str(app.screen.query_one("Label").content)
+            await pilot.press("n")
+            await until(pilot, lambda: type(app.screen).__name__ == "CounterScreen")
+            assert app.is_running
+            await pilot.press("ctrl+q")
+            await until(pilot, lambda: type(app.screen).__name__ == "Confirm")
+            await pilot.press("y")
+            await until(pilot, lambda: not app.is_running)
+
+    run(scenario)
+    assert app.return_code in (0, None)

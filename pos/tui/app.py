@@ -26,6 +26,7 @@ from pos.tui.i18n import _, language_from_env, set_language
 from pos.tui.jobs import work
 from pos.tui.keys import translate_bindings
 from pos.tui.screens.campaigns import CampaignsScreen
+from pos.tui.screens.confirm import Confirm
 from pos.tui.screens.counter import CounterScreen
 from pos.tui.screens.login import LoginScreen
 from pos.tui.screens.pushes import PushesScreen
@@ -63,7 +64,8 @@ class PosApp(App[None]):
         Binding("f7", "show('pushes')", "Pushes", tooltip="Coupon pushes by e-mail: schedule, preview, cancel",
                 id="mode.pushes"),
         Binding("ctrl+l", "logout", "Log out", tooltip="End this shift and return to the login", id="logout"),
-        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
+        Binding("ctrl+q", "leave", "Quit", tooltip="Close the app (asks first while a shift is open)", id="quit",
+                priority=True),
     ]
 
     def __init__(self, cfg: TerminalConfig, *, hints: list[Hint] | None = None, clock: Clock = utcnow,
@@ -149,6 +151,17 @@ class PosApp(App[None]):
         if not shift.online:
             self.notify(_("Logged in offline: the service cannot be reached."), severity="warning")
         self.refresh_bindings()
+
+    def action_leave(self) -> None:
+        """Quit; with a shift open, only after the person confirms (a stray Ctrl+Q must not close the till)."""
+        if self.shift is None:
+            self.exit()
+            return
+        if isinstance(self.screen, Confirm):
+            return
+        question = _("Close the app and end {name}'s shift? Offline redemptions stay in the outbox.",
+                     name=self.shift.name)
+        self.push_screen(Confirm(question, _("Yes, quit")), lambda yes: self.exit() if yes else None)
 
     async def action_logout(self) -> None:
         if self.shift is None:

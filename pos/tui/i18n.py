@@ -176,6 +176,10 @@ ZH: dict[str, str] = {
     "Camera on ({source}).": "摄像头已开启({source})。",
     "Two codes in view: show one voucher at a time.": "画面中有两张券码:请一次只出示一张。",
     "Back online: uploading {n} offline redemption(s)…": "已恢复在线:正在上传 {n} 笔离线核销…",
+    "Close the app and end {name}'s shift? Offline redemptions stay in the outbox.":
+        "关闭程序并结束 {name} 的班次?离线核销仍保留在待上传队列中。",
+    "Yes, quit": "是,退出",
+    "Close the app (asks first while a shift is open)": "关闭程序(班次进行中会先确认)",
     "redeem": "核销",
     "cancel": "撤销",
     "void": "作废",
