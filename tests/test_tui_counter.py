@@ -274,3 +274,29 @@ def test_ctrl_q_on_an_open_shift_asks_before_closing(shop: Shop) -> None:
 
     run(scenario)
     assert app.return_code in (0, None)
+
+
+def test_a_voucher_issued_after_the_last_pull_asks_for_the_amount(shop: Shop) -> None:
+    """It was refused (rules_not_met, 'Enter the basket amount') with the focus left in the code field."""
+    app = app_for(shop)
+
+    async def scenario() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await log_in_at_counter(pilot, "alice", PINS["alice"])
+            await until(pilot, lambda: not app.syncing)
+            manager = shop.terminal("S001-T2", pull=False).endpoint
+            session = manager.login("carol", PINS["carol"])["session"]
+            fresh = manager.issue_vouchers(session, "SPRING", 1)["vouchers"][0]["code"]  # after the pull
+            screen = app.screen
+            screen.query_one("#amount").value = ""
+            screen.query_one("#code").focus()
+            await pilot.press(*fresh, "enter")
+            await until(pilot, lambda: "basket amount" in text_of(app, "#verdict"))
+            assert app.focused is screen.query_one("#amount")
+            before = screen.drawn
+            await pilot.press(*"620", "enter")
+            await until(pilot, lambda: screen.drawn > before)
+            assert screen.shown[-1].accepted and screen.shown[-1].discount == 3000
+
+    run(scenario)
+    assert shop.query("SELECT count(*) FROM redemptions WHERE cancelled_at IS NULL") == [(1,)]

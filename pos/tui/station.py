@@ -109,7 +109,15 @@ class Station:
                     return "goods"
                 if amount is None and first.detail == "rules.amount_required":
                     return "amount"
-            return d.counter.decide(raw, staff_id, amount, items)
+            decision = d.counter.decide(raw, staff_id, amount, items)
+            # A voucher this terminal's catalog does not know yet (issued after its last pull) is checked by
+            # the service alone; when the service needs the basket, ask for it as for a known one.
+            asked = decision.verdict.detail
+            if not decision.verdict.accepted and items is None and (
+                    asked == "rules.items_required" or (asked == "rules.amount_required" and amount is None)):
+                d.counter.shown(decision.entry)  # a question, not a refusal: nothing to show again later
+                return "goods" if asked == "rules.items_required" else "amount"
+            return decision
         return await self.call(job)
 
     async def shown(self, entry: int) -> bool:
