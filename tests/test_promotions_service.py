@@ -181,7 +181,7 @@ def test_campaign_report_row_by_row_with_the_referred_column(shop: Shop) -> None
     assert report["totals"] == {"redemptions": 2, "sales": 11000, "discount": 2200, "referred": 1}
     csv_text = t.endpoint.campaign_report(s, "BUY5", csv=True)
     lines = csv_text.splitlines()
-    assert lines[0] == "redeemed_at,code,store_id,staff_id,sales,discount,referred_by_affiliate,affiliate_id"
+    assert lines[0] == "redeemed_at,code,store_id,staff_id,sales_yuan,discount_yuan,referred_by_affiliate,affiliate_id"
     assert sorted(line.split(",", 1)[1] for line in lines[1:]) == sorted([
         f"{shop.codes['buy5']},S001,alice,50.00,10.00,N,", f"{shop.codes['buy5b']},S001,alice,60.00,12.00,Y,blog-deals"])
     plain = t.endpoint.campaign_report(s, "SPRING")  # not shared: no referred column at all

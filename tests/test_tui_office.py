@@ -182,7 +182,9 @@ def test_sync_screen_shows_conflicts_and_reports_count_redemptions(shop: Shop) -
             path = Path(app.screen.query_one("#r-path").value)
             await pilot.press("ctrl+e")
             await until(pilot, path.exists)
-            assert list(csv.reader(path.open()))[1][1:4] == ["SPRING", "S001", "2"]
+            exported = list(csv.reader(path.open()))
+            assert exported[0][-2:] == ["discount_yuan", "amount_yuan"]  # the unit, stated
+            assert exported[1][1:] == ["SPRING", "S001", "2", "60.00", "1300.00"]  # 700 + 600 yuan live
 
     run(scenario)
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlite_utils
 
-from pos.domain import Campaign, CampaignStatus, format_time
+from pos.domain import Campaign, CampaignStatus, format_time, money
 from pos.domain.campaigns import (
     Action,
     CampaignError,
@@ -282,9 +282,10 @@ def report_csv(report: dict[str, Any]) -> str:
 
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(report["columns"])
+    money_columns = ("sales", "discount")  # CSV files state their unit: yuan with two decimals, as in every export
+    writer.writerow([f"{c}_yuan" if c in money_columns else c for c in report["columns"]])
     for row in report["rows"]:
-        writer.writerow([f"{row[c] / 100:.2f}" if c in ("sales", "discount") else row[c] for c in report["columns"]])
+        writer.writerow([money(row[c]) if c in money_columns else row[c] for c in report["columns"]])
     return out.getvalue()
 
 

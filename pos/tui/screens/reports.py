@@ -21,6 +21,9 @@ from pos.tui.screens.office import OfficeError, OfficeScreen
 from pos.tui.widgets.status import StatusLine
 
 COLUMNS = ["day", "campaign_id", "store_id", "redemptions", "discount", "amount"]
+MONEY = ("discount", "amount")
+# Every CSV the product writes gives money in yuan with two decimals and says so in its header.
+CSV_HEADER = [f"{c}_yuan" if c in MONEY else c for c in COLUMNS]
 
 
 def daily_totals(rows: list[dict[str, Any]], first: str, last: str) -> list[int]:
@@ -94,8 +97,8 @@ class ReportsScreen(OfficeScreen):
             path.parent.mkdir(parents=True, exist_ok=True)
             with path.open("w", newline="", encoding="utf-8") as f:
                 out = csv.writer(f)
-                out.writerow(COLUMNS)
-                out.writerows([r[c] for c in COLUMNS] for r in self.report["rows"])
+                out.writerow(CSV_HEADER)
+                out.writerows([money(r[c]) if c in MONEY else r[c] for c in COLUMNS] for r in self.report["rows"])
         except OSError as err:
             self.notify(_("Cannot write {path}: {error}", path=path, error=err.strerror), severity="error")
             return
