@@ -91,6 +91,8 @@ def create_app(db_path: str | Path, *, synchronous: str = "FULL", group_commit: 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
+        if first.get("type") == "json_invalid":  # not JSON at all: the request, not a field, is wrong
+            return error(400, "http.400", "The body is not valid JSON.")
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
         return error(422, "request.invalid", f"{where or 'request'}: {first.get('msg', 'invalid')}")
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 Nonce = Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 Ident = Annotated[str, Field(min_length=1, max_length=64)]
 Cents = Annotated[int, Field(ge=0, le=10**11)]
+Moment = Annotated[datetime, Field(strict=False)]  # an ISO 8601 string in JSON: parsed, the one conversion allowed
 CodeText = Annotated[str, Field(min_length=1, max_length=512)]
 
 
@@ -19,7 +20,9 @@ CampaignStatusParam = Literal["rejected", "not_reviewed", "manual_review", "appr
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """No unknown fields, and no coercion: ``"5000"`` or ``true`` is not an amount, ``1.5`` not a count."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 SkuId = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
@@ -96,8 +99,8 @@ class PushBody(Strict):
 
 
 class ValidityBody(Strict):
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    starts_at: Moment | None = None
+    ends_at: Moment | None = None
     days: Annotated[int, Field(ge=1, le=3650)] | None = Field(None, description="Valid this many days after claiming.")
 
 
@@ -136,8 +139,8 @@ class CampaignBody(Strict):
     id: Annotated[str, Field(min_length=1, max_length=64)]
     name: Annotated[str, Field(max_length=200)]
     kind: Literal["single_item", "gift", "bundle", "order_total"] = "order_total"
-    begins_at: datetime
-    ends_at: datetime
+    begins_at: Moment
+    ends_at: Moment
     validity: ValidityBody = Field(default_factory=ValidityBody)
     stores: list[Ident] | None = Field(None, max_length=1000, description="None: every store.")
     discount: DiscountBody = Field(default_factory=DiscountBody)
@@ -153,8 +156,8 @@ class CampaignBody(Strict):
     limits: LimitsBody = Field(default_factory=LimitsBody)
     reward: Annotated[int, Field(ge=-1, le=10**9)] | None = None
     rule: RuleBody | None = None
-    claim_starts_at: datetime | None = None
-    claim_ends_at: datetime | None = None
+    claim_starts_at: Moment | None = None
+    claim_ends_at: Moment | None = None
     claim_limit: Literal["unlimited", "once", "once_per_day"] = Field(
         "unlimited", description="How often one customer may claim a voucher (per_customer limits redeeming).")
     giftable: bool = False
@@ -178,9 +181,9 @@ class UploadItem(Strict):
     code: CodeText | None = None
     amount: Cents | None = None
     items: list[LineBody] | None = Field(None, max_length=200)
-    redeemed_at: datetime | None = Field(None, description="When the terminal accepted it offline.")
+    redeemed_at: Moment | None = Field(None, description="When the terminal accepted it offline.")
     target: Nonce | None = Field(None, description="For cancel and void: the redemption's nonce.")
-    requested_at: datetime | None = None
+    requested_at: Moment | None = None
 
 
 class UploadRequest(Strict):
