@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 class FormModal(ModalScreen[dict[str, Any] | None]):
     app: PosApp  # the app this screen belongs to (Textual types it as any App)
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "save", "Save")]
+    AUTO_FOCUS = "Input, Select"  # the first field, ready to type into (not the scrolling form around it)
 
     def __init__(self) -> None:
         super().__init__()
@@ -34,7 +35,7 @@ class FormModal(ModalScreen[dict[str, Any] | None]):
     def buttons(self) -> ComposeResult:
         yield Label("", id="form-error", classes="field-error")
         with Horizontal(id="buttons"):
-            yield Button(_("Save"), variant="primary", id="save")
+            yield Button(f"{_('Save')} (ctrl+s)", variant="primary", id="save")
             yield Button(f"{_('Cancel')} (esc)", id="cancel")
 
     def action_cancel(self) -> None:
