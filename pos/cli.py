@@ -6,7 +6,7 @@ import json
 import os
 import sqlite3
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -86,9 +86,11 @@ def ui(config: str | None = None, lang: str | None = None, camera: str | None = 
 @click.option("--shop", default="Our shop", show_default=True, envvar="POS_SHOP", help="The shop's name in push e-mails.")
 @click.option("--push-every", default=30.0, show_default=True, type=click.FloatRange(0.1, 3600),
               help="Seconds between looks for due pushes.")
+@click.option("--keep-keys", default=48.0, show_default=True, type=click.FloatRange(24, 24 * 366),
+              help="Hours an idempotency key answers a retry with its first answer (at least 24).")
 def serve(host: str, port: int, db_path: str, fixture: str | None, synchronous: str, no_group_commit: bool,
           workers: int, log_level: str, access_log: bool, smtp: str | None, smtp_from: str, shop: str,
-          push_every: float) -> None:
+          push_every: float, keep_keys: float) -> None:
     """Run the redemption service (HTTP API; OpenAPI at /openapi.json, docs at /docs)."""
     import uvicorn
 
@@ -116,12 +118,13 @@ def serve(host: str, port: int, db_path: str, fixture: str | None, synchronous: 
     mailer = Smtp.parse(smtp, sender=smtp_from, shop=shop) if smtp else None
     if workers == 1:
         app = create_app(db_path, synchronous=synchronous.upper(), group_commit=not no_group_commit, smtp=mailer,
-                         push_every=push_every, shop=shop)
+                         push_every=push_every, shop=shop, keep_keys=timedelta(hours=keep_keys))
         uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=access_log)
         return
     os.environ.update(POS_SERVICE_DB=str(Path(db_path).resolve()), POS_SERVICE_SYNCHRONOUS=synchronous.upper(),
                       POS_SERVICE_GROUP_COMMIT="0" if no_group_commit else "1", POS_SHOP=shop, POS_SMTP_FROM=smtp_from,
-                      POS_PUSH_EVERY=str(push_every), **({"POS_SMTP": smtp} if smtp else {}))
+                      POS_PUSH_EVERY=str(push_every), POS_KEEP_KEYS_HOURS=str(keep_keys),
+                      **({"POS_SMTP": smtp} if smtp else {}))
     uvicorn.run("pos.service.api:app_from_env", factory=True, workers=workers, host=host, port=port,
                 log_level=log_level, access_log=access_log)
 

@@ -12,7 +12,7 @@ import os
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,8 @@ from pos.service.pushes import Smtp
 from pos.service.routes import campaigns, counter, office
 from pos.service.routes import pushes as pushes_routes
 
+KEEP_KEYS = timedelta(hours=48)  # how long an idempotency key answers with its first answer (at least 24 h)
+
 
 def app_from_env() -> FastAPI:
     """The app for ``uvicorn --factory`` worker processes, configured by ``pos serve`` through the environment."""
@@ -37,7 +39,8 @@ def app_from_env() -> FastAPI:
                       group_commit=os.environ.get("POS_SERVICE_GROUP_COMMIT", "1") == "1",
                       smtp=Smtp.parse(smtp, sender=os.environ.get("POS_SMTP_FROM", "coupons@localhost"),
                                       shop=os.environ.get("POS_SHOP", "Our shop")) if smtp else None,
-                      push_every=float(os.environ.get("POS_PUSH_EVERY", "30")), shop=os.environ.get("POS_SHOP", "Our shop"))
+                      push_every=float(os.environ.get("POS_PUSH_EVERY", "30")), shop=os.environ.get("POS_SHOP", "Our shop"),
+                      keep_keys=timedelta(hours=float(os.environ.get("POS_KEEP_KEYS_HOURS", "48"))))
 
 
 def pusher(service: Service, smtp: Smtp, every: float, stop: threading.Event) -> None:
@@ -57,23 +60,42 @@ def pusher(service: Service, smtp: Smtp, every: float, stop: threading.Event) ->
             log.exception("push delivery failed")
 
 
+def key_keeper(service: Service, keep: timedelta, every: float, stop: threading.Event) -> None:
+    """Forget idempotency keys older than ``keep``, at start and every ``every`` seconds (see ledger.expire_keys)."""
+    import logging
+
+    log = logging.getLogger("pos.keys")
+    while True:
+        try:
+            service.writer.call(ledger.guarded(lambda db: ledger.expire_keys(db, datetime.now(UTC), keep),
+                                               datetime.now(UTC)))
+        except Exception:  # retried next round; the service stays up
+            log.exception("expiring idempotency keys failed")
+        if stop.wait(every):
+            return
+
+
 def create_app(db_path: str | Path, *, synchronous: str = "FULL", group_commit: bool = True, smtp: Smtp | None = None,
-               push_every: float = 30.0, shop: str = "Our shop") -> FastAPI:
+               push_every: float = 30.0, shop: str = "Our shop", keep_keys: timedelta = KEEP_KEYS) -> FastAPI:
     service = Service(db_path, synchronous=synchronous, group_commit=group_commit, shop=shop)
+    if keep_keys < timedelta(hours=24):
+        raise ValueError("idempotency keys are kept at least 24 hours")
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         service.writer.start()
         stop = threading.Event()
-        thread = None
+        threads = [threading.Thread(target=key_keeper, args=(service, keep_keys, 3600.0, stop), name="keys", daemon=True)]
         if smtp is not None:
-            thread = threading.Thread(target=pusher, args=(service, smtp, push_every, stop), name="pusher", daemon=True)
+            threads.append(threading.Thread(target=pusher, args=(service, smtp, push_every, stop), name="pusher",
+                                            daemon=True))
+        for thread in threads:
             thread.start()
         try:
             yield
         finally:
             stop.set()
-            if thread is not None:
+            for thread in threads:
                 thread.join(timeout=60)
             service.writer.stop()
 

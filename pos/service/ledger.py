@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -26,6 +26,7 @@ from pos.domain import (
     cancel_refusal,
     check,
     format_time,
+    money,
     parse_time,
     read_input,
 )
@@ -124,8 +125,9 @@ REFUSED = "SELECT nonce, request_hash, code, reason, message, existing, terminal
 
 def _uploaded_body(row: tuple[Any, ...]) -> dict[str, Any]:
     nonce, _, code, campaign_id, customer_id, store_id, staff_id, terminal_id, amount, discount, at, mode, cancelled = row
-    verdict = Verdict(Reason.OK, "Accepted offline and uploaded.", code=code, campaign_id=campaign_id,
-                      customer_id=customer_id, discount=discount, offline=True)
+    offline = mode != "online"
+    verdict = Verdict(Reason.OK, "Accepted offline and uploaded." if offline else f"Accepted: {money(discount)} off.",
+                      code=code, campaign_id=campaign_id, customer_id=customer_id, discount=discount, offline=offline)
     return {"nonce": nonce, "verdict": verdict.to_dict(), "redemption": {
         "nonce": nonce, "code": code, "campaign_id": campaign_id, "store_id": store_id, "staff_id": staff_id,
         "terminal_id": terminal_id, "redeemed_at": at, "amount": amount, "discount": discount,
@@ -179,13 +181,15 @@ def _remember(db: sqlite_utils.Database, key: str, digest: str, terminal: Termin
     return text
 
 
-def _record(db: sqlite_utils.Database, red: Redemption, now: datetime) -> None:
+def _record(db: sqlite_utils.Database, red: Redemption, now: datetime, request_hash: str) -> None:
+    """A redemption, with the hash of the request that made it: it answers a retry of that request itself,
+    after its idempotency key has expired (see :func:`expire_keys`)."""
     conn = db.conn
     conn.execute(
         "INSERT INTO redemptions (nonce, code, campaign_id, customer_id, store_id, staff_id, terminal_id, amount, "
-        "discount, redeemed_at, recorded_at, mode) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        "discount, redeemed_at, recorded_at, mode, request_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (red.nonce, red.code, red.campaign_id, red.customer_id, red.store_id, red.staff_id, red.terminal_id,
-         red.amount, red.discount, format_time(red.redeemed_at), format_time(now), red.mode),
+         red.amount, red.discount, format_time(red.redeemed_at), format_time(now), red.mode, request_hash),
     )
     conn.execute(
         "UPDATE vouchers SET redeemed_at=?, redeemed_store=?, redeemed_nonce=?, version=? WHERE code=?",
@@ -205,7 +209,7 @@ def _decide(db: sqlite_utils.Database, terminal: Terminal, *, nonce: str, code: 
     assert verdict.code and verdict.campaign_id
     red = Redemption(nonce, verdict.code, verdict.campaign_id, terminal.store_id, staff_id, now, verdict.discount,
                      amount, verdict.customer_id, terminal.id, "online")
-    _record(db, red, now)
+    _record(db, red, now, redeem_hash(code, staff_id, amount, terminal.store_id, items))
     audit(db, now, "redeem", actor=staff_id, terminal=terminal, subject=red.code, nonce=nonce, mode="online",
           discount=red.discount)
     return verdict, red
@@ -221,6 +225,23 @@ def redeem(db: sqlite_utils.Database, terminal: Terminal, *, nonce: str, code: s
     verdict, red = _decide(db, terminal, nonce=nonce, code=code, staff_id=staff_id, amount=amount, now=now, items=items)
     body = {"nonce": nonce, "verdict": verdict.to_dict(), "redemption": red.to_dict() if red else None}
     return 200, _remember(db, nonce, digest, terminal, 200, body, now)
+
+
+def expire_keys(db: sqlite_utils.Database, now: datetime, keep: timedelta) -> int:
+    """Forget idempotency keys older than ``keep`` (at least 24 hours); returns how many.
+
+    What a key recorded is not lost: a redemption answers a retry of its request (and a lookup) from its
+    own row, and a voided key's tombstone is kept, so a very late copy of a voided request still counts
+    for nothing. Only a request the service refused is forgotten: sent again after that, it is decided
+    anew, as a new request would be.
+    """
+    if keep < timedelta(hours=24):
+        raise ValueError("idempotency keys are kept at least 24 hours")
+    # (a redemption recorded before redemptions kept their request's hash keeps its key: it cannot answer alone)
+    cur = db.conn.execute("DELETE FROM idempotency WHERE created_at < ? AND request_hash != ? AND key NOT IN "
+                          "(SELECT nonce FROM redemptions WHERE request_hash IS NULL)",
+                          (format_time(now - keep), VOID_TOMBSTONE))
+    return cur.rowcount
 
 
 def lookup(db: sqlite_utils.Database, terminal: Terminal, nonce: str) -> dict[str, Any]:
