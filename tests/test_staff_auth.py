@@ -44,7 +44,7 @@ def test_login_and_lockout_after_five_wrong_pins(shop: Shop) -> None:
     for _ in range(5):
         err = refused(lambda: t.endpoint.login("bob", "0000"))
         assert (err.status, err.code) == (401, "login.failed")
-    assert "Locked" in err.message
+    assert err.message == "Wrong staff number or PIN."  # the fifth says no more than an unknown id would
     locked = refused(lambda: t.endpoint.login("bob", PINS["bob"]))  # even the right PIN
     assert (locked.status, locked.code) == (423, "login.locked")
     assert shop.query("SELECT count(*) FROM audit WHERE action='login.failed' AND subject='bob'") == [(5,)]
@@ -120,3 +120,16 @@ def test_secrets_never_reach_the_logs(tmp_path, shop: Shop) -> None:
         dumped = "\n".join(conn.iterdump())
     assert token not in dumped and secret_pin not in dumped
     shop.service.start()
+
+
+def test_a_wrong_pin_and_an_unknown_staff_id_get_the_same_words(shop: Shop) -> None:
+    from pos.terminal.endpoint import Refused
+
+    t = shop.terminal()
+    answers = []
+    for staff_id in ("alice", "nobody-here"):
+        try:
+            t.endpoint.login(staff_id, "0000")
+        except Refused as err:
+            answers.append((err.status, err.code, err.message))
+    assert len(answers) == 2 and answers[0] == answers[1], answers

@@ -15,7 +15,7 @@ from typing import Any
 import sqlite_utils
 
 from pos.domain import Verifier, format_time, parse_time
-from pos.domain.pins import MAX_FAILURES, locked_until
+from pos.domain.pins import locked_until
 from pos.service.admin import issue_vouchers, token_hash, voucher_payload
 from pos.service.ledger import ServiceError, Terminal, audit
 from pos.service.schema import next_versions
@@ -54,8 +54,7 @@ def record_login(db: sqlite_utils.Database, terminal: Terminal, staff_id: str, p
         failures += 1
         db.conn.execute("UPDATE staff SET failed_logins=?, last_failed_at=? WHERE id=?",
                         (failures, format_time(now), staff_id))
-        left = MAX_FAILURES - failures
-        message = "Wrong staff number or PIN." + (f" {left} tries left." if left > 0 else " Locked for 15 minutes.")
+        message = "Wrong staff number or PIN."  # word for word what an unknown staff id gets
         # the failure count must survive the refusal, so it is written here and the refusal returned as data
         audit(db, now, "login.failed", actor=staff_id, terminal=terminal, subject=staff_id, failures=failures)
         return {"error": {"status": 401, "code": "login.failed", "message": message}}

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from pos.domain.pins import MAX_FAILURES, locked_until, verify_pin
+from pos.domain.pins import locked_until, verify_pin
 from pos.terminal.endpoint import Endpoint, Refused, UnknownOutcome, Unreachable
 from pos.terminal.localdb import LocalDB
 
@@ -76,9 +76,7 @@ def _offline(db: LocalDB, staff_id: str, pin: str, now: datetime) -> Shift:
     else:
         failures += 1
         db.login_failed(staff_id, failures, now)
-    if not ok:
-        left = MAX_FAILURES - failures
-        raise LoginError("login.failed", "Wrong staff number or PIN." +
-                         (f" {left} tries left." if left > 0 else " Locked for 15 minutes."))
+    if not ok:  # the same words for a wrong PIN and an unknown staff id: ids cannot be told apart
+        raise LoginError("login.failed", "Wrong staff number or PIN.")
     assert row is not None
     return Shift(staff_id, row[0], row[1], None)
