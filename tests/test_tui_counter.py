@@ -38,7 +38,7 @@ def test_wrong_pins_lock_the_account(shop: Shop) -> None:
 
     async def scenario() -> None:
         async with app.run_test(size=(120, 40)) as pilot:
-            for attempt in range(5):
+            for _ in range(5):
                 await login(pilot, "alice", "0000")
                 await until(pilot, lambda: "Wrong" in text_of(app, "#login-error"))
                 assert text_of(app, "#login-error").strip() == "Wrong staff number or PIN."  # nothing more

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from textual.widgets import DataTable
 
@@ -284,16 +285,22 @@ def test_sync_and_reports_show_what_is_there_now_when_opened_again(shop: Shop) -
     run(scenario)
 
 
+async def new_campaign_form(pilot: Any) -> None:
+    """Log in as the manager and open a new campaign's form."""
+    app = pilot.app
+    await log_in_at_counter(pilot, "carol", PINS["carol"])
+    await pilot.press("f2")
+    await until(pilot, lambda: type(app.screen).__name__ == "CampaignsScreen")
+    await pilot.press("n")
+    await until(pilot, lambda: type(app.screen).__name__ == "CampaignForm")
+
+
 def test_a_new_campaign_form_opens_with_its_first_field_focused_and_save_on_ctrl_s(shop: Shop) -> None:
     app = app_for(shop, "S001-T1")
 
     async def scenario() -> None:
         async with app.run_test(size=(120, 40)) as pilot:
-            await log_in_at_counter(pilot, "carol", PINS["carol"])
-            await pilot.press("f2")
-            await until(pilot, lambda: type(app.screen).__name__ == "CampaignsScreen")
-            await pilot.press("n")
-            await until(pilot, lambda: type(app.screen).__name__ == "CampaignForm")
+            await new_campaign_form(pilot)
             await pilot.pause()
             assert type(app.focused).__name__ == "Input" and app.focused.id == "f-id", app.focused
             assert "ctrl+s" in str(app.screen.query_one("#save").label)
@@ -306,11 +313,7 @@ def test_a_field_error_is_shown_whole_not_cut_at_the_form_width(shop: Shop) -> N
 
     async def scenario() -> None:
         async with app.run_test(size=(80, 24)) as pilot:
-            await log_in_at_counter(pilot, "carol", PINS["carol"])
-            await pilot.press("f2")
-            await until(pilot, lambda: type(app.screen).__name__ == "CampaignsScreen")
-            await pilot.press("n")
-            await until(pilot, lambda: type(app.screen).__name__ == "CampaignForm")
+            await new_campaign_form(pilot)
             app.screen.query_one("#f-name").value = "Christmas offer"
             await until(pilot, lambda: "campaign.name.invalid" in str(app.screen.query_one("#err-name").content))
             await pilot.pause()
