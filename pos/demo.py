@@ -226,9 +226,18 @@ def run_demo(workdir: Path, *, port: int = 0) -> int:
             table.add_row(label, f"[{style}]{word}[/]\n{verdict.reason}",
                           verdict.message + ("" if good else f"  [bold red](expected {expected})"))
 
+        printed: list[int] = []  # journal entries whose verdict is on the screen once the table is printed
+
+        def scan(raw: str, staff: str, amount: int | None) -> Verdict:
+            decision = counter.decide(raw, staff, amount)
+            printed.append(decision.entry)
+            return decision.verdict
+
         for label, raw, staff, amount, expected in steps:
-            row(label, raw, counter.redeem(raw, staff, amount), expected)
+            row(label, raw, scan(raw, staff, amount), expected)
         console.print(table)
+        for entry in printed:
+            counter.shown(entry)
 
         console.print("\n[bold]The network goes down[/] (the service is stopped).")
         service.stop()
@@ -238,8 +247,10 @@ def run_demo(workdir: Path, *, port: int = 0) -> int:
             ("The same voucher again", codes["spring3"], "alice", 55000, "already_redeemed"),
             ("VIP voucher (needs the network)", codes["vip3"], "alice", 10000, "offline_not_allowed"),
         ]:
-            row(label, raw, counter.redeem(raw, staff, amount), expected)
+            row(label, raw, scan(raw, staff, amount), expected)
         console.print(offline)
+        for entry in printed:
+            counter.shown(entry)
         console.print(f"Outbox: {local.pending_count()} redemption(s) waiting.")
 
         console.print("\n[bold]The network is back[/]: pos sync.")
