@@ -58,11 +58,17 @@ def test_campaigns_screen(shop: Shop, snap_compare) -> None:
 def test_campaign_form_with_a_problem(shop: Shop, snap_compare) -> None:
     async def before(pilot) -> None:
         await manager_at(pilot, "f2", "CampaignsScreen")
+        await until(pilot, lambda: pilot.app.screen.query_one("#campaigns", DataTable).row_count == 6)
+        await pilot.pause()  # the list behind the form laid out in full before the form opens
         await pilot.press("n")
         await until(pilot, lambda: pilot.app.screen.query("#f-name"))
-        pilot.app.screen.query_one("#f-id").value = "XMAS"
-        pilot.app.screen.query_one("#f-name").value = "Christmas offer"
-        await pilot.pause(0.3)
+        screen = pilot.app.screen
+        screen.query_one("#f-id").value = "XMAS"
+        screen.query_one("#f-name").value = "Christmas offer"
+        await until(pilot, lambda: "campaign.name.invalid" in str(screen.query_one("#err-name").content))
+        await pilot.pause()
+        screen.query_one("#form").scroll_home(animate=False)  # the same view however the focus scrolled it
+        await pilot.pause()
 
     assert snap_compare(app_for(shop), run_before=before, terminal_size=(120, 44))
 
