@@ -103,6 +103,10 @@ class PosApp(App[None]):
         """The one handler for a failed worker (see :mod:`pos.tui.jobs`): log it, say it, carry on."""
         self.failures += 1
         logger = logging.getLogger("pos.ui")
+        target = str(self.log_path.resolve())
+        for old in [h for h in logger.handlers if isinstance(h, RotatingFileHandler) and h.baseFilename != target]:
+            logger.removeHandler(old)  # an earlier app in this process wrote beside another terminal file
+            old.close()
         if not any(isinstance(h, RotatingFileHandler) for h in logger.handlers):
             try:
                 handler = RotatingFileHandler(self.log_path, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
