@@ -61,12 +61,10 @@ class ReportsScreen(OfficeScreen):
                                                          _("Discount"), _("Amount"))
         folder = Path(self.app.cfg.database).resolve().parent
         self.query_one("#r-path", Input).value = str(folder / f"redemptions-{datetime.now():%Y%m%d}.csv")
-        self.load()
 
     def on_screen_resume(self) -> None:
-        """Coming back to the screen shows the figures as they are now, not as they were at first open."""
-        if self.is_mounted and self.query("#report"):
-            self.load()
+        """Each time the screen is shown (the first time too): the figures as they are now."""
+        self.load()
 
     @on(Select.Changed, "#days")
     def days_changed(self) -> None:

@@ -60,10 +60,9 @@ class SyncScreen(OfficeScreen):
         super().on_mount()
         self.query_one("#outbox", DataTable).add_columns(_("Since"), _("Kind of item"), _("Code"), _("Staff"))
         self.query_one("#conflicts", DataTable).add_columns(_("Code"), _("Reason"), _("Ours"), _("Theirs"))
-        self.load()
 
     def on_screen_resume(self) -> None:
-        """Coming back to the screen shows the outbox as it is now, not as it was at first open."""
+        """Each time the screen is shown (the first time too): the outbox as it is now."""
         self.load()
 
     def action_reload(self) -> None:
