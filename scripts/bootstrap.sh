@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepares this checkout: a virtual environment in .venv with pos and its tools, and the system
-# libraries it uses (libzbar0 for QR decoding). Safe to run any number of times: each step is
-# skipped when already done.
+# packages it uses (libzbar0 for QR decoding, postgresql for the throwaway servers of tests and
+# benchmarks). Safe to run any number of times: each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -14,6 +14,7 @@ fi
 # System packages: only when missing, only with the rights to install them.
 need_apt=()
 ldconfig -p 2>/dev/null | grep -q 'libzbar\.so\.0' || need_apt+=(libzbar0)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need_apt+=(postgresql)
 "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

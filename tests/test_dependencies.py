@@ -1,6 +1,6 @@
 """What the code imports is declared, by role, and pinned in the lock files the set-up installs from.
 
-A service host installs ``pos[service]`` (requirements/service.lock) and must not need the camera
+A service host installs ``pos[service,postgres]`` (requirements/service.lock) and must not need the camera
 stack; a till installs ``pos[terminal,camera]`` (requirements/terminal.lock).
 """
 
@@ -55,10 +55,10 @@ def imported(package: str) -> dict[str, set[str]]:
     ("domain", ()),
     ("terminal", ()),
     ("scanner", ("camera",)),
-    ("service", ("service",)),
+    ("service", ("service", "postgres")),
     ("tui", ("terminal", "camera")),
-    ("cli.py", ("terminal", "camera", "service")),
-    ("demo.py", ("terminal", "camera", "service")),
+    ("cli.py", ("terminal", "camera", "service", "postgres")),
+    ("demo.py", ("terminal", "camera", "service", "postgres")),
 ])
 def test_every_import_is_declared_for_its_role(package: str, extras: tuple[str, ...]) -> None:
     undeclared = {dist: sorted(where) for dist, where in imported(package).items() if dist not in declared(*extras)}
@@ -71,9 +71,9 @@ def test_the_service_does_not_need_the_camera_stack() -> None:
 
 
 @pytest.mark.parametrize(("lock", "extras"), [
-    ("dev.lock", ("terminal", "camera", "service", "dev")),
+    ("dev.lock", ("terminal", "camera", "service", "postgres", "dev")),
     ("terminal.lock", ("terminal", "camera")),
-    ("service.lock", ("service",)),
+    ("service.lock", ("service", "postgres")),
 ])
 def test_each_lock_pins_its_role_with_hashes(lock: str, extras: tuple[str, ...]) -> None:
     text = (ROOT / "requirements" / lock).read_text(encoding="utf-8")
