@@ -26,6 +26,29 @@ def parse_amount(text: str | None) -> int | None:
         raise click.BadParameter(err.message) from None
 
 
+class ServiceDb(click.ParamType):
+    """The service's database: a file path, or a ``postgresql://`` URL (also taken from $POS_DB)."""
+
+    name = "PATH|URL"
+
+    def __init__(self, *, exists: bool) -> None:
+        self.exists = exists
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value)
+        if text.startswith(("postgresql://", "postgres://")):
+            return text
+        path = Path(text)
+        if path.is_dir():
+            self.fail(f"{text} is a folder; name the database file", param, ctx)
+        if self.exists and not path.is_file():
+            self.fail(f"{text} does not exist (pos serve or pos load makes a service database)", param, ctx)
+        return text
+
+
+DB_HELP = "The service's database: a SQLite file or a postgresql:// URL (env POS_DB)."
+
+
 def fail(message: str) -> None:
     click.secho(f"error: {message}", fg="red", err=True)
     sys.exit(EXIT_ERROR)
@@ -69,15 +92,18 @@ def ui(config: str | None = None, lang: str | None = None, camera: str | None = 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback by default).")
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--db", "db_path", default="pos-service.db", show_default=True, type=click.Path(dir_okay=False),
-              help="The service's SQLite database (created when missing).")
+@click.option("--db", "db_path", default="pos-service.db", show_default=True, type=ServiceDb(exists=False), envvar="POS_DB",
+              help="The service's database: a SQLite file (created when missing) or a postgresql:// URL (env POS_DB).")
+@click.option("--no-upgrade", is_flag=True,
+              help="Refuse to start on an out-of-date schema instead of upgrading it (run pos db upgrade first).")
 @click.option("--fixture", type=click.Path(exists=True, dir_okay=False), help="Load this JSON/TOML fixture first.")
 @click.option("--synchronous", type=click.Choice(["full", "normal"]), default="full", show_default=True,
               help="full: every commit survives a power cut; normal: survives a crash of the process only.")
 @click.option("--no-group-commit", is_flag=True,
               help="Commit each request on its own (slower; the baseline for scripts/bench_serve.py).")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="Service processes sharing the database (SQLite serialises their writes).")
+              help="Service processes sharing the database (SQLite serialises their writes; PostgreSQL runs them "
+                   "side by side).")
 @click.option("--log-level", default="warning", show_default=True)
 @click.option("--access-log", is_flag=True, help="Log every request line (method, path, status; never headers or bodies).")
 @click.option("--smtp", metavar="HOST:PORT", envvar="POS_SMTP",
@@ -88,21 +114,24 @@ def ui(config: str | None = None, lang: str | None = None, camera: str | None = 
               help="Seconds between looks for due pushes.")
 @click.option("--keep-keys", default=48.0, show_default=True, type=click.FloatRange(24, 24 * 366),
               help="Hours an idempotency key answers a retry with its first answer (at least 24).")
-def serve(host: str, port: int, db_path: str, fixture: str | None, synchronous: str, no_group_commit: bool,
-          workers: int, log_level: str, access_log: bool, smtp: str | None, smtp_from: str, shop: str,
-          push_every: float, keep_keys: float) -> None:
+def serve(host: str, port: int, db_path: str, no_upgrade: bool, fixture: str | None, synchronous: str,
+          no_group_commit: bool, workers: int, log_level: str, access_log: bool, smtp: str | None, smtp_from: str,
+          shop: str, push_every: float, keep_keys: float) -> None:
     """Run the redemption service (HTTP API; OpenAPI at /openapi.json, docs at /docs)."""
     import uvicorn
 
     from pos.service.admin import FixtureError, load_fixture, read_fixture
     from pos.service.api import create_app
+    from pos.service.engine import EngineError, describe, is_postgres
     from pos.service.schema import open_db
 
     try:  # the schema in place before anything else (and before several workers race to create it)
-        Path(db_path).resolve().parent.mkdir(parents=True, exist_ok=True)
-        open_db(db_path).close()
-    except (OSError, sqlite3.Error) as exc:
-        fail(f"cannot open the service database {db_path}: {exc}")
+        if not is_postgres(db_path):
+            Path(db_path).resolve().parent.mkdir(parents=True, exist_ok=True)
+            db_path = str(Path(db_path).resolve())
+        open_db(db_path, upgrade=not no_upgrade).close()
+    except (OSError, sqlite3.Error, EngineError) as exc:
+        fail(f"cannot open the service database {describe(db_path)}: {exc}")
     if fixture:
         db = open_db(db_path)
         try:
@@ -112,7 +141,7 @@ def serve(host: str, port: int, db_path: str, fixture: str | None, synchronous: 
         finally:
             db.close()
         click.echo(f"loaded {fixture}: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v), err=True)
-    click.echo(f"pos serve: http://{host}:{port} (database {db_path}, {workers} process(es))", err=True)
+    click.echo(f"pos serve: http://{host}:{port} (database {describe(db_path)}, {workers} process(es))", err=True)
     from pos.service.pushes import Smtp
 
     mailer = Smtp.parse(smtp, sender=smtp_from, shop=shop) if smtp else None
@@ -121,7 +150,7 @@ def serve(host: str, port: int, db_path: str, fixture: str | None, synchronous: 
                          push_every=push_every, shop=shop, keep_keys=timedelta(hours=keep_keys))
         uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=access_log)
         return
-    os.environ.update(POS_SERVICE_DB=str(Path(db_path).resolve()), POS_SERVICE_SYNCHRONOUS=synchronous.upper(),
+    os.environ.update(POS_SERVICE_DB=db_path, POS_SERVICE_SYNCHRONOUS=synchronous.upper(),
                       POS_SERVICE_GROUP_COMMIT="0" if no_group_commit else "1", POS_SHOP=shop, POS_SMTP_FROM=smtp_from,
                       POS_PUSH_EVERY=str(push_every), POS_KEEP_KEYS_HOURS=str(keep_keys),
                       **({"POS_SMTP": smtp} if smtp else {}))
@@ -135,8 +164,8 @@ def push() -> None:
 
 
 @push.command("deliver")
-@click.option("--db", "db_path", default="pos-service.db", show_default=True, type=click.Path(dir_okay=False, exists=True),
-              help="The service's database (made by pos serve or pos load).")
+@click.option("--db", "db_path", default="pos-service.db", show_default=True, type=ServiceDb(exists=True), envvar="POS_DB",
+              help=DB_HELP)
 @click.option("--smtp", metavar="HOST:PORT", required=True, envvar="POS_SMTP")
 @click.option("--smtp-from", default="coupons@localhost", show_default=True, envvar="POS_SMTP_FROM")
 @click.option("--shop", default="Our shop", show_default=True, envvar="POS_SHOP")
@@ -176,7 +205,8 @@ def push_deliver(db_path: str, smtp: str, smtp_from: str, shop: str, at: str | N
 
 @main.command()
 @click.argument("fixture", type=click.Path(exists=True, dir_okay=False))
-@click.option("--db", "db_path", default="pos-service.db", show_default=True, type=click.Path(dir_okay=False))
+@click.option("--db", "db_path", default="pos-service.db", show_default=True, type=ServiceDb(exists=False), envvar="POS_DB",
+              help=DB_HELP)
 def load(fixture: str, db_path: str) -> None:
     """Load stores, staff, verifiers, campaigns, vouchers and terminals from a JSON or TOML file."""
     from pos.service.admin import FixtureError, load_fixture, read_fixture
@@ -201,8 +231,8 @@ def vouchers() -> None:
 @click.argument("campaign")
 @click.option("-n", "--count", default=1, show_default=True, type=click.IntRange(1, 3_000_000))
 @click.option("--customer", help="The customer the vouchers are issued to (for per-customer limits).")
-@click.option("--db", "db_path", default="pos-service.db", show_default=True, type=click.Path(dir_okay=False, exists=True),
-              help="The service's database (made by pos serve or pos load).")
+@click.option("--db", "db_path", default="pos-service.db", show_default=True, type=ServiceDb(exists=True), envvar="POS_DB",
+              help=DB_HELP)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per voucher, with its signed QR payload.")
 def vouchers_issue(campaign: str, count: int, customer: str | None, db_path: str, as_json: bool) -> None:
     """Issue COUNT vouchers for CAMPAIGN and print their codes (and QR payloads with --json)."""
@@ -227,8 +257,8 @@ def vouchers_issue(campaign: str, count: int, customer: str | None, db_path: str
 @vouchers.command("export")
 @click.argument("campaign")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Folder for the images.")
-@click.option("--db", "db_path", default="pos-service.db", show_default=True, type=click.Path(dir_okay=False, exists=True),
-              help="The service's database (made by pos serve or pos load).")
+@click.option("--db", "db_path", default="pos-service.db", show_default=True, type=ServiceDb(exists=True), envvar="POS_DB",
+              help=DB_HELP)
 @click.option("--only-unused", is_flag=True, help="Leave out vouchers already redeemed or revoked.")
 def vouchers_export(campaign: str, out_dir: str, db_path: str, only_unused: bool) -> None:
     """Write each voucher of CAMPAIGN as a QR image (PNG) and a printable sheet (sheet.html)."""
@@ -247,8 +277,8 @@ def vouchers_export(campaign: str, out_dir: str, db_path: str, only_unused: bool
 
 @vouchers.command("revoke")
 @click.argument("code")
-@click.option("--db", "db_path", default="pos-service.db", show_default=True, type=click.Path(dir_okay=False, exists=True),
-              help="The service's database (made by pos serve or pos load).")
+@click.option("--db", "db_path", default="pos-service.db", show_default=True, type=ServiceDb(exists=True), envvar="POS_DB",
+              help=DB_HELP)
 def vouchers_revoke(code: str, db_path: str) -> None:
     """Withdraw a voucher; terminals learn of it at their next catalog pull."""
     from pos.service.admin import FixtureError, revoke_voucher
@@ -272,8 +302,8 @@ def terminals() -> None:
 @terminals.command("add")
 @click.argument("terminal_id")
 @click.option("--store", "store_id", required=True)
-@click.option("--db", "db_path", default="pos-service.db", show_default=True, type=click.Path(dir_okay=False, exists=True),
-              help="The service's database (made by pos serve or pos load).")
+@click.option("--db", "db_path", default="pos-service.db", show_default=True, type=ServiceDb(exists=True), envvar="POS_DB",
+              help=DB_HELP)
 def terminals_add(terminal_id: str, store_id: str, db_path: str) -> None:
     """Register TERMINAL_ID for a store and print its token (shown once; only its hash is stored)."""
     from pos.service.admin import FixtureError, add_terminal

@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from pos.domain import Campaign, Verifier, format_time, generate, normalise, parse_time
 from pos.domain import payload as qr
 from pos.domain.pins import PinError, hash_pin
+from pos.service.engine import Db
 from pos.service.ledger import audit
-from pos.service.schema import next_versions
+from pos.service.schema import save_campaign
 
 
 class FixtureError(ValueError):
@@ -57,7 +57,7 @@ def read_fixture(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def signing_key(db: sqlite_utils.Database) -> tuple[str, Ed25519PrivateKey]:
+def signing_key(db: Db) -> tuple[str, Ed25519PrivateKey]:
     """The current issuer key, made on first use."""
     row = db.conn.execute("SELECT kid, private FROM keys WHERE private IS NOT NULL ORDER BY created_at DESC LIMIT 1").fetchone()
     if row:
@@ -68,12 +68,12 @@ def signing_key(db: sqlite_utils.Database) -> tuple[str, Ed25519PrivateKey]:
         db.conn.execute(
             "INSERT INTO keys (kid, public, private, created_at, version) VALUES (?,?,?,?,?)",
             (kid, qr.public_bytes(key).hex(), key.private_bytes_raw().hex(), format_time(datetime.now(UTC)),
-             next_versions(db.conn)),
+             db.next_versions()),
         )
     return kid, key
 
 
-def voucher_payload(db: sqlite_utils.Database, code: str) -> str:
+def voucher_payload(db: Db, code: str) -> str:
     """The signed QR payload for an issued voucher."""
     row = db.conn.execute(
         "SELECT v.campaign_id, v.customer_id, v.claimed_at, c.body FROM vouchers v JOIN campaigns c ON c.id = v.campaign_id "
@@ -94,7 +94,7 @@ def _need(entry: dict[str, Any], section: str, *fields: str) -> None:
             raise FixtureError(f"{section}: entry {entry.get('id', entry)!r} has no {f!r}")
 
 
-def load_fixture(db: sqlite_utils.Database, data: dict[str, Any], *, now: datetime | None = None) -> dict[str, int]:
+def load_fixture(db: Db, data: dict[str, Any], *, now: datetime | None = None) -> dict[str, int]:
     """Upsert stores, staff, verifiers, campaigns, vouchers and terminals; returns counts loaded.
 
     Runs in one transaction: a bad entry anywhere loads nothing.
@@ -107,33 +107,38 @@ def load_fixture(db: sqlite_utils.Database, data: dict[str, Any], *, now: dateti
     counts = dict.fromkeys(sorted(known), 0)
     signing_key(db)
     with db.atomic():
-        conn = db.conn
         for s in data.get("stores", []):
             _need(s, "stores", "id", "name")
-            db.table("stores").upsert({"id": s["id"], "name": s["name"], "version": next_versions(conn)}, pk="id")
+            db.execute("INSERT INTO stores (id, name, version) VALUES (?,?,?) "
+                       "ON CONFLICT (id) DO UPDATE SET name=excluded.name, version=excluded.version",
+                       (s["id"], s["name"], db.next_versions()))
             counts["stores"] += 1
         for s in data.get("staff", []):
             _need(s, "staff", "id", "name")
             role = s.get("role", "cashier")
             if role not in ("cashier", "manager"):
                 raise FixtureError(f"staff: {s['id']!r} has role {role!r}; use cashier or manager")
-            row = {"id": s["id"], "name": s["name"], "role": role, "active": int(s.get("active", True)),
-                   "version": next_versions(conn)}
+            pin_hash = None
             if "pin" in s:
                 try:
-                    row["pin_hash"] = hash_pin(str(s["pin"]))
+                    pin_hash = hash_pin(str(s["pin"]))
                 except PinError as exc:
                     raise FixtureError(f"staff: {s['id']!r}: {exc.message}") from exc
-            db.table("staff").upsert(row, pk="id")
+            # a fixture without a PIN keeps the one the member of staff has
+            db.execute("INSERT INTO staff (id, name, role, active, pin_hash, version) VALUES (?,?,?,?,?,?) "
+                       "ON CONFLICT (id) DO UPDATE SET name=excluded.name, role=excluded.role, active=excluded.active, "
+                       "pin_hash=coalesce(excluded.pin_hash, staff.pin_hash), version=excluded.version",
+                       (s["id"], s["name"], role, bool(s.get("active", True)), pin_hash, db.next_versions()))
             counts["staff"] += 1
         for v in data.get("verifiers", []):
             _need(v, "verifiers", "staff_id")
             ver = Verifier.from_dict(v)
             if not ver.all_stores and not ver.stores:
                 raise FixtureError(f"verifiers: {ver.staff_id!r} needs all_stores = true or a list of stores")
-            grant = {"staff_id": ver.staff_id, "all_stores": int(ver.all_stores), "stores": json.dumps(sorted(ver.stores)),
-                     "active": int(ver.active), "version": next_versions(conn)}
-            db.table("verifiers").upsert(grant, pk="staff_id")
+            db.execute("INSERT INTO verifiers (staff_id, all_stores, stores, active, version) VALUES (?,?,?,?,?) "
+                       "ON CONFLICT (staff_id) DO UPDATE SET all_stores=excluded.all_stores, stores=excluded.stores, "
+                       "active=excluded.active, version=excluded.version",
+                       (ver.staff_id, ver.all_stores, json.dumps(sorted(ver.stores)), ver.active, db.next_versions()))
             audit(db, now, "verifier.grant", actor="fixture", terminal=None, subject=ver.staff_id, **ver.to_dict())
             counts["verifiers"] += 1
         for c in data.get("campaigns", []):
@@ -142,8 +147,7 @@ def load_fixture(db: sqlite_utils.Database, data: dict[str, Any], *, now: dateti
                 campaign = Campaign.from_dict(c)
             except (KeyError, ValueError, TypeError) as exc:
                 raise FixtureError(f"campaigns: {c.get('id')!r}: {exc}") from exc
-            db.table("campaigns").upsert({"id": campaign.id, "body": json.dumps(campaign.to_dict()),
-                                    "version": next_versions(conn)}, pk="id")
+            save_campaign(db, campaign)
             audit(db, now, "campaign.load", actor="fixture", terminal=None, subject=campaign.id)
             counts["campaigns"] += 1
         for cu in data.get("customers", []):
@@ -151,17 +155,21 @@ def load_fixture(db: sqlite_utils.Database, data: dict[str, Any], *, now: dateti
             member = int(cu.get("member", 50))
             if member not in (50, 56, 61, 62, 105, 110):
                 raise FixtureError(f"customers: {cu['id']!r} has member level {member}; use 50, 56, 61, 62, 105 or 110")
-            db.table("customers").upsert({
-                "id": cu["id"], "name": cu.get("name", ""), "email": cu.get("email"),
-                "email_verified": int(bool(cu.get("email_verified", False))), "opted_out": int(bool(cu.get("opted_out", False))),
-                "member": member, "followed_at": format_time(parse_time(cu["followed_at"])) if cu.get("followed_at") else None,
-            }, pk="id")
+            db.execute("INSERT INTO customers (id, name, email, email_verified, opted_out, member, followed_at) "
+                       "VALUES (?,?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET name=excluded.name, email=excluded.email, "
+                       "email_verified=excluded.email_verified, opted_out=excluded.opted_out, member=excluded.member, "
+                       "followed_at=excluded.followed_at",
+                       (cu["id"], cu.get("name", ""), cu.get("email"), bool(cu.get("email_verified", False)),
+                        bool(cu.get("opted_out", False)), member,
+                        format_time(parse_time(cu["followed_at"])) if cu.get("followed_at") else None))
             counts["customers"] += 1
         for o in data.get("orders", []):
             _need(o, "orders", "order_no", "customer_id", "ordered_at")
-            db.table("orders").upsert({"order_no": str(o["order_no"]), "customer_id": o["customer_id"],
-                                 "amount": int(o.get("amount", 0)),
-                                 "ordered_at": format_time(parse_time(o["ordered_at"]))}, pk="order_no")
+            db.execute("INSERT INTO orders (order_no, customer_id, amount, ordered_at) VALUES (?,?,?,?) "
+                       "ON CONFLICT (order_no) DO UPDATE SET customer_id=excluded.customer_id, amount=excluded.amount, "
+                       "ordered_at=excluded.ordered_at",
+                       (str(o["order_no"]), o["customer_id"], int(o.get("amount", 0)),
+                        format_time(parse_time(o["ordered_at"]))))
             counts["orders"] += 1
         for v in data.get("vouchers", []):
             _need(v, "vouchers", "campaign_id")
@@ -178,7 +186,7 @@ def load_fixture(db: sqlite_utils.Database, data: dict[str, Any], *, now: dateti
     return counts
 
 
-def issue_vouchers(db: sqlite_utils.Database, campaign_id: str, *, count: int = 1, codes: Iterable[str] | None = None,
+def issue_vouchers(db: Db, campaign_id: str, *, count: int = 1, codes: Iterable[str] | None = None,
                    customer_id: str | None = None, claimed_at: datetime | None = None,
                    now: datetime | None = None, actor: str = "admin", terminal: Any = None,
                    affiliate_id: str | None = None) -> list[str]:
@@ -188,23 +196,25 @@ def issue_vouchers(db: sqlite_utils.Database, campaign_id: str, *, count: int = 
     the campaign's; a per-person limit of once (ever) or once a day; an affiliate only when the
     campaign is shared with affiliates."""
     now = now or datetime.now(UTC)
-    row = db.conn.execute("SELECT body FROM campaigns WHERE id=?", (campaign_id,)).fetchone()
-    if row is None:
-        raise FixtureError(f"no campaign {campaign_id!r}")
-    campaign = Campaign.from_dict(json.loads(row[0]))
-    try:
-        wanted = [normalise(c) for c in codes] if codes is not None else None
-    except ValueError as exc:
-        raise FixtureError(f"vouchers: {exc}") from exc
-    n = len(wanted) if wanted is not None else count
-    if n < 1:
-        raise FixtureError("count must be at least 1")
-    claim_rules(db, campaign, n=n, customer_id=customer_id, affiliate_id=affiliate_id, now=claimed_at or now)
-    (issued,) = db.conn.execute("SELECT count(*) FROM vouchers WHERE campaign_id=?", (campaign_id,)).fetchone()
-    if campaign.quantity is not None and issued + n > campaign.quantity:
-        raise FixtureError(f"campaign {campaign_id!r} allows {campaign.quantity} vouchers; {issued} are issued already")
     with db.atomic():
-        first = next_versions(db.conn, n)
+        # one claim of a campaign at a time: its quantity and each customer's limit are counted, then written
+        db.lock(f"claims:{campaign_id}")
+        row = db.execute("SELECT body FROM campaigns WHERE id=?", (campaign_id,)).fetchone()
+        if row is None:
+            raise FixtureError(f"no campaign {campaign_id!r}")
+        campaign = Campaign.from_dict(json.loads(row[0]))
+        try:
+            wanted = [normalise(c) for c in codes] if codes is not None else None
+        except ValueError as exc:
+            raise FixtureError(f"vouchers: {exc}") from exc
+        n = len(wanted) if wanted is not None else count
+        if n < 1:
+            raise FixtureError("count must be at least 1")
+        claim_rules(db, campaign, n=n, customer_id=customer_id, affiliate_id=affiliate_id, now=claimed_at or now)
+        (issued,) = db.execute("SELECT count(*) FROM vouchers WHERE campaign_id=?", (campaign_id,)).fetchone()
+        if campaign.quantity is not None and issued + n > campaign.quantity:
+            raise FixtureError(f"campaign {campaign_id!r} allows {campaign.quantity} vouchers; {issued} are issued already")
+        first = db.next_versions(n)
         if wanted is None:
             wanted = []
             seen: set[str] = set()
@@ -214,20 +224,20 @@ def issue_vouchers(db: sqlite_utils.Database, campaign_id: str, *, count: int = 
                     seen.add(code)
                     wanted.append(code)
         claimed = format_time(claimed_at or now)
-        rows = [
-            {"code": code, "campaign_id": campaign_id, "customer_id": customer_id, "claimed_at": claimed,
-             "status": "issued", "issued_at": format_time(now), "version": first + i, "affiliate_id": affiliate_id}
-            for i, code in enumerate(wanted)
-        ]
-        try:
-            db.table("vouchers").insert_all(rows, batch_size=1000)
-        except Exception as exc:  # a code that already exists
-            raise FixtureError(f"vouchers: {exc}") from exc
+        issued_at = format_time(now)
+        rows = [(code, campaign_id, customer_id, claimed, "issued", issued_at, first + i, affiliate_id)
+                for i, code in enumerate(wanted)]
+        with db.atomic():
+            try:
+                db.conn.executemany("INSERT INTO vouchers (code, campaign_id, customer_id, claimed_at, status, issued_at, "
+                                    "version, affiliate_id) VALUES (?,?,?,?,?,?,?,?)", rows)
+            except Exception as exc:  # a code that already exists
+                raise FixtureError(f"vouchers: {exc}") from exc
         audit(db, now, "vouchers.issue", actor=actor, terminal=terminal, subject=campaign_id, count=n)
     return wanted
 
 
-def claim_rules(db: sqlite_utils.Database, campaign: Campaign, *, n: int, customer_id: str | None,
+def claim_rules(db: Db, campaign: Campaign, *, n: int, customer_id: str | None,
                 affiliate_id: str | None, now: datetime) -> None:
     c = campaign
     if c.claim_starts_at is not None and c.claim_ends_at is not None and not c.claim_starts_at <= now < c.claim_ends_at:
@@ -248,18 +258,19 @@ def claim_rules(db: sqlite_utils.Database, campaign: Campaign, *, n: int, custom
     if c.claim_limit.value != "unlimited":
         if n > 1:
             raise ClaimError("voucher.claim.limit", "Each customer may claim one voucher of this campaign at a time.")
+        sql, args = "SELECT count(*) FROM vouchers WHERE campaign_id=? AND customer_id=?", [c.id, customer_id]
         since = ""
         if c.claim_limit.value == "once_per_day":
             local = now.astimezone(ZoneInfo(c.timezone))
             since = format_time(datetime.combine(local.date(), time(0), tzinfo=local.tzinfo))
-        (had,) = db.conn.execute("SELECT count(*) FROM vouchers WHERE campaign_id=? AND customer_id=? AND claimed_at >= ?",
-                                 (c.id, customer_id, since)).fetchone()
+            sql, args = sql + " AND claimed_at >= ?", [*args, since]
+        (had,) = db.execute(sql, args).fetchone()
         if had:
             span = "today" if since else "already"
             raise ClaimError("voucher.claim.limit", f"Customer {customer_id} has {span} claimed a voucher of {c.id}.")
 
 
-def give_voucher(db: sqlite_utils.Database, code: str, to_customer: str, *, now: datetime, actor: str = "admin",
+def give_voucher(db: Db, code: str, to_customer: str, *, now: datetime, actor: str = "admin",
                  terminal: Any = None) -> None:
     """Hand a voucher to a friend: only when its campaign allows it and nobody has used it yet."""
     row = db.conn.execute("SELECT v.customer_id, v.status, c.body FROM vouchers v JOIN campaigns c ON c.id = v.campaign_id "
@@ -274,21 +285,21 @@ def give_voucher(db: sqlite_utils.Database, code: str, to_customer: str, *, now:
         raise ClaimError("voucher.gift.used", "This voucher was used or withdrawn; it cannot be given away.")
     if to_customer == row[0]:
         raise ClaimError("voucher.gift.same", "The voucher already belongs to this customer.")
-    db.conn.execute("UPDATE vouchers SET customer_id=?, version=? WHERE code=?", (to_customer, next_versions(db.conn), code))
+    db.execute("UPDATE vouchers SET customer_id=?, version=? WHERE code=?", (to_customer, db.next_versions(), code))
     audit(db, now, "voucher.give", actor=actor, terminal=terminal, subject=code, before=row[0], after=to_customer)
 
 
-def revoke_voucher(db: sqlite_utils.Database, code: str, *, now: datetime | None = None) -> None:
+def revoke_voucher(db: Db, code: str, *, now: datetime | None = None) -> None:
     now = now or datetime.now(UTC)
     with db.atomic():
         cur = db.conn.execute("UPDATE vouchers SET status='revoked', version=? WHERE code=?",
-                              (next_versions(db.conn), normalise(code)))
+                              (db.next_versions(), normalise(code)))
         if cur.rowcount == 0:
             raise FixtureError(f"no voucher {code!r}")
         audit(db, now, "voucher.revoke", actor="admin", terminal=None, subject=normalise(code))
 
 
-def add_terminal(db: sqlite_utils.Database, terminal_id: str, store_id: str, *, token: str | None = None,
+def add_terminal(db: Db, terminal_id: str, store_id: str, *, token: str | None = None,
                  now: datetime | None = None) -> str:
     """Register a terminal for a store; returns its bearer token (only its hash is kept)."""
     now = now or datetime.now(UTC)
@@ -296,7 +307,9 @@ def add_terminal(db: sqlite_utils.Database, terminal_id: str, store_id: str, *, 
         raise FixtureError(f"terminals: no store {store_id!r}")
     token = token or secrets.token_urlsafe(24)
     with db.atomic():
-        db.table("terminals").upsert({"id": terminal_id, "store_id": store_id, "token_hash": token_hash(token), "active": 1,
-                                "created_at": format_time(now)}, pk="id")
+        db.execute("INSERT INTO terminals (id, store_id, token_hash, active, created_at) VALUES (?,?,?,?,?) "
+                   "ON CONFLICT (id) DO UPDATE SET store_id=excluded.store_id, token_hash=excluded.token_hash, "
+                   "active=excluded.active, created_at=excluded.created_at",
+                   (terminal_id, store_id, token_hash(token), True, format_time(now)))
         audit(db, now, "terminal.add", actor="admin", terminal=None, subject=terminal_id, store_id=store_id)
     return token

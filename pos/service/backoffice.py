@@ -15,9 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import sqlite_utils
-
-from pos.domain import Campaign, CampaignStatus, format_time, money
+from pos.domain import Campaign, CampaignStatus, format_time, money, parse_time
 from pos.domain.campaigns import (
     Action,
     CampaignError,
@@ -31,21 +29,22 @@ from pos.domain.campaigns import (
 from pos.domain.model import Bind, PromoSku, Scope
 from pos.domain.pins import PinError, hash_pin
 from pos.domain.promotions import Problem, describe, validate_skus
+from pos.service.engine import Db
 from pos.service.ledger import RulesRefused, ServiceError, Terminal, audit
-from pos.service.schema import next_versions
+from pos.service.schema import save_campaign
 from pos.service.staff import StaffSession
 
 STAFF_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
 
 
-def _load(db: sqlite_utils.Database, campaign_id: str) -> tuple[Campaign, int]:
+def _load(db: Db, campaign_id: str) -> tuple[Campaign, int]:
     row = db.conn.execute("SELECT body, version FROM campaigns WHERE id=?", (campaign_id,)).fetchone()
     if row is None:
         raise ServiceError(404, "campaign.non.exist", f"No campaign {campaign_id}.")
     return Campaign.from_dict(json.loads(row[0])), int(row[1])
 
 
-def _stats(db: sqlite_utils.Database) -> dict[str, tuple[int, int]]:
+def _stats(db: Db) -> dict[str, tuple[int, int]]:
     issued = dict(db.conn.execute("SELECT campaign_id, count(*) FROM vouchers GROUP BY campaign_id").fetchall())
     redeemed = dict(db.conn.execute("SELECT campaign_id, count(*) FROM redemptions WHERE cancelled_at IS NULL "
                                     "GROUP BY campaign_id").fetchall())
@@ -59,7 +58,7 @@ def campaign_view(c: Campaign, now: datetime, issued: int = 0, redeemed: int = 0
             "actions": [str(a) for a in allowed_actions(c, now)], "issued": issued, "redeemed": redeemed}
 
 
-def list_campaigns(db: sqlite_utils.Database, now: datetime, *, status: str | None = None, kind: str | None = None,
+def list_campaigns(db: Db, now: datetime, *, status: str | None = None, kind: str | None = None,
                    offset: int = 0, limit: int = 20) -> dict[str, Any]:
     """One page of campaigns, newest first; ``status`` filters on the status as it is now."""
     stats = _stats(db)
@@ -78,7 +77,7 @@ def list_campaigns(db: sqlite_utils.Database, now: datetime, *, status: str | No
             "items": [campaign_view(c, now, *stats.get(c.id, (0, 0))) for c in page]}
 
 
-def get_campaign(db: sqlite_utils.Database, campaign_id: str, now: datetime) -> dict[str, Any]:
+def get_campaign(db: Db, campaign_id: str, now: datetime) -> dict[str, Any]:
     c, _ = _load(db, campaign_id)
     return campaign_view(c, now, *_stats(db).get(c.id, (0, 0)))
 
@@ -90,15 +89,15 @@ def _parse(body: dict[str, Any]) -> Campaign:
         raise ServiceError(422, "campaign.invalid", f"The campaign cannot be read: {exc}") from exc
 
 
-def _store_ids(db: sqlite_utils.Database) -> list[str]:
+def _store_ids(db: Db) -> list[str]:
     return [r[0] for r in db.conn.execute("SELECT id FROM stores")]
 
 
-def _save(db: sqlite_utils.Database, c: Campaign) -> None:
-    db.table("campaigns").upsert({"id": c.id, "body": json.dumps(c.to_dict()), "version": next_versions(db.conn)}, pk="id")
+def _save(db: Db, c: Campaign) -> None:
+    save_campaign(db, c)
 
 
-def create_campaign(db: sqlite_utils.Database, terminal: Terminal, manager: StaffSession, body: dict[str, Any],
+def create_campaign(db: Db, terminal: Terminal, manager: StaffSession, body: dict[str, Any],
                     now: datetime) -> dict[str, Any]:
     """A new campaign waits for review (``not_reviewed``): it redeems nothing until it is approved."""
     c = _parse(body)
@@ -113,9 +112,10 @@ def create_campaign(db: sqlite_utils.Database, terminal: Terminal, manager: Staf
     return campaign_view(c, now)
 
 
-def _editable(db: sqlite_utils.Database, terminal: Terminal, manager: StaffSession, campaign_id: str,
+def _editable(db: Db, terminal: Terminal, manager: StaffSession, campaign_id: str,
               now: datetime) -> tuple[Campaign, dict[str, Any]]:
     """A campaign that may still be changed, and the audit entry a refusal to change it leaves."""
+    db.lock(f"campaign:{campaign_id}")  # two managers' edits one after the other, neither lost
     old, _ = _load(db, campaign_id)
     refused = {"action": "campaign.refused", "actor": manager.staff_id, "terminal": terminal, "subject": campaign_id}
     try:
@@ -125,7 +125,7 @@ def _editable(db: sqlite_utils.Database, terminal: Terminal, manager: StaffSessi
     return old, refused
 
 
-def update_campaign(db: sqlite_utils.Database, terminal: Terminal, manager: StaffSession, campaign_id: str,
+def update_campaign(db: Db, terminal: Terminal, manager: StaffSession, campaign_id: str,
                     body: dict[str, Any], now: datetime) -> dict[str, Any]:
     """Edit a campaign that has not been approved yet (or was rejected); its status stays as it was."""
     old, refused = _editable(db, terminal, manager, campaign_id, now)
@@ -137,7 +137,7 @@ def update_campaign(db: sqlite_utils.Database, terminal: Terminal, manager: Staf
     if c.stores != old.stores:  # newly included stores' terminals must receive the vouchers too
         (n,) = db.conn.execute("SELECT count(*) FROM vouchers WHERE campaign_id=?", (campaign_id,)).fetchone()
         if n:
-            first = next_versions(db.conn, n)
+            first = db.next_versions(n)
             db.conn.execute("UPDATE vouchers SET version = ? + r.n FROM (SELECT code, row_number() OVER (ORDER BY code) - 1 "
                             "AS n FROM vouchers WHERE campaign_id=?) AS r WHERE vouchers.code = r.code",
                             (first, campaign_id))
@@ -146,8 +146,9 @@ def update_campaign(db: sqlite_utils.Database, terminal: Terminal, manager: Staf
     return campaign_view(c, now, *_stats(db).get(c.id, (0, 0)))
 
 
-def campaign_action(db: sqlite_utils.Database, terminal: Terminal, manager: StaffSession, campaign_id: str,
+def campaign_action(db: Db, terminal: Terminal, manager: StaffSession, campaign_id: str,
                     action: Action, now: datetime) -> dict[str, Any]:
+    db.lock(f"campaign:{campaign_id}")
     old, _ = _load(db, campaign_id)
     try:
         c = apply(old, action, now)
@@ -161,7 +162,7 @@ def campaign_action(db: sqlite_utils.Database, terminal: Terminal, manager: Staf
 
 
 # -- the goods of a promotion --------------------------------------------------------------------------
-def add_skus(db: sqlite_utils.Database, terminal: Terminal, manager: StaffSession, campaign_id: str,
+def add_skus(db: Db, terminal: Terminal, manager: StaffSession, campaign_id: str,
              batch: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
     """Add a batch of SKUs (at most 100 a call, 1000 a promotion) to a campaign still being prepared."""
     old, refused = _editable(db, terminal, manager, campaign_id, now)
@@ -179,7 +180,7 @@ def add_skus(db: sqlite_utils.Database, terminal: Terminal, manager: StaffSessio
     return {"campaign_id": campaign_id, "added": len(skus), "total": len(c.skus)}
 
 
-def remove_sku(db: sqlite_utils.Database, terminal: Terminal, manager: StaffSession, campaign_id: str, sku: str,
+def remove_sku(db: Db, terminal: Terminal, manager: StaffSession, campaign_id: str, sku: str,
                now: datetime) -> dict[str, Any]:
     old, refused = _editable(db, terminal, manager, campaign_id, now)
     kept = tuple(s for s in old.skus if s.sku != sku)
@@ -190,7 +191,7 @@ def remove_sku(db: sqlite_utils.Database, terminal: Terminal, manager: StaffSess
     return {"campaign_id": campaign_id, "removed": sku, "total": len(kept)}
 
 
-def list_skus(db: sqlite_utils.Database, campaign_id: str, *, bind: str | None, page: int, size: int) -> dict[str, Any]:
+def list_skus(db: Db, campaign_id: str, *, bind: str | None, page: int, size: int) -> dict[str, Any]:
     c, _ = _load(db, campaign_id)
     rows = [s for s in c.skus if bind is None or str(s.bind) == bind]
     start = (page - 1) * size
@@ -209,7 +210,7 @@ def applies_to(c: Campaign, sku: str) -> bool:
     return True
 
 
-def bind_coupon(db: sqlite_utils.Database, terminal: Terminal, manager: StaffSession, plan: str, campaign_id: str,
+def bind_coupon(db: Db, terminal: Terminal, manager: StaffSession, plan: str, campaign_id: str,
                 skus: list[str], now: datetime) -> dict[str, Any]:
     """Bind a coupon to SKUs in a channel plan; each binding takes effect from the next day (shop time)."""
     c, _ = _load(db, campaign_id)
@@ -239,9 +240,9 @@ def bind_coupon(db: sqlite_utils.Database, terminal: Terminal, manager: StaffSes
     return {"plan": plan, "campaign_id": campaign_id, "skus": skus, "effective_from": start}
 
 
-def list_bindings(db: sqlite_utils.Database, plan: str | None, now: datetime) -> dict[str, Any]:
+def list_bindings(db: Db, plan: str | None, now: datetime) -> dict[str, Any]:
     rows = db.conn.execute("SELECT b.plan, b.campaign_id, b.sku, b.effective_from, c.body FROM bindings b "
-                           "JOIN campaigns c ON c.id = b.campaign_id WHERE ? IS NULL OR b.plan = ? "
+                           "JOIN campaigns c ON c.id = b.campaign_id WHERE CAST(? AS TEXT) IS NULL OR b.plan = ? "
                            "ORDER BY b.plan, b.campaign_id, b.sku", (plan, plan)).fetchall()
     out = []
     for r in rows:
@@ -252,7 +253,7 @@ def list_bindings(db: sqlite_utils.Database, plan: str | None, now: datetime) ->
 
 
 # -- the per-campaign report ------------------------------------------------------------------------------
-def campaign_report(db: sqlite_utils.Database, campaign_id: str) -> dict[str, Any]:
+def campaign_report(db: Db, campaign_id: str) -> dict[str, Any]:
     """Every live redemption of a campaign with its sale; the "referred by affiliate" column (Y/N) only
     when the campaign is shared with affiliates."""
     c, _ = _load(db, campaign_id)
@@ -290,7 +291,7 @@ def report_csv(report: dict[str, Any]) -> str:
 
 
 # -- staff ------------------------------------------------------------------------------------------
-def list_staff(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+def list_staff(db: Db) -> list[dict[str, Any]]:
     rows = db.conn.execute(
         "SELECT s.id, s.name, s.role, s.active, v.all_stores, v.stores, v.active FROM staff s "
         "LEFT JOIN verifiers v ON v.staff_id = s.id ORDER BY s.role DESC, s.id").fetchall()
@@ -299,7 +300,7 @@ def list_staff(db: sqlite_utils.Database) -> list[dict[str, Any]]:
                                                     "active": bool(r[6])}} for r in rows]
 
 
-def add_staff(db: sqlite_utils.Database, terminal: Terminal, manager: StaffSession, *, staff_id: str, name: str,
+def add_staff(db: Db, terminal: Terminal, manager: StaffSession, *, staff_id: str, name: str,
               role: str, pin: str, now: datetime) -> dict[str, Any]:
     refused = {"action": "staff.refused", "actor": manager.staff_id, "terminal": terminal, "subject": staff_id}
     if not STAFF_ID.match(staff_id):
@@ -314,29 +315,33 @@ def add_staff(db: sqlite_utils.Database, terminal: Terminal, manager: StaffSessi
         raise ServiceError(422, exc.code, exc.message, refused) from exc
     if db.conn.execute("SELECT 1 FROM staff WHERE id=?", (staff_id,)).fetchone():
         raise ServiceError(409, "staff.id.taken", f"There is already a staff member {staff_id}.", refused)
-    db.table("staff").insert({"id": staff_id, "name": name.strip(), "role": role, "active": 1, "pin_hash": pin_hash,
-                        "version": next_versions(db.conn)})
+    db.execute("INSERT INTO staff (id, name, role, active, pin_hash, version) VALUES (?,?,?,?,?,?)",
+               (staff_id, name.strip(), role, True, pin_hash, db.next_versions()))
     audit(db, now, "staff.add", actor=manager.staff_id, terminal=terminal, subject=staff_id, role=role)
     return {"id": staff_id, "name": name.strip(), "role": role, "active": True, "verifier": None}
 
 
 # -- reports ----------------------------------------------------------------------------------------
-def redemption_report(db: sqlite_utils.Database, now: datetime, *, days: int = 30, tz: str = "UTC") -> dict[str, Any]:
+def redemption_report(db: Db, now: datetime, *, days: int = 30, tz: str = "UTC") -> dict[str, Any]:
     """Live redemptions per day, campaign and store over the last ``days`` days, in the shop's time zone."""
     try:
         zone = ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ServiceError(422, "report.tz.invalid", f"Unknown time zone {tz!r}.") from exc
-    offset = now.astimezone(zone).utcoffset() or timedelta(0)
-    shift = f"{int(offset.total_seconds() // 60):+d} minutes"
     local_today = now.astimezone(zone).date()
     first_day = local_today - timedelta(days=days - 1)
     since = datetime.combine(first_day, datetime.min.time(), zone).astimezone(UTC)
-    rows = db.conn.execute(
-        "SELECT date(redeemed_at, ?) AS day, campaign_id, store_id, count(*), sum(discount), sum(coalesce(amount, 0)) "
-        "FROM redemptions WHERE cancelled_at IS NULL AND redeemed_at >= ? "
-        "GROUP BY day, campaign_id, store_id ORDER BY day, campaign_id, store_id",
-        (shift, format_time(since))).fetchall()
+    # each redemption's day in the zone at its own moment (right across a change to or from summer time)
+    totals: dict[tuple[str, str, str], list[int]] = {}
+    for at, campaign_id, store_id, discount, amount in db.execute(
+            "SELECT redeemed_at, campaign_id, store_id, discount, coalesce(amount, 0) FROM redemptions "
+            "WHERE cancelled_at IS NULL AND redeemed_at >= ?", (format_time(since),)):
+        day = parse_time(at).astimezone(zone).date().isoformat()
+        t = totals.setdefault((day, campaign_id, store_id), [0, 0, 0])
+        t[0] += 1
+        t[1] += discount
+        t[2] += amount
+    rows = [(*k, *v) for k, v in sorted(totals.items())]
     return {"from": first_day.isoformat(), "to": local_today.isoformat(), "tz": tz,
             "rows": [{"day": r[0], "campaign_id": r[1], "store_id": r[2], "redemptions": r[3], "discount": r[4],
                       "amount": r[5]} for r in rows]}

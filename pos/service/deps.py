@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 
 from pos.service import ledger, staff
 from pos.service.admin import token_hash
+from pos.service.engine import Db
 from pos.service.ledger import ServiceError, Terminal
 from pos.service.schema import open_db
 from pos.service.staff import StaffSession
@@ -40,21 +41,21 @@ TOKEN_TTL = 5.0
 
 
 class Service:
-    """The state behind the app: the writer thread and one read connection per worker thread."""
+    """The state behind the app: the writer and one read connection per worker thread."""
 
-    def __init__(self, db_path: str | Path, *, synchronous: str = "FULL", group_commit: bool = True,
-                 shop: str = "Our shop") -> None:
-        self.db_path = Path(db_path)
+    def __init__(self, db: str | Path, *, synchronous: str = "FULL", group_commit: bool = True,
+                 shop: str = "Our shop", upgrade: bool = True, writer_threads: int | None = None) -> None:
+        self.db = db  # a file path, or a postgresql:// URL
         self.shop = shop  # the shop's name in push e-mails
-        open_db(self.db_path, synchronous=synchronous).close()  # schema in place before any request
-        self.writer = Writer(self.db_path, synchronous=synchronous, group_commit=group_commit)
+        open_db(db, synchronous=synchronous, upgrade=upgrade).close()  # schema checked before any request
+        self.writer = Writer(db, synchronous=synchronous, group_commit=group_commit, threads=writer_threads)
         self._local = threading.local()
         self._tokens: dict[str, tuple[Terminal | None, float]] = {}
 
-    def reader(self) -> Any:
-        db = getattr(self._local, "db", None)
+    def reader(self) -> Db:
+        db: Db | None = getattr(self._local, "db", None)
         if db is None:
-            db = self._local.db = open_db(self.db_path)
+            db = self._local.db = open_db(self.db, upgrade=False)
         return db
 
     def terminal(self, token: str) -> Terminal | None:
@@ -66,7 +67,7 @@ class Service:
         if hit is not None and hit[1] > now:
             return hit[0]
         row = self.reader().conn.execute(
-            "SELECT id, store_id FROM terminals WHERE token_hash=? AND active=1", (digest,)
+            "SELECT id, store_id FROM terminals WHERE token_hash=? AND active", (digest,)
         ).fetchone()
         terminal = Terminal(row[0], row[1]) if row else None
         if len(self._tokens) > 10_000:

@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-import sqlite_utils
 
 from pos.domain import (
     CodeError,
@@ -31,7 +30,8 @@ from pos.domain import (
     read_input,
 )
 from pos.domain.campaigns import CampaignError
-from pos.service.schema import SqlCatalog, SqlHistory, next_versions, voucher_from_row
+from pos.service.engine import Db
+from pos.service.schema import SqlCatalog, SqlHistory, voucher_from_row
 
 VOID_TOMBSTONE = "void"  # request_hash of a key voided before its request arrived: any body replays the void
 
@@ -65,13 +65,13 @@ class RulesRefused(ServiceError):
         self.problems = err.problems
 
 
-def guarded(op: Callable[[sqlite_utils.Database], Any], now: datetime) -> Callable[[sqlite_utils.Database], Any]:
+def guarded(op: Callable[[Db], Any], now: datetime) -> Callable[[Db], Any]:
     """Run ``op`` in its own savepoint; on a refusal, undo its writes but keep the refusal's audit entry.
 
     Returns the op's result, or the :class:`ServiceError` (to be raised by the caller, off the writer thread).
     """
 
-    def run(db: sqlite_utils.Database) -> Any:
+    def run(db: Db) -> Any:
         db.conn.execute("SAVEPOINT guarded")
         try:
             result = op(db)
@@ -89,7 +89,28 @@ def guarded(op: Callable[[sqlite_utils.Database], Any], now: datetime) -> Callab
     return run
 
 
-def catalog_of(db: sqlite_utils.Database) -> SqlCatalog:
+def serialise(db: Db, codes: list[str]) -> None:
+    """Where several writers run at once (PostgreSQL), make deciding and recording these vouchers one
+    step: lock each voucher, and each customer whose per-person limits they count against, so that two
+    transactions cannot both find "not yet used" and both write. (The one-live-redemption index is the
+    last line; a violation of it is retried, and the retry finds the first redemption.)"""
+    if not db.concurrent:
+        return
+    wanted = []
+    for text in codes:
+        try:
+            wanted.append(read_input(text)[0])
+        except CodeError:
+            pass
+    keys = [f"voucher:{c}" for c in wanted]
+    for chunk in _chunks(sorted(set(wanted))):
+        keys += [f"customer:{campaign}:{customer}" for campaign, customer in db.execute(
+            f"SELECT DISTINCT campaign_id, customer_id FROM vouchers WHERE customer_id IS NOT NULL "
+            f"AND code IN ({','.join('?' * len(chunk))})", chunk)]
+    db.lock(*keys)
+
+
+def catalog_of(db: Db) -> SqlCatalog:
     """One catalog per connection, so parsed campaigns are cached across requests."""
     cat = db.__dict__.get("_pos_catalog")
     if cat is None:
@@ -109,7 +130,7 @@ def redeem_hash(code: str, staff_id: str, amount: int | None, store_id: str, ite
     return request_hash("redeem", code.strip(), staff_id, amount, store_id)
 
 
-def audit(db: sqlite_utils.Database, now: datetime, action: str, *, actor: str | None, terminal: Terminal | None,
+def audit(db: Db, now: datetime, action: str, *, actor: str | None, terminal: Terminal | None,
           subject: str | None, **detail: Any) -> None:
     db.conn.execute(
         "INSERT INTO audit (at, actor, terminal_id, store_id, action, subject, detail) VALUES (?,?,?,?,?,?,?)",
@@ -142,7 +163,7 @@ def _refused_body(row: tuple[Any, ...]) -> dict[str, Any]:
     return {"nonce": nonce, "verdict": verdict.to_dict(), "redemption": None}
 
 
-def stored_answer(db: sqlite_utils.Database, key: str) -> tuple[str, str | None, dict[str, Any]] | None:
+def stored_answer(db: Db, key: str) -> tuple[str, str | None, dict[str, Any]] | None:
     """(request hash, terminal, first answer) for a key: an online request's stored response, or an
     uploaded redemption or conflict, which are their own record."""
     row = db.conn.execute("SELECT request_hash, terminal_id, response FROM idempotency WHERE key=?", (key,)).fetchone()
@@ -157,7 +178,7 @@ def stored_answer(db: sqlite_utils.Database, key: str) -> tuple[str, str | None,
     return None
 
 
-def _replay(db: sqlite_utils.Database, key: str, digest: str) -> tuple[int, dict[str, Any]] | None:
+def _replay(db: Db, key: str, digest: str) -> tuple[int, dict[str, Any]] | None:
     """The first answer given under ``key`` (None if the key is new); a different request under it is refused."""
     found = stored_answer(db, key)
     if found is None:
@@ -170,7 +191,7 @@ def _replay(db: sqlite_utils.Database, key: str, digest: str) -> tuple[int, dict
     return 200, body
 
 
-def _remember(db: sqlite_utils.Database, key: str, digest: str, terminal: Terminal, status: int,
+def _remember(db: Db, key: str, digest: str, terminal: Terminal, status: int,
               body: dict[str, Any], now: datetime) -> bytes:
     """Store the first answer under its key; returns it serialised, ready to send."""
     text = orjson.dumps(body)
@@ -181,7 +202,7 @@ def _remember(db: sqlite_utils.Database, key: str, digest: str, terminal: Termin
     return text
 
 
-def _record(db: sqlite_utils.Database, red: Redemption, now: datetime, request_hash: str) -> None:
+def _record(db: Db, red: Redemption, now: datetime, request_hash: str) -> None:
     """A redemption, with the hash of the request that made it: it answers a retry of that request itself,
     after its idempotency key has expired (see :func:`expire_keys`)."""
     conn = db.conn
@@ -193,13 +214,14 @@ def _record(db: sqlite_utils.Database, red: Redemption, now: datetime, request_h
     )
     conn.execute(
         "UPDATE vouchers SET redeemed_at=?, redeemed_store=?, redeemed_nonce=?, version=? WHERE code=?",
-        (format_time(red.redeemed_at), red.store_id, red.nonce, next_versions(conn), red.code),
+        (format_time(red.redeemed_at), red.store_id, red.nonce, db.next_versions(), red.code),
     )
 
 
-def _decide(db: sqlite_utils.Database, terminal: Terminal, *, nonce: str, code: str, staff_id: str,
+def _decide(db: Db, terminal: Terminal, *, nonce: str, code: str, staff_id: str,
             amount: int | None, now: datetime, items: list[dict[str, Any]] | None = None) -> tuple[Verdict, Redemption | None]:
     """An online redemption decided now (uploads are decided in runs: :func:`_upload_redeems`)."""
+    serialise(db, [code])
     verdict = check(code, store_id=terminal.store_id, staff_id=staff_id, amount=amount, catalog=catalog_of(db),
                     history=SqlHistory(db.conn), now=now, items=items)
     if not verdict.accepted:
@@ -215,7 +237,7 @@ def _decide(db: sqlite_utils.Database, terminal: Terminal, *, nonce: str, code: 
     return verdict, red
 
 
-def redeem(db: sqlite_utils.Database, terminal: Terminal, *, nonce: str, code: str, staff_id: str,
+def redeem(db: Db, terminal: Terminal, *, nonce: str, code: str, staff_id: str,
            amount: int | None, now: datetime, items: list[dict[str, Any]] | None = None) -> tuple[int, bytes]:
     """An online redemption, decided now and remembered under ``nonce``; returns the answer as JSON bytes."""
     digest = redeem_hash(code, staff_id, amount, terminal.store_id, items)
@@ -227,7 +249,7 @@ def redeem(db: sqlite_utils.Database, terminal: Terminal, *, nonce: str, code: s
     return 200, _remember(db, nonce, digest, terminal, 200, body, now)
 
 
-def expire_keys(db: sqlite_utils.Database, now: datetime, keep: timedelta) -> int:
+def expire_keys(db: Db, now: datetime, keep: timedelta) -> int:
     """Forget idempotency keys older than ``keep`` (at least 24 hours); returns how many.
 
     What a key recorded is not lost: a redemption answers a retry of its request (and a lookup) from its
@@ -244,7 +266,7 @@ def expire_keys(db: sqlite_utils.Database, now: datetime, keep: timedelta) -> in
     return cur.rowcount
 
 
-def lookup(db: sqlite_utils.Database, terminal: Terminal, nonce: str) -> dict[str, Any]:
+def lookup(db: Db, terminal: Terminal, nonce: str) -> dict[str, Any]:
     """What became of a request key: the stored answer, with the redemption's present state."""
     found = stored_answer(db, nonce)
     if found is None:
@@ -258,9 +280,10 @@ def lookup(db: sqlite_utils.Database, terminal: Terminal, nonce: str) -> dict[st
     return body
 
 
-def cancel(db: sqlite_utils.Database, terminal: Terminal, *, nonce: str, staff_id: str, now: datetime,
+def cancel(db: Db, terminal: Terminal, *, nonce: str, staff_id: str, now: datetime,
            requested_at: datetime | None = None, void: bool = False) -> dict[str, Any]:
     """Undo a redemption inside its campaign's cancel window (a void, for an unknown outcome, ignores it)."""
+    db.lock(f"redemption:{nonce}")  # two undos of one redemption: the second finds it undone
     row = db.conn.execute(
         "SELECT code, campaign_id, store_id, redeemed_at, cancelled_at FROM redemptions WHERE nonce=?", (nonce,)
     ).fetchone()
@@ -285,26 +308,26 @@ def cancel(db: sqlite_utils.Database, terminal: Terminal, *, nonce: str, staff_i
         db.conn.execute(
             "UPDATE vouchers SET redeemed_at=NULL, redeemed_store=NULL, redeemed_nonce=NULL, version=? "
             "WHERE code=? AND redeemed_nonce=?",
-            (next_versions(db.conn), code, nonce),
+            (db.next_versions(), code, nonce),
         )
         audit(db, now, "void" if void else "cancel", actor=staff_id, terminal=terminal, subject=code, nonce=nonce)
     return {"nonce": nonce, "code": code, "cancelled_at": cancelled_at}
 
 
-def _store_conflict(db: sqlite_utils.Database, terminal: Terminal, item: dict[str, Any], verdict: Verdict,
+def _store_conflict(db: Db, terminal: Terminal, item: dict[str, Any], verdict: Verdict,
                     now: datetime, digest: str | None = None) -> None:
     """Keep a conflict for people to settle; never drop the terminal's side of it."""
     first = verdict.first_redemption
     db.conn.execute(
-        "INSERT OR IGNORE INTO conflicts (nonce, code, terminal_id, store_id, reason, message, item, existing, "
-        "recorded_at, request_hash) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        "INSERT INTO conflicts (nonce, code, terminal_id, store_id, reason, message, item, existing, "
+        "recorded_at, request_hash) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
         (item["nonce"], verdict.code, terminal.id, terminal.store_id, str(verdict.reason), verdict.message,
          orjson.dumps(item).decode(), orjson.dumps(first.to_dict()).decode() if first else None, format_time(now),
          digest),
     )
 
 
-def _conflict(db: sqlite_utils.Database, terminal: Terminal, item: dict[str, Any], verdict: Verdict,
+def _conflict(db: Db, terminal: Terminal, item: dict[str, Any], verdict: Verdict,
               now: datetime) -> dict[str, Any]:
     _store_conflict(db, terminal, item, verdict, now)
     return _conflict_result(item, verdict)
@@ -317,7 +340,7 @@ class BatchView:
     the run redeem is laid over them, so the same voucher twice in one upload still conflicts.
     """
 
-    def __init__(self, db: sqlite_utils.Database, codes: list[str]) -> None:
+    def __init__(self, db: Db, codes: list[str]) -> None:
         self.catalog = catalog_of(db)
         self.conn = db.conn
         self.vouchers: dict[str, Any] = {}
@@ -369,7 +392,7 @@ def _chunks(values: list[str], size: int = 900) -> list[list[str]]:
     return [values[i:i + size] for i in range(0, len(values), size)]
 
 
-def _upload_redeems(db: sqlite_utils.Database, terminal: Terminal, items: list[dict[str, Any]],
+def _upload_redeems(db: Db, terminal: Terminal, items: list[dict[str, Any]],
                     now: datetime) -> list[dict[str, Any]]:
     """Offline redemptions, decided in order against a :class:`BatchView`, written with executemany."""
     conn = db.conn
@@ -391,6 +414,7 @@ def _upload_redeems(db: sqlite_utils.Database, terminal: Terminal, items: list[d
             codes.append(read_input(item["code"])[0])
         except CodeError:
             pass
+    serialise(db, codes)
     view = BatchView(db, codes)
     results: list[dict[str, Any]] = []
     redemptions: list[Redemption] = []
@@ -446,7 +470,7 @@ def _upload_redeems(db: sqlite_utils.Database, terminal: Terminal, items: list[d
             hashes[nonce] = digest
 
     if redemptions:
-        first = next_versions(conn, len(redemptions))
+        first = db.next_versions(len(redemptions))
         conn.executemany(
             "INSERT INTO redemptions (nonce, code, campaign_id, customer_id, store_id, staff_id, terminal_id, amount, "
             "discount, redeemed_at, recorded_at, mode, request_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -468,7 +492,7 @@ def _conflict_result(item: dict[str, Any], verdict: Verdict) -> dict[str, Any]:
             "existing": first.to_dict() if first else None}
 
 
-def _upload_undo(db: sqlite_utils.Database, terminal: Terminal, item: dict[str, Any], now: datetime) -> dict[str, Any]:
+def _upload_undo(db: Db, terminal: Terminal, item: dict[str, Any], now: datetime) -> dict[str, Any]:
     """A queued cancel, or a void of a request whose outcome the terminal never learned."""
     key, target, void = item["nonce"], item["target"], item["kind"] == "void"
     digest = request_hash(item["kind"], target, item["staff_id"], terminal.store_id)
@@ -495,7 +519,7 @@ def _upload_undo(db: sqlite_utils.Database, terminal: Terminal, item: dict[str, 
     return result
 
 
-def upload(db: sqlite_utils.Database, terminal: Terminal, items: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+def upload(db: Db, terminal: Terminal, items: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
     """Offline work from a terminal, answered item by item, in order; nothing is dropped, conflicts are kept.
 
     Consecutive redemptions are decided and written as one run; a cancel or void between them is
@@ -528,7 +552,7 @@ def upload(db: sqlite_utils.Database, terminal: Terminal, items: list[dict[str, 
     return results
 
 
-def catalog_delta(db: sqlite_utils.Database, store_id: str, since: int, limit: int,
+def catalog_delta(db: Db, store_id: str, since: int, limit: int,
                   terminal_id: str | None = None) -> dict[str, Any]:
     """Everything a store's terminal needs to decide offline that changed after ``since``.
 
@@ -536,9 +560,9 @@ def catalog_delta(db: sqlite_utils.Database, store_id: str, since: int, limit: i
     redemptions, and after a large upload they would otherwise all come straight back.
     """
     conn = db.conn
-    conn.execute("BEGIN")  # one snapshot for the counter and every table
+    db.begin_snapshot()  # one state of every table, and the highest version safe to hand out in it
     try:
-        (upto,) = conn.execute("SELECT value FROM counters WHERE name='version'").fetchone()
+        upto = db.feed_upto()
         campaigns = [(json.loads(b), v) for b, v in conn.execute("SELECT body, version FROM campaigns")]
         mine = [c["id"] for c, _ in campaigns if c.get("stores") is None or store_id in c["stores"]]
         marks = ",".join("?" * len(mine))
@@ -546,7 +570,7 @@ def catalog_delta(db: sqlite_utils.Database, store_id: str, since: int, limit: i
             f"SELECT v.code, v.campaign_id, v.customer_id, v.claimed_at, v.status, v.redeemed_at, v.redeemed_store, "
             f"v.redeemed_nonce, v.version FROM vouchers v LEFT JOIN redemptions r ON r.nonce = v.redeemed_nonce "
             f"WHERE v.version > ? AND v.version <= ? AND v.campaign_id IN ({marks}) "
-            f"AND (r.terminal_id IS NULL OR r.terminal_id IS NOT ?) ORDER BY v.version LIMIT ?",
+            f"AND (r.terminal_id IS NULL OR r.terminal_id IS DISTINCT FROM ?) ORDER BY v.version LIMIT ?",
             (since, upto, *mine, terminal_id, limit),
         ).fetchall()
         more = len(vouchers) == limit

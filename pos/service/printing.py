@@ -7,13 +7,13 @@ import json
 from pathlib import Path
 
 import segno
-import sqlite_utils
 
 from pos.domain import Campaign, display, money
 from pos.service.admin import voucher_payload
+from pos.service.engine import Db
 
 
-def export_vouchers(db: sqlite_utils.Database, campaign_id: str, out: Path, *, only_unused: bool = False) -> int:
+def export_vouchers(db: Db, campaign_id: str, out: Path, *, only_unused: bool = False) -> int:
     row = db.conn.execute("SELECT body FROM campaigns WHERE id=?", (campaign_id,)).fetchone()
     if row is None:
         raise KeyError(f"no campaign {campaign_id!r}")

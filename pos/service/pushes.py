@@ -20,8 +20,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
 from typing import Any
 
-import sqlite_utils
-
 from pos.domain import Campaign, format_time, parse_time
 from pos.domain.campaigns import CampaignError, effective_status
 from pos.domain.promotions import Problem
@@ -35,6 +33,7 @@ from pos.domain.pushes import (
     validate_push,
     week_of,
 )
+from pos.service.engine import Db
 from pos.service.ledger import RulesRefused, ServiceError, Terminal, audit
 
 ORDER_NO = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
@@ -104,7 +103,7 @@ def mask(text: str) -> str:
     return text[:3] + "*" * max(0, len(text) - 3)
 
 
-def order_buyers(db: sqlite_utils.Database, orders: list[str], now: datetime) -> dict[str, Any]:
+def order_buyers(db: Db, orders: list[str], now: datetime) -> dict[str, Any]:
     """Who bought the listed orders (masked), with their purchases in the last week; unknown numbers apart."""
     known, unknown = [], []
     for no in orders:
@@ -113,14 +112,14 @@ def order_buyers(db: sqlite_utils.Database, orders: list[str], now: datetime) ->
             unknown.append(no)
             continue
         since = format_time(now.replace(microsecond=0) - _WEEK)
-        n, total = db.conn.execute("SELECT count(*), coalesce(sum(amount), 0) FROM orders WHERE customer_id=? "
+        n, total = db.conn.execute("SELECT count(*), CAST(coalesce(sum(amount), 0) AS BIGINT) FROM orders WHERE customer_id=? "
                                    "AND ordered_at >= ?", (row[0], since)).fetchone()
         known.append({"order_no": no, "customer": mask(row[0]), "week_orders": n, "week_amount": total})
     return {"orders": known, "unknown": unknown}
 
 
 # -- scheduling -------------------------------------------------------------------------------------------
-def _campaign(db: sqlite_utils.Database, campaign_id: str) -> Campaign | None:
+def _campaign(db: Db, campaign_id: str) -> Campaign | None:
     row = db.conn.execute("SELECT body FROM campaigns WHERE id=?", (campaign_id,)).fetchone()
     return Campaign.from_dict(json.loads(row[0])) if row else None
 
@@ -137,15 +136,15 @@ def parse_request(body: dict[str, Any]) -> PushRequest:
         raise ServiceError(422, "push.invalid", f"The push cannot be read: {exc}") from exc
 
 
-def recipients(db: sqlite_utils.Database, req: PushRequest) -> list[tuple[str, str, str | None, bool, bool]]:
+def recipients(db: Db, req: PushRequest) -> list[tuple[str, str, str | None, bool, bool]]:
     """(customer id, name, e-mail, verified, opted out) of everyone the push is meant for."""
     cols = "c.id, c.name, c.email, c.email_verified, c.opted_out"
     if req.kind is PushKind.ADVERTISING:
         sql = f"SELECT {cols} FROM customers c WHERE c.followed_at IS NOT NULL"
         args: list[Any] = []
         if req.followed_from and req.followed_to:
-            sql += " AND substr(c.followed_at, 1, 10) BETWEEN ? AND ?"
-            args += [req.followed_from.isoformat(), req.followed_to.isoformat()]
+            sql += " AND c.followed_at >= ? AND c.followed_at < ?"  # whole days, both ends included
+            args += [req.followed_from.isoformat(), (req.followed_to + timedelta(days=1)).isoformat()]
         rows = db.conn.execute(sql + " ORDER BY c.id", args).fetchall()
     else:
         marks = ",".join("?" * len(req.orders))
@@ -154,11 +153,11 @@ def recipients(db: sqlite_utils.Database, req: PushRequest) -> list[tuple[str, s
     return [(r[0], r[1], r[2], bool(r[3]), bool(r[4])) for r in rows]
 
 
-def _busy_weeks(db: sqlite_utils.Database) -> list[str]:
+def _busy_weeks(db: Db) -> list[str]:
     return [r[0] for r in db.conn.execute("SELECT week FROM pushes WHERE status != 'cancelled'")]
 
 
-def preview(db: sqlite_utils.Database, body: dict[str, Any], now: datetime, shop: str) -> dict[str, Any]:
+def preview(db: Db, body: dict[str, Any], now: datetime, shop: str) -> dict[str, Any]:
     """What the push would send and to how many, with every rule it breaks; nothing is stored."""
     req = parse_request(body)
     campaign = _campaign(db, req.campaign_id)
@@ -182,11 +181,11 @@ def _as_of(c: Campaign | None, now: datetime) -> Campaign | None:
     return replace(c, status=effective_status(c, now))
 
 
-def _stores(db: sqlite_utils.Database) -> dict[str, str]:
+def _stores(db: Db) -> dict[str, str]:
     return dict(db.conn.execute("SELECT id, name FROM stores").fetchall())
 
 
-def schedule(db: sqlite_utils.Database, terminal: Terminal, actor: str, body: dict[str, Any], now: datetime) -> dict[str, Any]:
+def schedule(db: Db, terminal: Terminal, actor: str, body: dict[str, Any], now: datetime) -> dict[str, Any]:
     req = parse_request(body)
     campaign = _campaign(db, req.campaign_id)
     refused = {"action": "push.refused", "actor": actor, "terminal": terminal, "subject": req.campaign_id}
@@ -202,12 +201,12 @@ def schedule(db: sqlite_utils.Database, terminal: Terminal, actor: str, body: di
     when = send_at(req, campaign.timezone)
     cur = db.conn.execute(
         "INSERT INTO pushes (kind, campaign_id, send_at, week, followed_from, followed_to, orders, items, status, "
-        "created_at, created_by) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        "created_at, created_by) VALUES (?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
         (str(req.kind), req.campaign_id, format_time(when.astimezone(UTC)), week_of(req.send_date),
          req.followed_from.isoformat() if req.followed_from else None,
          req.followed_to.isoformat() if req.followed_to else None, json.dumps(list(req.orders)),
          json.dumps(list(req.items)), str(PushStatus.SCHEDULED), format_time(now), actor))
-    push_id = int(cur.lastrowid or 0)
+    push_id = int(cur.fetchone()[0])
     audit(db, now, "push.schedule", actor=actor, terminal=terminal, subject=str(push_id), kind=str(req.kind),
           campaign=req.campaign_id, send_at=format_time(when))
     return get(db, push_id)
@@ -222,18 +221,18 @@ def _row(r: tuple[Any, ...]) -> dict[str, Any]:
     return d
 
 
-def get(db: sqlite_utils.Database, push_id: int) -> dict[str, Any]:
+def get(db: Db, push_id: int) -> dict[str, Any]:
     r = db.conn.execute("SELECT * FROM pushes WHERE id=?", (push_id,)).fetchone()
     if r is None:
         raise ServiceError(404, "push.non.exist", f"No push {push_id}.")
     return _row(r)
 
 
-def history(db: sqlite_utils.Database) -> dict[str, Any]:
+def history(db: Db) -> dict[str, Any]:
     return {"pushes": [_row(r) for r in db.conn.execute("SELECT * FROM pushes ORDER BY send_at DESC, id DESC")]}
 
 
-def cancel(db: sqlite_utils.Database, terminal: Terminal, actor: str, push_id: int, now: datetime) -> dict[str, Any]:
+def cancel(db: Db, terminal: Terminal, actor: str, push_id: int, now: datetime) -> dict[str, Any]:
     push = get(db, push_id)
     refused = {"action": "push.refused", "actor": actor, "terminal": terminal, "subject": str(push_id)}
     if push["status"] != PushStatus.SCHEDULED:
@@ -243,7 +242,9 @@ def cancel(db: sqlite_utils.Database, terminal: Terminal, actor: str, push_id: i
     problem = cancel_refusal(parse_time(push["send_at"]), now)
     if problem is not None:
         raise RulesRefused(CampaignError([problem]), refused, 409)
-    db.conn.execute("UPDATE pushes SET status='cancelled', cancelled_at=? WHERE id=?", (format_time(now), push_id))
+    if db.execute("UPDATE pushes SET status='cancelled', cancelled_at=? WHERE id=? AND status='scheduled'",
+                  (format_time(now), push_id)).rowcount == 0:  # its sending began a moment ago
+        raise RulesRefused(CampaignError([Problem("push.non.cancel", "status", "This push is being sent.")]), refused, 409)
     audit(db, now, "push.cancel", actor=actor, terminal=terminal, subject=str(push_id))
     return get(db, push_id)
 
@@ -265,7 +266,7 @@ class Smtp:
         return cls(host or spec, int(port or 25), **kw)
 
 
-def claim_due(db: sqlite_utils.Database, now: datetime) -> list[dict[str, Any]]:
+def claim_due(db: Db, now: datetime) -> list[dict[str, Any]]:
     """Mark every due push ``sending`` and return it with its recipients (run on the writer)."""
     due = []
     for r in db.conn.execute("SELECT * FROM pushes WHERE status='scheduled' AND send_at <= ? ORDER BY send_at",
@@ -278,7 +279,9 @@ def claim_due(db: sqlite_utils.Database, now: datetime) -> list[dict[str, Any]]:
                           tuple(push["items"]))
         done = {c for (c,) in db.conn.execute("SELECT customer_id FROM deliveries WHERE push_id=?", (push["id"],))}
         people = [p for p in recipients(db, req) if p[0] not in done]
-        db.conn.execute("UPDATE pushes SET status='sending' WHERE id=?", (push["id"],))
+        # another service process may have claimed it since the SELECT: then it is theirs to send
+        if db.execute("UPDATE pushes SET status='sending' WHERE id=? AND status='scheduled'", (push["id"],)).rowcount == 0:
+            continue
         due.append({"push": push, "people": people, "campaign": _campaign(db, push["campaign_id"]),
                     "stores": _stores(db)})
     return due
@@ -287,21 +290,22 @@ def claim_due(db: sqlite_utils.Database, now: datetime) -> list[dict[str, Any]]:
 Mark = tuple[str, str | None, str, str | None]  # (customer, e-mail, status, reason)
 
 
-def record(db: sqlite_utils.Database, push_id: int, rows: list[Mark], now: datetime,
+def record(db: Db, push_id: int, rows: list[Mark], now: datetime,
            *, final: bool) -> None:
     db.conn.executemany("INSERT INTO deliveries (push_id, customer_id, email, status, reason, at) VALUES (?,?,?,?,?,?) "
                         "ON CONFLICT (push_id, customer_id) DO UPDATE SET status=excluded.status, reason=excluded.reason, "
                         "at=excluded.at", [(push_id, c, e, s, why, format_time(now)) for c, e, s, why in rows])
     if final:
         sent, skipped = db.conn.execute(
-            "SELECT sum(status='sent'), sum(status='skipped') FROM deliveries WHERE push_id=?", (push_id,)).fetchone()
+            "SELECT count(*) FILTER (WHERE status='sent'), count(*) FILTER (WHERE status='skipped') FROM deliveries "
+            "WHERE push_id=?", (push_id,)).fetchone()
         db.conn.execute("UPDATE pushes SET status='sent', sent_at=?, sent=?, skipped=? WHERE id=?",
                         (format_time(now), sent or 0, skipped or 0, push_id))
         audit(db, now, "push.sent", actor="pusher", terminal=None, subject=str(push_id), sent=sent or 0,
               skipped=skipped or 0)
 
 
-def deliver(submit: Callable[[Callable[[sqlite_utils.Database], Any]], Any], smtp: Smtp, now: datetime) -> list[dict[str, Any]]:
+def deliver(submit: Callable[[Callable[[Db], Any]], Any], smtp: Smtp, now: datetime) -> list[dict[str, Any]]:
     """Send every push due at ``now``. ``submit`` runs a function on the database's one writer and
     returns its result (the service's writer, or a plain call for the command line)."""
     summary = []
@@ -313,7 +317,7 @@ def deliver(submit: Callable[[Callable[[sqlite_utils.Database], Any]], Any], smt
         marks: list[Mark] = [*skipped, *((c, e, "sending", None) for c, _, e in send)]
         pid = int(push["id"])
 
-        def begin(db: sqlite_utils.Database, pid: int = pid, m: list[Mark] = marks) -> None:
+        def begin(db: Db, pid: int = pid, m: list[Mark] = marks) -> None:
             record(db, pid, m, now, final=False)
 
         submit(begin)
@@ -339,7 +343,7 @@ def deliver(submit: Callable[[Callable[[sqlite_utils.Database], Any]], Any], smt
                             results.append((customer, email, "failed", "refused_by_server"))
             except (OSError, smtplib.SMTPException) as exc:
                 # The server is unreachable: the push goes back to scheduled, unsent recipients are retried.
-                def retry_later(db: sqlite_utils.Database, pid: int = pid, r: list[Mark] = results) -> None:
+                def retry_later(db: Db, pid: int = pid, r: list[Mark] = results) -> None:
                     record(db, pid, r, now, final=False)
                     db.conn.execute("DELETE FROM deliveries WHERE push_id=? AND status='sending'", (pid,))
                     db.conn.execute("UPDATE pushes SET status='scheduled' WHERE id=?", (pid,))
@@ -347,7 +351,7 @@ def deliver(submit: Callable[[Callable[[sqlite_utils.Database], Any]], Any], smt
                 submit(retry_later)
                 summary.append({"id": push["id"], "error": f"{exc.__class__.__name__}: {exc}"})
                 continue
-        def finish(db: sqlite_utils.Database, pid: int = pid, r: list[Mark] = results) -> None:
+        def finish(db: Db, pid: int = pid, r: list[Mark] = results) -> None:
             record(db, pid, r, now, final=True)
 
         submit(finish)
@@ -355,7 +359,7 @@ def deliver(submit: Callable[[Callable[[sqlite_utils.Database], Any]], Any], smt
     return summary
 
 
-def deliveries(db: sqlite_utils.Database, push_id: int) -> dict[str, Any]:
+def deliveries(db: Db, push_id: int) -> dict[str, Any]:
     get(db, push_id)
     rows = db.conn.execute("SELECT customer_id, email, status, reason, at FROM deliveries WHERE push_id=? "
                            "ORDER BY customer_id", (push_id,)).fetchall()

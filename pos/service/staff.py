@@ -12,13 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlite_utils
-
 from pos.domain import Verifier, format_time, parse_time
 from pos.domain.pins import locked_until
 from pos.service.admin import issue_vouchers, token_hash, voucher_payload
+from pos.service.engine import Db
 from pos.service.ledger import ServiceError, Terminal, audit
-from pos.service.schema import next_versions
 
 SHIFT = timedelta(hours=12)
 
@@ -30,14 +28,15 @@ class StaffSession:
     terminal_id: str
 
 
-def pin_hash_of(db: sqlite_utils.Database, staff_id: str) -> str | None:
-    row = db.conn.execute("SELECT pin_hash FROM staff WHERE id=? AND active=1", (staff_id,)).fetchone()
+def pin_hash_of(db: Db, staff_id: str) -> str | None:
+    row = db.conn.execute("SELECT pin_hash FROM staff WHERE id=? AND active", (staff_id,)).fetchone()
     return row[0] if row else None
 
 
-def record_login(db: sqlite_utils.Database, terminal: Terminal, staff_id: str, pin_ok: bool,
+def record_login(db: Db, terminal: Terminal, staff_id: str, pin_ok: bool,
                  now: datetime) -> dict[str, Any]:
     """After the PIN was checked: count a failure (locking after too many) or open a session."""
+    db.lock(f"staff:{staff_id}")  # failures at two tills at once both count
     row = db.conn.execute("SELECT name, role, failed_logins, last_failed_at, active FROM staff WHERE id=?",
                           (staff_id,)).fetchone()
     failed = {"action": "login.failed", "actor": staff_id, "terminal": terminal, "subject": staff_id}
@@ -68,7 +67,7 @@ def record_login(db: sqlite_utils.Database, terminal: Terminal, staff_id: str, p
     return {"session": token, "expires_at": format_time(expires), "staff": {"id": staff_id, "name": name, "role": role}}
 
 
-def session_of(db: sqlite_utils.Database, token: str, terminal: Terminal, now: datetime) -> StaffSession | None:
+def session_of(db: Db, token: str, terminal: Terminal, now: datetime) -> StaffSession | None:
     row = db.conn.execute("SELECT staff_id, role, terminal_id, expires_at FROM sessions WHERE token_hash=?",
                           (token_hash(token),)).fetchone()
     if row is None or row[2] != terminal.id or parse_time(row[3]) <= now:
@@ -76,7 +75,7 @@ def session_of(db: sqlite_utils.Database, token: str, terminal: Terminal, now: d
     return StaffSession(row[0], row[1], row[2])
 
 
-def set_verifier(db: sqlite_utils.Database, terminal: Terminal, manager: StaffSession, staff_id: str, *,
+def set_verifier(db: Db, terminal: Terminal, manager: StaffSession, staff_id: str, *,
                  all_stores: bool, stores: list[str], active: bool, now: datetime) -> dict[str, Any]:
     """Let a staff member verify in all stores or in the listed ones, or take the right away."""
     if db.conn.execute("SELECT 1 FROM staff WHERE id=?", (staff_id,)).fetchone() is None:
@@ -91,13 +90,13 @@ def set_verifier(db: sqlite_utils.Database, terminal: Terminal, manager: StaffSe
         "INSERT INTO verifiers (staff_id, all_stores, stores, active, version) VALUES (?,?,?,?,?) "
         "ON CONFLICT(staff_id) DO UPDATE SET all_stores=excluded.all_stores, stores=excluded.stores, "
         "active=excluded.active, version=excluded.version",
-        (staff_id, int(all_stores), json.dumps(sorted(stores)), int(active), next_versions(db.conn)))
+        (staff_id, all_stores, json.dumps(sorted(stores)), active, db.next_versions()))
     audit(db, now, "verifier.grant" if active else "verifier.revoke", actor=manager.staff_id, terminal=terminal,
           subject=staff_id, **grant.to_dict())
     return grant.to_dict()
 
 
-def issue(db: sqlite_utils.Database, terminal: Terminal, manager: StaffSession, campaign_id: str, *, count: int,
+def issue(db: Db, terminal: Terminal, manager: StaffSession, campaign_id: str, *, count: int,
           customer_id: str | None, now: datetime, affiliate_id: str | None = None) -> dict[str, Any]:
     from pos.service.admin import ClaimError, FixtureError
 

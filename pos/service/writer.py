@@ -1,13 +1,18 @@
-"""One writer thread with group commit.
+"""The writer: every change to the service database runs here, with group commit.
 
-Every mutation of the service database runs here, one after another, so the domain check and the
-write it leads to see the same state (no two requests can both redeem one voucher). Requests that
-arrive while a commit is being flushed are gathered into the next transaction, each inside its own
-savepoint: a failing request rolls back alone, and one fsync makes a whole batch durable.
+Requests that arrive while a commit is being flushed are gathered into the next transaction, each
+inside its own savepoint: a failing request rolls back alone, and one flush makes a whole batch
+durable.
 
-Several service processes may share one database (``pos serve --workers N``). Their writers take
-turns through an ``flock`` on a file beside the database rather than through SQLite's busy handler,
-which sleeps in coarse steps (up to 100 ms) and would stall whole batches.
+On SQLite one writer thread runs per process, so the domain check and the write it leads to see the
+same state. Several processes may share one file (``pos serve --workers N``); their writers take turns
+through an ``flock`` on a file beside the database rather than through SQLite's busy handler, which
+sleeps in coarse steps (up to 100 ms) and would stall whole batches.
+
+On PostgreSQL several writer threads run in every process and many processes share the database:
+the ledger locks what a decision depends on (see :func:`pos.service.ledger.serialise`), and a request
+that loses a race anyway (a unique violation, a deadlock) is rolled back to its savepoint and run
+again in a later batch, where it sees what the winner wrote.
 """
 
 from __future__ import annotations
@@ -22,61 +27,75 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
 
-import sqlite_utils
-
+from pos.service.engine import Db, is_postgres, retriable
 from pos.service.schema import open_db
 
 T = TypeVar("T")
-Operation = Callable[[sqlite_utils.Database], Any]
+Operation = Callable[[Db], Any]
 _STOP = object()
+TRIES = 8  # a request that loses this many races in a row fails with the last error
 
 
 class Writer:
-    def __init__(self, path: str | Path, *, synchronous: str = "FULL", max_batch: int = 256, group_commit: bool = True) -> None:
-        self.path = path
+    def __init__(self, target: str | Path, *, synchronous: str = "FULL", max_batch: int = 256, group_commit: bool = True,
+                 threads: int | None = None) -> None:
+        self.target = target
         self.synchronous = synchronous
+        self.postgres = is_postgres(target)
         self.max_batch = max_batch if group_commit else 1
+        self.threads = threads or (8 if self.postgres else 1)
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="pos-writer", daemon=True)
-        self._started = threading.Event()
+        self._workers = [threading.Thread(target=self._run, name=f"pos-writer-{i}", daemon=True)
+                         for i in range(self.threads)]
+        self._started = threading.Semaphore(0)
         self._error: BaseException | None = None
-        self._lock_fd = -1
+        self._retriable = retriable() if self.postgres else ()
+        self._stats_lock = threading.Lock()
         self.batches = 0
         self.operations = 0
+        self.retries = 0
         self.busy_seconds = 0.0  # time spent in transactions, waiting for the lock included
 
     def start(self) -> None:
-        self._thread.start()
-        self._started.wait()
+        for w in self._workers:
+            w.start()
+        for _ in self._workers:
+            self._started.acquire()
         if self._error:
+            self.stop()
             raise self._error
 
     @property
     def running(self) -> bool:
-        return self._thread.is_alive()
+        return all(w.is_alive() for w in self._workers)
 
     def stop(self) -> None:
-        if self._thread.is_alive():
+        """Finish what is queued, then end every writer thread."""
+        alive = [w for w in self._workers if w.is_alive()]
+        for _ in alive:
             self._queue.put(_STOP)
-            self._thread.join()
+        for w in alive:
+            w.join()
 
-    def submit(self, op: Callable[[sqlite_utils.Database], T]) -> Future[T]:
+    def submit(self, op: Callable[[Db], T]) -> Future[T]:
         future: Future[T] = Future()
-        self._queue.put((op, future))
+        self._queue.put((op, future, 0))
         return future
 
-    def call(self, op: Callable[[sqlite_utils.Database], T]) -> T:
+    def call(self, op: Callable[[Db], T]) -> T:
         return self.submit(op).result()
 
     def _run(self) -> None:
+        lock_fd = -1
         try:
-            db = open_db(self.path, synchronous=self.synchronous)
-            self._lock_fd = os.open(f"{self.path}.writer-lock", os.O_RDWR | os.O_CREAT, 0o600)
+            db = open_db(self.target, synchronous=self.synchronous, upgrade=False)
+            if not self.postgres:
+                lock_fd = os.open(f"{self.target}.writer-lock", os.O_RDWR | os.O_CREAT, 0o600)
         except BaseException as exc:  # reported to start()
             self._error = exc
-            self._started.set()
+            self._started.release()
             return
-        self._started.set()
+        self._started.release()
         try:
             while True:
                 item = self._queue.get()
@@ -92,23 +111,32 @@ class Writer:
                         self._queue.put(_STOP)
                         break
                     batch.append(nxt)
-                self._commit(db, batch)
+                self._commit(db, batch, lock_fd)
         finally:
             db.close()
-            os.close(self._lock_fd)
+            if lock_fd >= 0:
+                os.close(lock_fd)
 
-    def _commit(self, db: sqlite_utils.Database, batch: list[tuple[Operation, Future[Any]]]) -> None:
+    def _commit(self, db: Db, batch: list[tuple[Operation, Future[Any], int]], lock_fd: int) -> None:
         outcomes: list[tuple[Future[Any], Any, BaseException | None]] = []
+        again: list[tuple[Operation, Future[Any], int]] = []
         started = time.perf_counter()
-        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)  # our turn among the service's processes
+        if lock_fd >= 0:
+            fcntl.flock(lock_fd, fcntl.LOCK_EX)  # our turn among the service's processes
         try:
-            db.execute("BEGIN IMMEDIATE")
-            for op, future in batch:
-                if not future.set_running_or_notify_cancel():
+            db.begin_write()
+            for op, future, tries in batch:
+                if tries == 0 and not future.set_running_or_notify_cancel():
                     continue
                 db.execute("SAVEPOINT op")  # this request alone rolls back on error
                 try:
                     result = op(db)
+                except self._retriable as exc:
+                    db.execute("ROLLBACK TO op")
+                    if tries + 1 < TRIES:
+                        again.append((op, future, tries + 1))
+                    else:
+                        outcomes.append((future, None, exc))
                 except Exception as exc:
                     db.execute("ROLLBACK TO op")
                     outcomes.append((future, None, exc))
@@ -117,19 +145,24 @@ class Writer:
                 db.execute("RELEASE op")
             db.execute("COMMIT")
         except BaseException as exc:
-            if db.conn.in_transaction:
+            if db.in_transaction:
                 db.execute("ROLLBACK")
-            for _, future in batch:
+            for _, future, _tries in batch:
                 if not future.done():
                     future.set_exception(exc)
             return
         finally:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-        self.batches += 1
-        self.operations += len(outcomes)
-        self.busy_seconds += time.perf_counter() - started
+            if lock_fd >= 0:
+                fcntl.flock(lock_fd, fcntl.LOCK_UN)
+        with self._stats_lock:
+            self.batches += 1
+            self.operations += len(outcomes)
+            self.retries += len(again)
+            self.busy_seconds += time.perf_counter() - started
         for future, result, error in outcomes:
             if error is not None:
                 future.set_exception(error)
             else:
                 future.set_result(result)
+        for item in again:  # after the commit: the winner's rows are there to be seen
+            self._queue.put(item)
