@@ -1,8 +1,10 @@
-"""Shared fixtures: a real ``pos serve`` on loopback over a fresh SQLite file, and real terminals."""
+"""Shared fixtures: a real ``pos serve`` on loopback over a fresh database, and real terminals.
+
+The service's own suites (:data:`BOTH_ENGINES`) run twice: on a SQLite file and on a fresh database
+of a throwaway PostgreSQL server that the test session starts (and stops) itself."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,12 +15,19 @@ import pytest
 
 from pos.demo import TOKENS, demo_fixture
 from pos.service.admin import load_fixture, revoke_voucher, voucher_payload
+from pos.service.engine import connect
 from pos.service.schema import open_db
 from pos.terminal.counter import Counter
 from pos.terminal.endpoint import Endpoint
 from pos.terminal.localdb import LocalDB
 from pos.terminal.sync import sync
+from pos.testing.postgres import PostgresServer
 from pos.testing.process import ServiceProcess
+
+# the suites about the service itself: each of their tests runs on SQLite and on PostgreSQL
+BOTH_ENGINES = {"test_redemption_flow", "test_backoffice_api", "test_promotions_service", "test_staff_auth",
+                "test_unknown_outcome", "test_sync_crash", "test_idempotency_expiry", "test_failover", "test_faults",
+                "test_cli", "test_interleavings", "test_api_fuzz", "test_concurrent_writers"}
 
 
 @dataclass
@@ -26,14 +35,36 @@ class Shop:
     """The service process, its database file and the demo fixture's named voucher codes."""
 
     service: ServiceProcess
-    db_path: Path
+    db_path: str  # a file, or a postgresql:// URL
     codes: dict[str, str]
     tmp: Path
+    engine: str = "sqlite"
 
     def query(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-        """Read the service's final state straight from its database file."""
-        with sqlite3.connect(self.db_path) as conn:
-            return conn.execute(sql, args).fetchall()
+        """Read the service's final state straight from its database."""
+        db = connect(self.db_path)
+        try:
+            return [tuple(r) for r in db.execute(sql, args).fetchall()]
+        finally:
+            db.close()
+
+    def change(self, sql: str, *args: Any) -> None:
+        """Change the service's state behind its back (time passing, a test's set-up), committed at once."""
+        db = connect(self.db_path)
+        try:
+            with db.atomic():
+                db.execute(sql, args)
+        finally:
+            db.close()
+
+    def dump(self) -> str:
+        """Every row of every table, as text (to look for what must never be stored)."""
+        db = connect(self.db_path)
+        try:
+            return "\n".join(repr(tuple(row)) for table in sorted(db.tables())
+                             for row in db.execute(f"SELECT * FROM {table}"))
+        finally:
+            db.close()
 
     def payload(self, name: str) -> str:
         db = open_db(self.db_path)
@@ -68,9 +99,36 @@ class Terminal:
         return sync(self.db, self.endpoint, self.store_id, **kw)
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "service_db" in metafunc.fixturenames:
+        both = metafunc.module.__name__.rpartition(".")[2] in BOTH_ENGINES
+        metafunc.parametrize("service_db", ["sqlite", "postgres"] if both else ["sqlite"], indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the whole session (fast settings: nothing in it outlives the run)."""
+    with PostgresServer(fast=True) as server:
+        yield server
+
+
 @pytest.fixture
-def shop(tmp_path: Path) -> Iterator[Shop]:
-    db_path = tmp_path / "service.db"
+def service_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty service database: a SQLite file, or a new database on the session's PostgreSQL."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "service.db")
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    url = server.create_database()
+    try:
+        yield url
+    finally:
+        server.drop_database(url.rpartition("/")[2])
+
+
+@pytest.fixture
+def shop(tmp_path: Path, service_db: str) -> Iterator[Shop]:
+    db_path = service_db
     fixture, codes = demo_fixture(datetime.now(UTC))
     db = open_db(db_path)
     load_fixture(db, fixture)
@@ -79,6 +137,6 @@ def shop(tmp_path: Path) -> Iterator[Shop]:
     service = ServiceProcess(db_path, log=tmp_path / "service.log")
     service.start()
     try:
-        yield Shop(service, db_path, codes, tmp_path)
+        yield Shop(service, db_path, codes, tmp_path, "postgres" if db_path.startswith("postgresql:") else "sqlite")
     finally:
         service.stop()

@@ -3,7 +3,6 @@ a redemption answers a retry, and a lookup, from its own row; a voided key's tom
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,14 +16,13 @@ from .conftest import Shop
 
 def age_keys(shop: Shop, hours: float) -> None:
     old = (datetime.now(UTC) - timedelta(hours=hours)).isoformat(timespec="microseconds").replace("+00:00", "Z")
-    with sqlite3.connect(shop.db_path) as conn:
-        conn.execute("UPDATE idempotency SET created_at=?", (old,))
+    shop.change("UPDATE idempotency SET created_at=?", old)
 
 
 def expire(shop: Shop, keep_hours: float = 48) -> int:
     db = open_db(shop.db_path)
     try:
-        with db.conn:
+        with db.atomic():
             return ledger.expire_keys(db, datetime.now(UTC), timedelta(hours=keep_hours))
     finally:
         db.close()

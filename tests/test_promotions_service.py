@@ -160,8 +160,7 @@ def test_binding_a_coupon_to_skus_takes_effect_the_next_day(shop: Shop) -> None:
     tomorrow = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
     assert bound["effective_from"] == tomorrow
     assert [(b["sku"], b["effective"]) for b in t.endpoint.bindings(s, "plan-1")] == [("P1", False), ("P2", False)]
-    with sqlite3.connect(shop.db_path) as conn:  # a day passes
-        conn.execute("UPDATE bindings SET effective_from=? WHERE sku='P1'", (datetime.now(UTC).date().isoformat(),))
+    shop.change("UPDATE bindings SET effective_from=? WHERE sku='P1'", datetime.now(UTC).date().isoformat())  # a day passes
     assert [(b["sku"], b["effective"]) for b in t.endpoint.bindings(s, "plan-1")] == [("P1", True), ("P2", False)]
     t.endpoint.save_campaign(s, body(id="PRIVATE", name="No share", discount={"amount_off": 500}, affiliates=False),
                              new=True)
@@ -208,9 +207,8 @@ def test_push_rules_schedule_cancel_and_too_late(shop: Shop) -> None:
     assert (err.code, err.status) == ("push.week.taken", 409)
     assert t.endpoint.cancel_push(s, first["id"])["status"] == "cancelled"  # 2 days ahead: in time
     second = t.endpoint.schedule_push(s, push(at="12:00"))  # the week is free again
-    with sqlite3.connect(shop.db_path) as conn:  # now only 23 hours before it goes out
-        conn.execute("UPDATE pushes SET send_at=? WHERE id=?",
-                     (format_time(datetime.now(UTC) + timedelta(hours=23)), second["id"]))
+    shop.change("UPDATE pushes SET send_at=? WHERE id=?",  # now only 23 hours before it goes out
+                format_time(datetime.now(UTC) + timedelta(hours=23)), second["id"])
     err = refused(lambda: t.endpoint.cancel_push(s, second["id"]))
     assert (err.code, err.status) == ("push.cancel.too_late", 409)
     assert sorted((p["id"], p["status"]) for p in t.endpoint.pushes(s)) == [(first["id"], "cancelled"),

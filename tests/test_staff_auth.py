@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import httpx
 import pytest
 
@@ -116,8 +114,7 @@ def test_secrets_never_reach_the_logs(tmp_path, shop: Shop) -> None:
     assert '"POST /v1/sessions HTTP/1.1" 401' in text and '"GET /v1/catalog HTTP/1.1" 401' in text  # requests logged
     for secret in (secret_pin, PINS["alice"], token, "wrong-token-xyz"):
         assert secret not in text, secret
-    with sqlite3.connect(shop.db_path) as conn:
-        dumped = "\n".join(conn.iterdump())
+    dumped = shop.dump()
     assert token not in dumped and secret_pin not in dumped
     shop.service.start()
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 
 from pos.service.admin import issue_vouchers
+from pos.service.engine import connect
 from pos.service.schema import open_db
 
 from .conftest import Shop
@@ -43,10 +43,13 @@ def test_sync_killed_midway_then_rerun_uploads_each_redemption_exactly_once(shop
                             env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     seen = 0
-    with sqlite3.connect(shop.db_path) as service_db:
+    service_db = connect(shop.db_path)
+    try:
         while time.monotonic() < deadline and seen < 200:
             seen = service_db.execute("SELECT count(*) FROM redemptions").fetchone()[0]
             time.sleep(0.002)
+    finally:
+        service_db.close()
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL

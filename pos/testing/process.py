@@ -21,9 +21,9 @@ def free_port() -> int:
 
 
 class ServiceProcess:
-    def __init__(self, db_path: Path, port: int = 0, *, synchronous: str = "full", log: Path | None = None,
+    def __init__(self, db_path: str | Path, port: int = 0, *, synchronous: str = "full", log: Path | None = None,
                  extra: list[str] | None = None) -> None:
-        self.db_path = Path(db_path)
+        self.db_path = str(db_path)  # a file, or a postgresql:// URL
         self.port = port or free_port()
         self.synchronous = synchronous
         self.log = log
