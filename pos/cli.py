@@ -158,6 +158,68 @@ def serve(host: str, port: int, db_path: str, no_upgrade: bool, fixture: str | N
                 log_level=log_level, access_log=access_log)
 
 
+@main.group("db")
+def db_group() -> None:
+    """The service's database: schema upgrades, and moving a shop to PostgreSQL."""
+
+
+@db_group.command("upgrade")
+@click.option("--db", "db_path", default="pos-service.db", show_default=True, type=ServiceDb(exists=True), envvar="POS_DB",
+              help=DB_HELP)
+@click.option("--check", is_flag=True, help="Only say whether an upgrade is needed (exit 1 if it is).")
+def db_upgrade(db_path: str, check: bool) -> None:
+    """Bring the schema up to date (each step once, in its own transaction; safe to run again)."""
+    from pos.service import migrations
+    from pos.service.engine import EngineError, connect, describe
+
+    try:
+        db = connect(db_path)
+        try:
+            have = migrations.check(db)
+            if check:
+                click.echo(f"{describe(db_path)}: schema {have}, this pos: {migrations.LATEST}")
+                sys.exit(0 if have == migrations.LATEST else EXIT_REFUSED)
+            steps = migrations.upgrade(db, progress=lambda s: click.echo(f"applying {s.version}: {s.name} …", err=True))
+        finally:
+            db.close()
+    except (EngineError, sqlite3.Error) as exc:
+        fail(str(exc))
+    click.echo(f"{describe(db_path)}: schema {migrations.LATEST}" + (f" ({len(steps)} step(s) applied)" if steps
+                                                                     else " (already up to date)"))
+
+
+@db_group.command("copy")
+@click.argument("source", type=ServiceDb(exists=True))
+@click.argument("target", type=ServiceDb(exists=False))
+def db_copy(source: str, target: str) -> None:
+    """Copy a shop's SQLite service database SOURCE into an empty PostgreSQL database TARGET, then verify
+    every table by row count and checksum. SOURCE may keep serving: the copy is one moment of it."""
+    from pos.service.engine import EngineError, PgDb, connect, describe, is_postgres
+    from pos.service.schema import open_db
+    from pos.service.transfer import copy
+
+    if is_postgres(source) or not is_postgres(target):
+        fail("pos db copy SQLITE_FILE postgresql://…: from a SQLite file into a PostgreSQL database")
+    try:
+        src = connect(source)
+        dst = open_db(target)  # the schema made (or checked) first
+        assert isinstance(dst, PgDb)
+        try:
+            reports = copy(src, dst, progress=lambda t, n: click.echo(f"  {t}: {n} row(s) copied", err=True))
+        finally:
+            src.close()
+            dst.close()
+    except (EngineError, sqlite3.Error) as exc:
+        fail(str(exc))
+    except Exception as exc:  # the driver's errors (psycopg), named for the operator
+        fail(f"{exc.__class__.__name__}: {exc}")
+    for r in reports:
+        click.echo(f"{r.table:<12} {r.rows:>9} rows  {r.checksum[:16]}  {'same' if r.same else 'DIFFERENT'}")
+    if not all(r.same for r in reports):
+        fail(f"the copy in {describe(target)} differs from {source}: do not switch to it")
+    click.echo(f"copied {sum(r.rows for r in reports)} rows into {describe(target)}; every table verified")
+
+
 @main.group()
 def push() -> None:
     """Coupon pushes: deliver the due ones (the service does this itself when started with --smtp)."""

@@ -78,6 +78,60 @@ CREATE TRIGGER IF NOT EXISTS audit_append_only_delete BEFORE DELETE ON audit
 """
 
 
+# The terminal file's schema history: each step runs once, recorded in PRAGMA user_version. A step is
+# never edited once released; a change is a new step at the end. Steps find their work done in a file
+# from before this history (version 0), which had some of the columns already.
+TERMINAL_STEPS: tuple[tuple[str, str, str] | None, ...] = (
+    None,  # 1: the tables above
+    ("staff", "pin_hash", "TEXT"),  # 2: offline logins
+    ("journal", "items", "TEXT"),  # 3: basket lines
+    ("journal", "owner", "TEXT"),  # 4: owners (pending rows of a file from before count as a dead owner's)
+    ("outbox", "maybe_sent", "INTEGER NOT NULL DEFAULT 0"),  # 5: undo after a lost answer
+)
+TERMINAL_VERSION = len(TERMINAL_STEPS)
+
+
+class TerminalFileTooNew(Exception):
+    pass
+
+
+def upgrade(conn: sqlite3.Connection, path: Path) -> None:
+    """Bring a terminal file's schema up to date, in one transaction, nothing in it lost (its outbox above all)."""
+    (have,) = conn.execute("PRAGMA user_version").fetchone()
+    if have > TERMINAL_VERSION:
+        raise TerminalFileTooNew(f"{path} was written by a newer pos (schema {have}, this one knows {TERMINAL_VERSION}); "
+                                 "upgrade pos on this terminal.")
+    if have == TERMINAL_VERSION:
+        return
+    conn.execute("BEGIN IMMEDIATE")  # two connections opening an old file at once: one upgrades it
+    try:
+        (have,) = conn.execute("PRAGMA user_version").fetchone()
+        for statement in _statements(SCHEMA):
+            conn.execute(statement)
+        for step in TERMINAL_STEPS[have:]:
+            if step is None:
+                continue
+            table, column, decl = step
+            if column not in {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+        conn.execute(f"PRAGMA user_version={TERMINAL_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _statements(script: str) -> list[str]:
+    out, buf = [], ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            out.append(buf.strip())
+            buf = ""
+    return out
+
+
 class LocalDB:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -86,16 +140,8 @@ class LocalDB:
         self.db.enable_wal()
         self.db.execute("PRAGMA synchronous=FULL")  # a verdict shown is a verdict on disk
         self.db.execute("PRAGMA busy_timeout=10000")
-        self.db.conn.executescript(SCHEMA)
-        for table, column, decl in (
-            ("staff", "pin_hash", "TEXT"),  # a file from before offline logins
-            ("journal", "items", "TEXT"),  # … before basket lines
-            ("journal", "owner", "TEXT"),  # … before owners: its pending rows count as a dead owner's
-            ("outbox", "maybe_sent", "INTEGER NOT NULL DEFAULT 0"),  # … before undo after a lost answer
-        ):
-            if column not in self.db[table].columns_dict:
-                self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
         self.conn = self.db.conn
+        upgrade(self.conn, self.path)
         self.owner = owners.Owner(self.path)
         self._campaigns: dict[str, Campaign] = {}
         self._campaigns_seen = -1  # PRAGMA data_version the cache was filled at
