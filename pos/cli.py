@@ -595,13 +595,15 @@ def scan(image: str | None, video: str | None, camera: int | None, url: str | No
                                            "(the default when there is no terminal).")
 @click.option("--lang", type=click.Choice(["en", "zh"]), help="UI language (default: from the locale).")
 @click.option("--camera", help="Camera index, video file or stream URL for the counter (default: off; F8 = camera 0).")
-def demo(workdir: str, port: int, walk: bool, lang: str | None, camera: str | None) -> None:
+@click.option("--postgres", is_flag=True, help="Run the shop's service as two processes on a PostgreSQL server of the "
+                                               "demo's own (needs apt-get install postgresql) instead of a SQLite file.")
+def demo(workdir: str, port: int, walk: bool, lang: str | None, camera: str | None, postgres: bool) -> None:
     """Demo data, a local service on loopback, and the terminal UI logged in at the counter."""
     from pos.demo import run_demo, run_ui
 
     if walk or not (sys.stdin.isatty() and sys.stdout.isatty()):
-        sys.exit(run_demo(Path(workdir), port=port))
-    sys.exit(run_ui(Path(workdir), port=port, language=lang, camera=camera))
+        sys.exit(run_demo(Path(workdir), port=port, postgres=postgres))
+    sys.exit(run_ui(Path(workdir), port=port, language=lang, camera=camera, postgres=postgres))
 
 
 if __name__ == "__main__":

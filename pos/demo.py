@@ -6,8 +6,10 @@ shop the test suite checks.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import shutil
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -105,15 +107,12 @@ def _verdict_table(title: str) -> Table:
     return table
 
 
-def _prepare(workdir: Path) -> tuple[Path, dict[str, str], str, str]:
-    """A fresh work folder with the service's database: the demo shop, a withdrawn voucher, and the
-    VIP voucher's signed QR payload (and an altered copy of it)."""
+def _prepare(workdir: Path, service_db: str) -> tuple[dict[str, str], str, str]:
+    """The service's database filled: the demo shop, a withdrawn voucher, and the VIP voucher's signed QR
+    payload (and an altered copy of it)."""
     from pos.service.admin import load_fixture, revoke_voucher, voucher_payload
     from pos.service.schema import open_db
 
-    shutil.rmtree(workdir, ignore_errors=True)
-    workdir.mkdir(parents=True)
-    service_db = workdir / "service.db"
     fixture, codes = demo_fixture()
     db = open_db(service_db)
     load_fixture(db, fixture)
@@ -121,7 +120,23 @@ def _prepare(workdir: Path) -> tuple[Path, dict[str, str], str, str]:
     vip_qr = voucher_payload(db, codes["vip"])
     db.close()
     forged = vip_qr[:-6] + ("AAAAAA" if not vip_qr.endswith("AAAAAA") else "BBBBBB")
-    return service_db, codes, vip_qr, forged
+    return codes, vip_qr, forged
+
+
+@contextlib.contextmanager
+def shop_database(workdir: Path, *, postgres: bool = False) -> Iterator[tuple[str, list[str]]]:
+    """A fresh work folder and an empty service database in it: a SQLite file, or (``postgres``) a
+    PostgreSQL server of the demo's own, served by two service processes. Yields the database and the
+    extra ``pos serve`` arguments."""
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    if not postgres:
+        yield str(workdir / "service.db"), []
+        return
+    from pos.testing.postgres import PostgresServer
+
+    with PostgresServer(workdir / "postgresql") as server:
+        yield server.create_database("pos_demo"), ["--workers", "2"]
 
 
 def demo_hints(codes: dict[str, str], vip_qr: str, forged: str) -> list[tuple[str, str, str]]:
@@ -142,40 +157,54 @@ def demo_hints(codes: dict[str, str], vip_qr: str, forged: str) -> list[tuple[st
     return [(label, raw, display(raw) if len(raw) <= 16 else raw[:20] + "…") for label, raw in items]
 
 
-def run_ui(workdir: Path, *, port: int = 0, language: str | None = None, camera: str | None = None) -> int:
+def run_ui(workdir: Path, *, port: int = 0, language: str | None = None, camera: str | None = None,
+           postgres: bool = False) -> int:
     """``pos demo``: the demo shop on a local service, and the terminal UI logged in at its counter."""
-    from pos.terminal.config import TerminalConfig, write
-    from pos.terminal.endpoint import Endpoint
-    from pos.terminal.localdb import LocalDB
-    from pos.terminal.sync import sync
     from pos.testing.process import ServiceProcess
-    from pos.tui import make_app
 
-    service_db, codes, vip_qr, forged = _prepare(workdir)
-    service = ServiceProcess(service_db, port, log=workdir / "service.log")
-    try:
-        service.start()
-        with Endpoint(service.url, TOKENS["S001-T2"]) as other_till:  # a voucher already used next door
-            other_till.redeem(nonce="demo-other-till-1", code=codes["spring4"], staff_id="alice", store_id="S001",
-                              amount=60000)
-        cfg = TerminalConfig(service_url=service.url, token=TOKENS["S001-T1"], store_id="S001", terminal_id="S001-T1",
-                             staff_id="alice", database=workdir / "terminal.db", camera=camera, language=language)
-        write(workdir / "pos.toml", cfg)
-        local = LocalDB(cfg.database)
-        with Endpoint(cfg.service_url, cfg.token) as endpoint:
-            sync(local, endpoint, "S001")
-        local.close()
-        app = make_app(cfg, language=language, hints=demo_hints(codes, vip_qr, forged), camera=camera,
-                       auto_login=("alice", PINS["alice"]))
-        app.run()
-    finally:
-        service.stop()
+    with shop_database(workdir, postgres=postgres) as (service_db, extra):
+        codes, vip_qr, forged = _prepare(workdir, service_db)
+        service = ServiceProcess(service_db, port, log=workdir / "service.log", extra=extra)
+        try:
+            _counter_ui(workdir, service, codes, vip_qr, forged, language, camera)
+        finally:
+            service.stop()
     print(f"Demo files are in {workdir}/. Managers: log out (Ctrl+L) and log in as carol, PIN {PINS['carol']}.")
     return 0
 
 
-def run_demo(workdir: Path, *, port: int = 0) -> int:
+def _counter_ui(workdir: Path, service: Any, codes: dict[str, str], vip_qr: str, forged: str, language: str | None,
+                camera: str | None) -> None:
+    from pos.terminal.config import TerminalConfig, write
+    from pos.terminal.endpoint import Endpoint
+    from pos.terminal.localdb import LocalDB
+    from pos.terminal.sync import sync
+    from pos.tui import make_app
+
+    service.start()
+    with Endpoint(service.url, TOKENS["S001-T2"]) as other_till:  # a voucher already used next door
+        other_till.redeem(nonce="demo-other-till-1", code=codes["spring4"], staff_id="alice", store_id="S001",
+                          amount=60000)
+    cfg = TerminalConfig(service_url=service.url, token=TOKENS["S001-T1"], store_id="S001", terminal_id="S001-T1",
+                         staff_id="alice", database=workdir / "terminal.db", camera=camera, language=language)
+    write(workdir / "pos.toml", cfg)
+    local = LocalDB(cfg.database)
+    with Endpoint(cfg.service_url, cfg.token) as endpoint:
+        sync(local, endpoint, "S001")
+    local.close()
+    app = make_app(cfg, language=language, hints=demo_hints(codes, vip_qr, forged), camera=camera,
+                   auto_login=("alice", PINS["alice"]))
+    app.run()
+
+
+def run_demo(workdir: Path, *, port: int = 0, postgres: bool = False) -> int:
     """``pos demo --walk``: the same shop, walked through in a script (for a machine with no terminal)."""
+    with shop_database(workdir, postgres=postgres) as (service_db, extra):
+        return _walk(workdir, service_db, extra, port)
+
+
+def _walk(workdir: Path, service_db: str, extra: list[str], port: int) -> int:
+    from pos.service.engine import describe
     from pos.terminal.config import TerminalConfig, write
     from pos.terminal.counter import Counter
     from pos.terminal.endpoint import Endpoint
@@ -184,9 +213,9 @@ def run_demo(workdir: Path, *, port: int = 0) -> int:
     from pos.testing.process import ServiceProcess
 
     console = Console()
-    service_db, codes, vip_qr, forged = _prepare(workdir)
+    codes, vip_qr, forged = _prepare(workdir, service_db)
 
-    service = ServiceProcess(service_db, port, log=workdir / "service.log")
+    service = ServiceProcess(service_db, port, log=workdir / "service.log", extra=extra)
     try:
         console.rule("[bold]pos demo")
         console.print(f"Starting the redemption service on {service.url} …")
@@ -268,10 +297,13 @@ def run_demo(workdir: Path, *, port: int = 0) -> int:
         service.stop()
 
     console.rule()
-    console.print(f"Files are in {workdir}/: service.db, terminal.db, pos.toml. Try it by hand:\n"
-                  f"  pos serve --db {service_db} --port 8765 &\n"
-                  f"  POS_CONFIG={workdir / 'pos.toml'} POS_SERVICE_URL=http://127.0.0.1:8765 pos redeem {display(codes['spring4'])} --amount 600\n"
-                  f"  POS_CONFIG={workdir / 'pos.toml'} POS_SERVICE_URL=http://127.0.0.1:8765 pos sync")
+    if extra:  # the demo's own PostgreSQL server ends with it
+        console.print(f"The service ran as {extra[-1]} processes on PostgreSQL ({describe(service_db)}).")
+    else:
+        console.print(f"Files are in {workdir}/: service.db, terminal.db, pos.toml. Try it by hand:\n"
+                      f"  pos serve --db {service_db} --port 8765 &\n"
+                      f"  POS_CONFIG={workdir / 'pos.toml'} POS_SERVICE_URL=http://127.0.0.1:8765 pos redeem {display(codes['spring4'])} --amount 600\n"
+                      f"  POS_CONFIG={workdir / 'pos.toml'} POS_SERVICE_URL=http://127.0.0.1:8765 pos sync")
     if failures:
         console.print(f"[bold red]{failures} step(s) did not give the expected verdict.")
         return 1

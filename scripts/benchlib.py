@@ -27,10 +27,12 @@ def summary_ms(values: list[float]) -> str:
             f"mean {statistics.fmean(ms):.3f} ms (n={len(ms)})")
 
 
-def make_service_db(path: Path, vouchers: int) -> list[str]:
-    """The demo shop plus ``vouchers`` SPRING vouchers; returns their codes."""
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(path) + suffix).unlink(missing_ok=True)
+def make_service_db(path: Path | str, vouchers: int) -> list[str]:
+    """The demo shop plus ``vouchers`` SPRING vouchers (in a file, or an empty PostgreSQL database);
+    returns their codes."""
+    if not str(path).startswith("postgresql://"):
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
     fixture, _ = demo_fixture(datetime.now(UTC))
     db = open_db(path, synchronous="NORMAL")
     load_fixture(db, fixture)

@@ -22,7 +22,7 @@ rest; then the invariants are checked:
   given_never_displayed
               an acceptance committed to the journal that never reached the screen, even after the rescan
 
-    .venv/bin/python scripts/crash_harness.py [--kills 200] [--vouchers 1500] [--seed N]
+    .venv/bin/python scripts/crash_harness.py [--kills 200] [--vouchers 1500] [--seed N] [--engine postgres]
 """
 
 from __future__ import annotations
@@ -42,15 +42,25 @@ sys.path.insert(0, str(Path(__file__).parent))
 from benchlib import make_service_db
 
 from pos.demo import TOKENS
+from pos.service.engine import connect
 from pos.terminal.config import TerminalConfig, write
 from pos.testing.faultproxy import FaultProxy
+from pos.testing.postgres import PostgresServer
 from pos.testing.process import ServiceProcess
 
 HERE = Path(__file__).parent
 
 
-def rows(path: Path, sql: str, *args: object) -> list[tuple]:
-    with sqlite3.connect(path) as conn:
+def rows(target: Path | str, sql: str, *args: object) -> list[tuple]:
+    """Read a database: the terminal's file, or the service's (a file or a PostgreSQL URL)."""
+    if str(target).startswith("postgresql://"):
+        db = connect(str(target))
+        try:
+            return [tuple(r) for r in db.execute(sql.replace("json_extract(detail, '$.nonce')", "detail->>'nonce'"),
+                                                 args).fetchall()]
+        finally:
+            db.close()
+    with sqlite3.connect(target) as conn:
         return conn.execute(sql, args).fetchall()
 
 
@@ -60,7 +70,7 @@ def start_driver(cfg: Path, codes: Path, shown: Path, log: Path, *extra: str) ->
                             stdout=out, stderr=out)
 
 
-def check(service_db: Path, terminal_db: Path, shown: Path) -> dict[str, object]:
+def check(service_db: Path | str, terminal_db: Path, shown: Path) -> dict[str, object]:
     last: dict[str, str] = {}
     undoing: set[str] = set()
     undone: dict[str, str] = {}
@@ -130,13 +140,23 @@ def main() -> int:
     ap.add_argument("--vouchers", type=int, default=0, help="default: 200 per kill point, so the work outlasts the kills")
     ap.add_argument("--seed", type=int, default=int(time.time()))
     ap.add_argument("--workdir", type=Path, default=Path("bench-out/crash"))
+    ap.add_argument("--engine", choices=["sqlite", "postgres"], default="sqlite",
+                    help="the service's database (postgres: a throwaway server started here)")
     args = ap.parse_args()
+    if args.engine == "postgres":
+        with PostgresServer() as pg:
+            return run(args, pg.create_database("crash"))
+    return run(args, None)
+
+
+def run(args: argparse.Namespace, url: str | None) -> int:
     rng = random.Random(args.seed)
     work = args.workdir
     work.mkdir(parents=True, exist_ok=True)
     for f in work.glob("*"):
         shutil.rmtree(f) if f.is_dir() else f.unlink()
-    service_db, terminal_db = work / "service.db", work / "terminal.db"
+    service_db: Path | str = url or work / "service.db"
+    terminal_db = work / "terminal.db"
     codes = make_service_db(service_db, args.vouchers or 200 * args.kills)
     (work / "codes.txt").write_text("\n".join(codes))
     shown = work / "shown.txt"

@@ -27,12 +27,14 @@ from benchlib import make_service_db
 
 from pos.demo import TOKENS
 from pos.service.admin import issue_vouchers
+from pos.service.engine import connect
 from pos.service.schema import open_db
 from pos.terminal.counter import Counter
 from pos.terminal.endpoint import Endpoint
 from pos.terminal.localdb import LocalDB
 from pos.terminal.sync import sync
 from pos.testing.faultproxy import FAULTS, FaultProxy
+from pos.testing.postgres import PostgresServer
 from pos.testing.process import ServiceProcess
 
 TIMEOUT = 0.4
@@ -43,17 +45,26 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=300)
     ap.add_argument("--seed", type=int, default=int(time.time()))
     ap.add_argument("--workdir", type=Path, default=Path("bench-out/faults"))
+    ap.add_argument("--engine", choices=["sqlite", "postgres"], default="sqlite",
+                    help="the service's database (postgres: a throwaway server started here)")
     args = ap.parse_args()
+    if args.engine == "postgres":
+        with PostgresServer() as pg:
+            return run(args, pg.create_database("faults"))
+    return run(args, None)
+
+
+def run(args: argparse.Namespace, url: str | None) -> int:
     rng = random.Random(args.seed)
     args.workdir.mkdir(parents=True, exist_ok=True)
     for f in args.workdir.glob("*"):
         f.unlink()
-    service_db = args.workdir / "service.db"
+    service_db = url or str(args.workdir / "service.db")
     spring = make_service_db(service_db, args.rounds)
     db = open_db(service_db)
     vip = issue_vouchers(db, "VIP5", count=args.rounds)  # online only, one customer each
-    db.conn.execute("UPDATE vouchers SET customer_id = code WHERE campaign_id='VIP5'")
-    db.conn.commit()
+    with db.atomic():
+        db.execute("UPDATE vouchers SET customer_id = code WHERE campaign_id='VIP5'")
     db.close()
     verdicts: dict[str, bool] = {}
     tally: Tally[str] = Tally()
@@ -80,10 +91,13 @@ def main() -> int:
         time.sleep(4 * TIMEOUT)  # let delayed requests land before the last sync
         report = sync(local, endpoint, "S001")
         injected = sum(proxy.injected.values())
-    import sqlite3
-    with sqlite3.connect(service_db) as conn:
-        live = dict(conn.execute("SELECT code, count(*) FROM redemptions WHERE cancelled_at IS NULL GROUP BY code"))
+    conn = connect(service_db)
+    try:
+        live = dict(conn.execute("SELECT code, count(*) FROM redemptions WHERE cancelled_at IS NULL GROUP BY code")
+                    .fetchall())
         conflicts = conn.execute("SELECT count(*) FROM conflicts").fetchone()[0]
+    finally:
+        conn.close()
     lost = sum(1 for c, ok in verdicts.items() if ok and live.get(c, 0) != 1)
     duplicated = sum(1 for n in live.values() if n > 1)
     wrongly_kept = sum(1 for c, ok in verdicts.items() if not ok and live.get(c, 0))

@@ -133,6 +133,22 @@ def test_demo_runs_every_case_and_leaves_no_service_behind(tmp_path: Path) -> No
     assert str(tmp_path / "demo") not in procs
 
 
+def test_demo_on_postgresql_runs_the_same_shop_with_two_service_processes() -> None:
+    import shutil
+    import tempfile
+
+    workdir = Path(tempfile.mkdtemp(prefix="pos-demo-"))  # the server runs as the postgres user: not in a 0700 folder
+    workdir.chmod(0o755)
+    try:
+        r = pos("demo", "--walk", "--postgres", "--dir", str(workdir / "demo"))
+        assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+        assert "Every step gave the expected verdict" in r.stdout and "2 processes on PostgreSQL" in r.stdout
+        procs = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+        assert str(workdir) not in procs  # neither the service nor the PostgreSQL server is left running
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def test_bad_ports_and_missing_databases_are_refused_before_anything_happens(tmp_path) -> None:
     from click.testing import CliRunner
 

@@ -3,10 +3,16 @@ reached; two ``pos serve`` processes on one database give one answer per voucher
 
 from __future__ import annotations
 
+import fcntl
+import os
+import signal
+import socket
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from pos.demo import TOKENS
+from pos.domain import read_input
+from pos.service.engine import connect
 from pos.terminal.counter import Counter
 from pos.terminal.endpoint import Endpoint
 from pos.terminal.localdb import LocalDB
@@ -73,6 +79,18 @@ def test_readyz_says_whether_a_host_can_take_requests(shop: Shop) -> None:
     assert httpx.get(shop.service.url + "/healthz").json()["ok"]
 
 
+def test_readyz_is_503_once_a_newer_pos_has_upgraded_the_database(shop: Shop) -> None:
+    """Hosts are upgraded one by one: one that still runs the old pos leaves the pool when the schema moves on."""
+    import httpx
+
+    from pos.service import migrations
+
+    shop.change("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'next', ?)",
+                migrations.LATEST + 1, "2030-01-01T00:00:00Z")
+    answer = httpx.get(shop.service.url + "/readyz")
+    assert answer.status_code == 503 and "newer" in " ".join(answer.json()["problems"]), answer.json()
+
+
 def test_readyz_is_503_while_the_writer_is_not_running(tmp_path: Path) -> None:
     import asyncio
 
@@ -88,3 +106,55 @@ def test_readyz_is_503_while_the_writer_is_not_running(tmp_path: Path) -> None:
 
     answer = asyncio.run(ask())
     assert answer.status_code == 503 and answer.json()["problems"] == ["writer: not running"]
+
+
+def test_sigterm_lets_the_redemption_in_flight_finish_and_stops_taking_new_ones(shop: Shop) -> None:
+    """A load balancer takes a host out and sends it SIGTERM while a redemption is on its way through: the
+    host stops listening at once, but finishes that redemption (answered, on disk) before it exits."""
+    code = read_input(shop.codes["spring"])[0]
+    proc = shop.service.proc
+    assert proc is not None
+    if shop.engine == "postgres":  # hold the voucher: the service's transaction waits for it
+        holder, watcher = connect(shop.db_path), connect(shop.db_path)
+        holder.begin_write()
+        holder.lock(f"voucher:{code}")
+
+        def waiting() -> bool:
+            return bool(watcher.execute("SELECT count(*) FROM pg_locks WHERE locktype='advisory' AND NOT granted")
+                        .fetchone()[0])
+
+        def release() -> None:
+            holder.execute("COMMIT")
+            holder.close()
+            watcher.close()
+    else:  # hold the writers' turn: the service's writer waits for it
+        fd = os.open(f"{shop.db_path}.writer-lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+
+        def waiting() -> bool:
+            return any(" -> FLOCK " in line and f" {proc.pid} " in line for line in Path("/proc/locks").read_text().splitlines())
+
+        def release() -> None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    with ThreadPoolExecutor(1) as pool, Endpoint(shop.service.url, TOKENS["S001-T1"], timeout=30.0) as e:
+        pending = pool.submit(e.redeem, nonce="in-flight-0001", code=shop.codes["spring"], staff_id="alice",
+                              store_id="S001", amount=62000)
+        try:
+            while not waiting():
+                assert not pending.done(), pending.result()
+            proc.send_signal(signal.SIGTERM)
+            while listening(shop.service.port):  # the host leaves the pool at once …
+                assert proc.poll() is None
+        finally:
+            release()
+        answer = pending.result()  # … and answers what it had begun
+    assert answer["verdict"]["accepted"]
+    assert proc.wait(30) in (0, -signal.SIGTERM)  # drained, then ended by the signal (as uvicorn re-raises it)
+    assert shop.query("SELECT count(*) FROM redemptions WHERE nonce='in-flight-0001'") == [(1,)]
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0

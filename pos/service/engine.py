@@ -115,6 +115,9 @@ class Db:
         """Serialise transactions on ``keys`` (a voucher code, a customer): nothing to do where one writer
         runs at a time."""
 
+    def lock_vouchers(self, codes: list[str]) -> None:
+        """Lock these vouchers and the customers they belong to (per campaign) until the transaction ends."""
+
     def next_versions(self, n: int = 1) -> int:
         """Reserve ``n`` consecutive catalog versions for this transaction's changes and return the first.
         Must run inside a write transaction."""
@@ -221,6 +224,17 @@ class PgDb(Db):
         if wanted:
             calls = ", ".join("pg_advisory_xact_lock(hashtextextended(?, 0))" for _ in wanted)
             self.conn.execute(f"SELECT {calls}", wanted).fetchone()
+
+    def lock_vouchers(self, codes: list[str]) -> None:
+        """One statement: the keys ``customer:<campaign>:<customer>`` and ``voucher:<code>``, in sorted order
+        (as :meth:`lock` takes them), so that it and :meth:`lock` never deadlock against each other."""
+        if codes:
+            self.conn.execute(
+                "SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM ("
+                "SELECT k FROM (SELECT 'customer:' || campaign_id || ':' || customer_id AS k FROM vouchers "
+                "WHERE code = ANY(CAST(? AS text[])) AND customer_id IS NOT NULL "
+                "UNION SELECT 'voucher:' || c FROM unnest(CAST(? AS text[])) AS c) AS keys ORDER BY k) AS sorted",
+                (codes, codes)).fetchone()
 
     def next_versions(self, n: int = 1) -> int:
         """Versions made of this transaction's id: every transaction older than the oldest one still

@@ -96,18 +96,13 @@ def serialise(db: Db, codes: list[str]) -> None:
     last line; a violation of it is retried, and the retry finds the first redemption.)"""
     if not db.concurrent:
         return
-    wanted = []
+    wanted = set()
     for text in codes:
         try:
-            wanted.append(read_input(text)[0])
+            wanted.add(read_input(text)[0])
         except CodeError:
             pass
-    keys = [f"voucher:{c}" for c in wanted]
-    for chunk in _chunks(sorted(set(wanted))):
-        keys += [f"customer:{campaign}:{customer}" for campaign, customer in db.execute(
-            f"SELECT DISTINCT campaign_id, customer_id FROM vouchers WHERE customer_id IS NOT NULL "
-            f"AND code IN ({','.join('?' * len(chunk))})", chunk)]
-    db.lock(*keys)
+    db.lock_vouchers(sorted(wanted))
 
 
 def catalog_of(db: Db) -> SqlCatalog:
@@ -165,15 +160,19 @@ def _refused_body(row: tuple[Any, ...]) -> dict[str, Any]:
 
 def stored_answer(db: Db, key: str) -> tuple[str, str | None, dict[str, Any]] | None:
     """(request hash, terminal, first answer) for a key: an online request's stored response, or an
-    uploaded redemption or conflict, which are their own record."""
-    row = db.conn.execute("SELECT request_hash, terminal_id, response FROM idempotency WHERE key=?", (key,)).fetchone()
-    if row is not None:
+    uploaded redemption or conflict, which are their own record. A new key costs one query."""
+    row = db.conn.execute(
+        "SELECT i.request_hash, i.terminal_id, i.response, "
+        "EXISTS (SELECT 1 FROM redemptions r WHERE r.nonce = k.key AND r.request_hash IS NOT NULL), "
+        "EXISTS (SELECT 1 FROM conflicts c WHERE c.nonce = k.key AND c.request_hash IS NOT NULL) "
+        "FROM (SELECT CAST(? AS TEXT) AS key) AS k LEFT JOIN idempotency i ON i.key = k.key", (key,)).fetchone()
+    if row[0] is not None:
         return row[0], row[1], orjson.loads(row[2])
-    up = db.conn.execute(UPLOADED + "=?", (key,)).fetchone()
-    if up is not None:
+    if row[3]:
+        up = db.conn.execute(UPLOADED + "=?", (key,)).fetchone()
         return up[1], up[7], _uploaded_body(up)
-    refused = db.conn.execute(REFUSED + "=?", (key,)).fetchone()
-    if refused is not None:
+    if row[4]:
+        refused = db.conn.execute(REFUSED + "=?", (key,)).fetchone()
         return refused[1], refused[6], _refused_body(refused)
     return None
 

@@ -33,6 +33,7 @@ from pos.service.schema import open_db
 T = TypeVar("T")
 Operation = Callable[[Db], Any]
 _STOP = object()
+PG_BATCH = 16
 TRIES = 8  # a request that loses this many races in a row fails with the last error
 
 
@@ -42,7 +43,9 @@ class Writer:
         self.target = target
         self.synchronous = synchronous
         self.postgres = is_postgres(target)
-        self.max_batch = max_batch if group_commit else 1
+        # On PostgreSQL small batches: the writer threads share the queue instead of one taking it all, so
+        # their round trips to the database overlap (the database groups their commits itself).
+        self.max_batch = (min(max_batch, PG_BATCH) if self.postgres else max_batch) if group_commit else 1
         self.threads = threads or (8 if self.postgres else 1)
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._workers = [threading.Thread(target=self._run, name=f"pos-writer-{i}", daemon=True)

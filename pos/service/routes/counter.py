@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 import pos
 from pos.domain.pins import verify_pin
-from pos.service import ledger, staff
+from pos.service import ledger, migrations, staff
 from pos.service.deps import ServiceDep, TerminalDep, fast_json, same_store, write
 from pos.service.ledger import ServiceError
 from pos.service.models import CancelRequest, LoginRequest, Nonce, RedeemRequest, UploadRequest
@@ -28,12 +28,17 @@ async def healthz(service: ServiceDep) -> dict[str, Any]:
                        "busy_seconds": round(writer.busy_seconds, 3)}}
 
 
-@router.get("/readyz", summary="Readiness for a load balancer: the database answers and the writer runs",
+@router.get("/readyz", summary="Readiness for a load balancer: the database answers, its schema is this pos's, "
+                               "the writer runs",
             responses={503: {"description": "not ready: do not send requests here"}})
 def readyz(service: ServiceDep) -> Response:
     problems = []
     try:
-        service.reader().conn.execute("SELECT count(*) FROM terminals").fetchone()
+        have = migrations.check(service.reader())
+        if have != migrations.LATEST:
+            problems.append(f"schema: version {have}, this pos needs {migrations.LATEST} (pos db upgrade)")
+    except migrations.SchemaTooNew as exc:
+        problems.append(f"schema: newer than this pos: {exc}")
     except Exception as exc:  # whatever keeps the database from answering makes this host not ready
         problems.append(f"database: {exc.__class__.__name__}: {exc}")
     if not service.writer.running:
