@@ -100,9 +100,8 @@ class Terminal:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "service_db" in metafunc.fixturenames:
-        both = metafunc.module.__name__.rpartition(".")[2] in BOTH_ENGINES
-        metafunc.parametrize("service_db", ["sqlite", "postgres"] if both else ["sqlite"], indirect=True)
+    if "service_db" in metafunc.fixturenames and metafunc.module.__name__.rpartition(".")[2] in BOTH_ENGINES:
+        metafunc.parametrize("service_db", ["sqlite", "postgres"], indirect=True)
 
 
 @pytest.fixture(scope="session")
@@ -115,7 +114,7 @@ def postgres() -> Iterator[PostgresServer]:
 @pytest.fixture
 def service_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty service database: a SQLite file, or a new database on the session's PostgreSQL."""
-    if request.param == "sqlite":
+    if getattr(request, "param", "sqlite") == "sqlite":  # the other suites: SQLite only
         yield str(tmp_path / "service.db")
         return
     server: PostgresServer = request.getfixturevalue("postgres")

@@ -149,3 +149,18 @@ def feed(url: str, service: ServiceProcess, codes: dict[str, str]) -> None:
     assert codes["spring"] not in {v["code"] for v in first["vouchers"]}  # not visible yet, so not passed over
     assert seen.get(codes["spring"]) == "revoked" and seen.get(codes["spring2"]) == "revoked"
     assert third["vouchers"] == []
+
+
+def test_the_audit_is_append_only_in_the_database_itself(shop: Shop) -> None:
+    """Whoever holds a connection (a script, an operator's psql) cannot rewrite or erase the audit."""
+    t = shop.terminal()
+    t.endpoint.redeem(nonce="audited-000001", code=shop.codes["spring"], staff_id="alice", store_id="S001", amount=62000)
+    (before,) = shop.query("SELECT count(*) FROM audit")[0]
+    statements = ["UPDATE audit SET actor='mallory'", "DELETE FROM audit"]
+    if shop.engine == "postgres":
+        statements.append("TRUNCATE audit")
+    for sql in statements:
+        with pytest.raises(Exception, match="append-only"):
+            shop.change(sql)
+    assert shop.query("SELECT count(*) FROM audit") == [(before,)]
+    assert shop.query("SELECT count(*) FROM audit WHERE actor='mallory'") == [(0,)]
