@@ -72,6 +72,7 @@ class Db:
     def __init__(self, conn: Any, target: str | Path) -> None:
         self.conn = conn
         self.target = target
+        self.savepoint: str | None = None  # the savepoint the writer opened for the request running now
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self.conn.execute(sql, params)

@@ -72,18 +72,24 @@ def guarded(op: Callable[[Db], Any], now: datetime) -> Callable[[Db], Any]:
     """
 
     def run(db: Db) -> Any:
-        db.conn.execute("SAVEPOINT guarded")
+        # the writer's savepoint for this request serves, when there is one (a round trip saved per request)
+        own = db.savepoint is None
+        name = "guarded" if own else db.savepoint
+        if own:
+            db.conn.execute("SAVEPOINT guarded")
         try:
             result = op(db)
         except ServiceError as err:
-            db.conn.execute("ROLLBACK TO guarded")
-            db.conn.execute("RELEASE guarded")
+            db.conn.execute(f"ROLLBACK TO {name}")
+            if own:
+                db.conn.execute("RELEASE guarded")
             if err.audit:
                 entry = dict(err.audit)
                 audit(db, now, entry.pop("action"), actor=entry.pop("actor", None),
                       terminal=entry.pop("terminal", None), subject=entry.pop("subject", None), code=err.code, **entry)
             return err
-        db.conn.execute("RELEASE guarded")
+        if own:
+            db.conn.execute("RELEASE guarded")
         return result
 
     return run

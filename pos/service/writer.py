@@ -132,6 +132,7 @@ class Writer:
                 if tries == 0 and not future.set_running_or_notify_cancel():
                     continue
                 db.execute("SAVEPOINT op")  # this request alone rolls back on error
+                db.savepoint = "op"
                 try:
                     result = op(db)
                 except self._retriable as exc:
@@ -145,6 +146,8 @@ class Writer:
                     outcomes.append((future, None, exc))
                 else:
                     outcomes.append((future, result, None))
+                finally:
+                    db.savepoint = None
                 db.execute("RELEASE op")
             db.execute("COMMIT")
         except BaseException as exc:
