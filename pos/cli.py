@@ -154,8 +154,10 @@ def serve(host: str, port: int, db_path: str, no_upgrade: bool, fixture: str | N
                       POS_SERVICE_GROUP_COMMIT="0" if no_group_commit else "1", POS_SHOP=shop, POS_SMTP_FROM=smtp_from,
                       POS_PUSH_EVERY=str(push_every), POS_KEEP_KEYS_HOURS=str(keep_keys),
                       **({"POS_SMTP": smtp} if smtp else {}))
+    # A worker busy with a night's uploads may answer the supervisor's ping late; killing it would lose the
+    # requests it is carrying, so it gets a minute, not uvicorn's 5 seconds.
     uvicorn.run("pos.service.api:app_from_env", factory=True, workers=workers, host=host, port=port,
-                log_level=log_level, access_log=access_log)
+                log_level=log_level, access_log=access_log, timeout_worker_healthcheck=60)
 
 
 @main.group("db")

@@ -11,10 +11,11 @@ with fsync and synchronous_commit on):
 
 Afterwards every phase's accepted answers are counted in its database: each must be there.
 
-Part ``nightly`` (PostgreSQL, 2 service processes): ``--terminals`` terminals upload their outboxes at
-once (sizes mixed: most small, a few large; ``--conflicts`` of the vouchers were also redeemed by
-another terminal), in batches of 1,000 as ``pos sync`` sends them, and then pull their catalog from 0.
-Per-batch upload costs and catalog pulls are measured, and the run's totals printed.
+Part ``nightly`` (PostgreSQL, 2 service processes): ``--terminals`` terminals of one store upload their
+outboxes at once (sizes mixed: most small, a few large; ``--conflicts`` of the vouchers were also
+redeemed by another terminal), in batches of 1,000 as ``pos sync`` sends them; then each pulls its
+catalog delta from where it stood in the evening (the others' redemptions). Per-batch upload costs and
+the pulls are measured, and the run's totals printed.
 
     .venv/bin/python scripts/bench_scale.py [--part redeem|nightly|all] [--seconds 15] [--terminals 200]
 """
@@ -97,30 +98,47 @@ def outbox_sizes(n: int, rng: random.Random) -> list[int]:
     return sizes
 
 
-async def terminal_night(client: httpx.AsyncClient, token: str, items: list[dict[str, Any]], batch: int,
-                         costs: list[float], pulls: list[float], tally: dict[str, int]) -> None:
+async def upload_outbox(client: httpx.AsyncClient, token: str, items: list[dict[str, Any]], batch: int,
+                        costs: list[float], tally: dict[str, int]) -> None:
     headers = {"Authorization": f"Bearer {token}"}
     for i in range(0, len(items), batch):
         t0 = time.perf_counter()
-        r = await client.post("/v1/uploads", json={"store_id": "S001", "items": items[i:i + batch]}, headers=headers,
-                              timeout=300)
+        for attempt in range(5):  # as pos sync does: an upload is idempotent by its nonces, so it is sent again
+            try:
+                r = await client.post("/v1/uploads", json={"store_id": "S001", "items": items[i:i + batch]},
+                                      headers=headers, timeout=300)
+                break
+            except httpx.TransportError:  # a keep-alive connection the server closed as it was reused
+                tally["resent"] = tally.get("resent", 0) + 1
+                if attempt == 4:
+                    raise
         r.raise_for_status()
         costs.append(time.perf_counter() - t0)
         for result in r.json()["results"]:
             tally[result["result"]] = tally.get(result["result"], 0) + 1
+
+
+async def pull_catalog(client: httpx.AsyncClient, token: str, since: int, pulls: list[float], rows: list[int],
+                       tally: dict[str, int]) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
     t0 = time.perf_counter()
-    since, more = 0, True
+    more, n = True, 0
     while more:
-        page = (await client.get("/v1/catalog", params={"since": since}, headers=headers, timeout=300)).json()
-        since, more = page["cursor"], page["more"]
+        try:
+            page = (await client.get("/v1/catalog", params={"since": since}, headers=headers, timeout=300)).json()
+        except httpx.TransportError:
+            tally["resent"] = tally.get("resent", 0) + 1
+            continue
+        since, more, n = page["cursor"], page["more"], n + len(page["vouchers"])
     pulls.append(time.perf_counter() - t0)
+    rows.append(n)
 
 
-def part_nightly(pg: PostgresServer, args: argparse.Namespace) -> dict[str, Any]:
+def part_nightly(pg: PostgresServer, args: argparse.Namespace, engine: str) -> dict[str, Any]:
     rng = random.Random(7)
     sizes = outbox_sizes(args.terminals, rng)
     total = sum(sizes)
-    url = pg.create_database("bench_nightly")
+    url = pg.create_database("bench_nightly") if engine == "pg-2" else str(args.workdir / "nightly.db")
     codes = make_service_db(url, total)
     db = open_db(url)
     tokens = [add_terminal(db, f"S001-N{i:04d}", "S001") for i in range(args.terminals)]
@@ -138,31 +156,49 @@ def part_nightly(pg: PostgresServer, args: argparse.Namespace) -> dict[str, Any]
         a, b = rng.randrange(len(outboxes)), rng.randrange(len(outboxes))
         if outboxes[b]:
             outboxes[a].append({**rng.choice(outboxes[b]), "nonce": uuid.uuid4().hex})
-    service = ServiceProcess(url, synchronous="full", log=args.workdir / "nightly.log", extra=["--workers", "2"]).start()
+    service = ServiceProcess(url, synchronous="full", log=args.workdir / "nightly.log",
+                             extra=["--workers", "2"] if engine == "pg-2" else []).start()
     costs: list[float] = []
     pulls: list[float] = []
+    rows: list[int] = []
     tally: dict[str, int] = {}
 
-    async def night() -> float:
+    async def night() -> tuple[float, float, int]:
         limits = httpx.Limits(max_connections=args.terminals, max_keepalive_connections=args.terminals)
         async with httpx.AsyncClient(base_url=service.url, limits=limits) as client:
+            # where every terminal stood before closing time: the catalog as of the evening
+            before = (await client.get("/v1/catalog", params={"since": 0, "limit": 1},
+                                       headers={"Authorization": f"Bearer {tokens[0]}"})).json()
+            evening = before["cursor"] if not before["more"] else 0
+            if before["more"]:
+                since, more = 0, True
+                while more:
+                    page = (await client.get("/v1/catalog", params={"since": since},
+                                             headers={"Authorization": f"Bearer {tokens[0]}"})).json()
+                    since, more = page["cursor"], page["more"]
+                evening = since
             t0 = time.perf_counter()
-            await asyncio.gather(*(terminal_night(client, tok, box, 1000, costs, pulls, tally)
+            await asyncio.gather(*(upload_outbox(client, tok, box, 1000, costs, tally)
                                    for tok, box in zip(tokens, outboxes, strict=True)))
-            return time.perf_counter() - t0
+            uploaded = time.perf_counter() - t0
+            t1 = time.perf_counter()
+            await asyncio.gather(*(pull_catalog(client, tok, evening, pulls, rows, tally) for tok in tokens))
+            return uploaded, time.perf_counter() - t1, evening
 
     try:
-        elapsed = asyncio.run(night())
+        elapsed, pulled, _ = asyncio.run(night())
         in_db = stored(url)
     finally:
         service.stop()
-        pg.drop_database("bench_nightly")
+        if engine == "pg-2":
+            pg.drop_database("bench_nightly")
     items = sum(len(b) for b in outboxes)
     batch_ms = [c * 1000 for c in costs]
     pull_ms = [p * 1000 for p in pulls]
-    return {"phase": "nightly-pg-2", "terminals": args.terminals, "items": items, "seconds": round(elapsed, 2),
+    return {"phase": f"nightly-{engine}", "terminals": args.terminals, "items": items, "upload_seconds": round(elapsed, 2),
             "items_per_second": round(items / elapsed), "batches": len(costs),
             "batch_p50_ms": round(percentile(batch_ms, 50), 1), "batch_p99_ms": round(percentile(batch_ms, 99), 1),
+            "pull_seconds": round(pulled, 2), "pull_rows_mean": round(sum(rows) / max(1, len(rows))),
             "pull_p50_ms": round(percentile(pull_ms, 50), 1), "pull_p99_ms": round(percentile(pull_ms, 99), 1),
             "answers": tally, "in_database": in_db}
 
@@ -193,12 +229,14 @@ def main() -> int:
             print(f"scaling pg-1 -> pg-2: {pg2 / max(1, pg1):.2f}x")
             ok &= all(r["in_database"] == r["answers"].get("accepted", 0) for r in results)
         if args.part in ("nightly", "all"):
-            n = part_nightly(pg, args)
-            print(json.dumps(n))
-            print(f"nightly: {n['terminals']} terminals, {n['items']} uploads in {n['seconds']} s "
-                  f"({n['items_per_second']}/s); batch of 1,000 p50 {n['batch_p50_ms']} ms, p99 {n['batch_p99_ms']} ms; "
-                  f"catalog pull p50 {n['pull_p50_ms']} ms, p99 {n['pull_p99_ms']} ms")
-            ok &= n["in_database"] == n["answers"].get("accepted", 0)
+            for engine in ("sqlite-1", "pg-2"):
+                n = part_nightly(pg, args, engine)
+                print(json.dumps(n))
+                print(f"nightly {engine}: {n['terminals']} terminals, {n['items']} uploads in {n['upload_seconds']} s "
+                      f"({n['items_per_second']}/s); batch of 1,000 p50 {n['batch_p50_ms']} ms, p99 {n['batch_p99_ms']} ms; "
+                      f"then every terminal's catalog delta ({n['pull_rows_mean']} rows each) in {n['pull_seconds']} s, "
+                      f"p50 {n['pull_p50_ms']} ms, p99 {n['pull_p99_ms']} ms")
+                ok &= n["in_database"] == n["answers"].get("accepted", 0)
     if not ok:
         print("MISMATCH between accepted answers and stored redemptions")
     return 0 if ok else 1

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 
 from pos.demo import TOKENS, demo_fixture
@@ -164,3 +165,31 @@ def test_the_audit_is_append_only_in_the_database_itself(shop: Shop) -> None:
             shop.change(sql)
     assert shop.query("SELECT count(*) FROM audit") == [(before,)]
     assert shop.query("SELECT count(*) FROM audit WHERE actor='mallory'") == [(0,)]
+
+
+def test_the_service_reconnects_when_the_database_drops_its_connections(postgres: PostgresServer, tmp_path: Path) -> None:
+    """A database restart or failover ends every connection the service holds; the next requests find new ones."""
+    with pg_shop(postgres, tmp_path) as (url, service, codes):
+        admin = connect(url)
+        try:
+            with Endpoint(service.url, TOKENS["S001-T1"], timeout=20.0) as e:
+                assert e.redeem(nonce="before-drop-01", code=codes["spring"], staff_id="alice", store_id="S001",
+                                amount=62000)["verdict"]["accepted"]
+                (dropped,) = admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                           "WHERE application_name = 'pos serve' AND pid <> pg_backend_pid()").fetchone()
+                assert dropped >= 2  # the writers' and the readers'
+                after = e.redeem(nonce="after-drop-01", code=codes["spring2"], staff_id="alice", store_id="S001",
+                                 amount=62000)
+                assert after["verdict"]["accepted"]
+                assert e.lookup("before-drop-01")["verdict"]["accepted"]  # a reader on a new connection
+                # dropped again, and this time a read comes first: at most one clear 503, never a 500, then answers
+                admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                              "WHERE application_name = 'pos serve' AND pid <> pg_backend_pid()").fetchone()
+                raw = httpx.get(service.url + "/v1/redemptions/before-drop-01",
+                                headers={"Authorization": f"Bearer {TOKENS['S001-T1']}"})
+                assert raw.status_code in (200, 503), raw.text
+                if raw.status_code == 503:
+                    assert raw.json()["error"]["code"] == "database.unavailable"
+                assert e.lookup("before-drop-01")["verdict"]["accepted"]
+        finally:
+            admin.close()

@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import pos
 from pos.service import ledger, pushes
 from pos.service.deps import Service, error
+from pos.service.engine import is_postgres
 from pos.service.ledger import RulesRefused, ServiceError
 from pos.service.pushes import Smtp
 from pos.service.routes import campaigns, counter, office
@@ -109,6 +110,14 @@ def create_app(db_path: str | Path, *, synchronous: str = "FULL", group_commit: 
             return JSONResponse({"error": {"code": exc.code, "message": exc.message,
                                            "problems": [p.to_dict() for p in exc.problems]}}, status_code=exc.status)
         return error(exc.status, exc.code, exc.message)
+
+    if is_postgres(str(db_path)):
+        from psycopg import OperationalError
+
+        @app.exception_handler(OperationalError)
+        async def _database_gone(_: Request, exc: Exception) -> JSONResponse:
+            service.lost_connection()  # the next requests open new connections
+            return error(503, "database.unavailable", "The database could not be reached; try again.")
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -48,15 +48,24 @@ class Service:
         self.db = db  # a file path, or a postgresql:// URL
         self.shop = shop  # the shop's name in push e-mails
         open_db(db, synchronous=synchronous, upgrade=upgrade).close()  # schema checked before any request
-        self.writer = Writer(db, synchronous=synchronous, group_commit=group_commit, threads=writer_threads)
+        self.writer = Writer(db, synchronous=synchronous, group_commit=group_commit, threads=writer_threads,
+                             on_lost=self.lost_connection)
         self._local = threading.local()
+        self._generation = 0  # bumped when a connection to the database is found dead
         self._tokens: dict[str, tuple[Terminal | None, float]] = {}
 
     def reader(self) -> Db:
         db: Db | None = getattr(self._local, "db", None)
-        if db is None:
+        if db is None or not db.alive or self._local.generation != self._generation:
+            if db is not None:  # lost (the database restarted, failed over): replaced
+                db.close()
             db = self._local.db = open_db(self.db, upgrade=False)
+            self._local.generation = self._generation
         return db
+
+    def lost_connection(self) -> None:
+        """A connection was found dead: every thread's reader opens a new one at its next request."""
+        self._generation += 1
 
     def terminal(self, token: str) -> Terminal | None:
         """The terminal a token belongs to; answers are kept for TOKEN_TTL seconds, so a withdrawn

@@ -33,11 +33,10 @@ import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pos.domain import format_time
+from pos.domain import format_time, parse_time
 
 VERSION_BITS = 24  # a PostgreSQL transaction numbers up to 16.7 million rows under its own id
 
@@ -80,6 +79,11 @@ class Db:
     @property
     def in_transaction(self) -> bool:
         return bool(self.conn.in_transaction)
+
+    @property
+    def alive(self) -> bool:
+        """False once the connection is lost (a database restarted or failed over): open a new one."""
+        return True
 
     def begin_write(self) -> None:
         self.conn.execute("BEGIN IMMEDIATE")
@@ -206,6 +210,11 @@ class PgDb(Db):
     kind = "postgres"
     concurrent = True  # many writers: what must not change between a read and a write is locked
 
+    @property
+    def alive(self) -> bool:
+        raw = self.conn.raw
+        return not (raw.closed or raw.broken)
+
     def __init__(self, conn: PgConn, target: str) -> None:
         super().__init__(conn, target)
         self._base: int | None = None  # this transaction's first version (xid << VERSION_BITS)
@@ -266,13 +275,19 @@ class PgDb(Db):
 
 def _pg_loaders(raw: Any) -> None:
     """This connection's loaders in the service's shapes: times as the domain's ISO text, JSON as text."""
-    from psycopg.types.datetime import TimestamptzLoader
+    from psycopg.adapt import Loader
     from psycopg.types.string import TextLoader
 
-    class IsoTimeLoader(TimestamptzLoader):
-        def load(self, data: Any) -> str | None:  # type: ignore[override]
-            moment: datetime = super().load(data)
-            return format_time(moment)
+    class IsoTimeLoader(Loader):
+        """``2026-11-22 21:50:01.5+00`` (the session is in UTC) as ``2026-11-22T21:50:01.500000Z``, by slicing:
+        a catalog page carries two times a row, and parsing them into datetimes first costs more than the rest."""
+
+        def load(self, data: Any) -> str:
+            text = bytes(data).decode()
+            if not text.endswith("+00") or len(text) < 22:  # not the session's plain UTC form: the slow, general way
+                return format_time(parse_time(text))
+            whole, _, frac = text[:-3].partition(".")
+            return f"{whole[:10]}T{whole[11:19]}.{frac.ljust(6, '0')}Z"
 
     raw.adapters.register_loader("timestamptz", IsoTimeLoader)
     raw.adapters.register_loader("jsonb", TextLoader)

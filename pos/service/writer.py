@@ -33,13 +33,13 @@ from pos.service.schema import open_db
 T = TypeVar("T")
 Operation = Callable[[Db], Any]
 _STOP = object()
-PG_BATCH = 16
+PG_BATCH = 1
 TRIES = 8  # a request that loses this many races in a row fails with the last error
 
 
 class Writer:
     def __init__(self, target: str | Path, *, synchronous: str = "FULL", max_batch: int = 256, group_commit: bool = True,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, on_lost: Callable[[], None] | None = None) -> None:
         self.target = target
         self.synchronous = synchronous
         self.postgres = is_postgres(target)
@@ -47,6 +47,7 @@ class Writer:
         # their round trips to the database overlap (the database groups their commits itself).
         self.max_batch = (min(max_batch, PG_BATCH) if self.postgres else max_batch) if group_commit else 1
         self.threads = threads or (8 if self.postgres else 1)
+        self.on_lost = on_lost
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._workers = [threading.Thread(target=self._run, name=f"pos-writer-{i}", daemon=True)
                          for i in range(self.threads)]
@@ -114,20 +115,42 @@ class Writer:
                         self._queue.put(_STOP)
                         break
                     batch.append(nxt)
-                self._commit(db, batch, lock_fd)
+                while not self._commit(db, batch, lock_fd):  # the connection was dead before anything ran
+                    db = self._reconnect(db)
+                if not db.alive:  # the database went away under the batch: its requests failed, the next get a new connection
+                    db = self._reconnect(db)
         finally:
             db.close()
             if lock_fd >= 0:
                 os.close(lock_fd)
 
-    def _commit(self, db: Db, batch: list[tuple[Operation, Future[Any], int]], lock_fd: int) -> None:
+    def _reconnect(self, db: Db) -> Db:
+        if self.on_lost is not None:
+            self.on_lost()  # the readers' connections are as dead as ours: they are replaced too
+        db.close()
+        delay = 0.05
+        while True:
+            try:
+                return open_db(self.target, synchronous=self.synchronous, upgrade=False)
+            except Exception:  # still down: requests queue meanwhile (and time out at the client)
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    def _commit(self, db: Db, batch: list[tuple[Operation, Future[Any], int]], lock_fd: int) -> bool:
+        """Run a batch in one transaction; False when the connection was found dead before any of it ran."""
         outcomes: list[tuple[Future[Any], Any, BaseException | None]] = []
         again: list[tuple[Operation, Future[Any], int]] = []
         started = time.perf_counter()
         if lock_fd >= 0:
             fcntl.flock(lock_fd, fcntl.LOCK_EX)  # our turn among the service's processes
+        committing = False
         try:
-            db.begin_write()
+            try:
+                db.begin_write()
+            except Exception:
+                if not db.alive:
+                    return False
+                raise
             for op, future, tries in batch:
                 if tries == 0 and not future.set_running_or_notify_cancel():
                     continue
@@ -149,14 +172,20 @@ class Writer:
                 finally:
                     db.savepoint = None
                 db.execute("RELEASE op")
+            committing = True
             db.execute("COMMIT")
         except BaseException as exc:
-            if db.in_transaction:
+            lost = not db.alive  # the connection died (the database restarted, failed over, dropped us)
+            if not lost and db.in_transaction:
                 db.execute("ROLLBACK")
-            for _, future, _tries in batch:
-                if not future.done():
+            for op, future, tries in batch:
+                if future.done():
+                    continue
+                if lost and not committing and tries + 1 < TRIES:
+                    self._queue.put((op, future, tries + 1))  # nothing of it was committed: again, on a new connection
+                else:  # (a COMMIT whose answer was lost may have happened: the client's retry by nonce finds out)
                     future.set_exception(exc)
-            return
+            return True
         finally:
             if lock_fd >= 0:
                 fcntl.flock(lock_fd, fcntl.LOCK_UN)
@@ -172,3 +201,4 @@ class Writer:
                 future.set_result(result)
         for item in again:  # after the commit: the winner's rows are there to be seen
             self._queue.put(item)
+        return True
