@@ -127,9 +127,10 @@ def get_service(request: Request) -> Service:
 ServiceDep = Annotated[Service, Depends(get_service)]
 
 
-async def write(service: Service, op: Any) -> Any:
-    """Run a change on the writer thread (group commit); a refusal it returns is raised here."""
-    result = await asyncio.wrap_future(service.writer.submit(ledger.guarded(op, datetime.now(UTC))))
+async def write(service: Service, op: Any, *, solo: bool = False) -> Any:
+    """Run a change on the writer (group commit; ``solo``: in a transaction of its own on PostgreSQL, for a
+    change that takes many locks); a refusal it returns is raised here."""
+    result = await asyncio.wrap_future(service.writer.submit(ledger.guarded(op, datetime.now(UTC)), solo=solo))
     if isinstance(result, ServiceError):
         raise result
     return result

@@ -33,7 +33,7 @@ from pos.service.schema import open_db
 T = TypeVar("T")
 Operation = Callable[[Db], Any]
 _STOP = object()
-PG_BATCH = 1
+PG_BATCH = 16
 TRIES = 8  # a request that loses this many races in a row fails with the last error
 
 
@@ -81,9 +81,11 @@ class Writer:
         for w in alive:
             w.join()
 
-    def submit(self, op: Callable[[Db], T]) -> Future[T]:
+    def submit(self, op: Callable[[Db], T], *, solo: bool = False) -> Future[T]:
+        """Queue a change. ``solo``: a large one (an upload) that takes many locks; on PostgreSQL it runs in a
+        transaction of its own, so that it never holds another request's locks while waiting for more."""
         future: Future[T] = Future()
-        self._queue.put((op, future, 0))
+        self._queue.put((op, future, 0, solo))
         return future
 
     def call(self, op: Callable[[Db], T]) -> T:
@@ -100,19 +102,24 @@ class Writer:
             self._started.release()
             return
         self._started.release()
+        carry = None  # a solo request met while gathering a batch: the next batch, alone
         try:
             while True:
-                item = self._queue.get()
+                item = carry or self._queue.get()
+                carry = None
                 if item is _STOP:
                     return
                 batch = [item]
-                while len(batch) < self.max_batch:
+                while len(batch) < self.max_batch and not (self.postgres and item[3]):
                     try:
                         nxt = self._queue.get_nowait()
                     except queue.Empty:
                         break
                     if nxt is _STOP:
                         self._queue.put(_STOP)
+                        break
+                    if self.postgres and nxt[3]:
+                        carry = nxt
                         break
                     batch.append(nxt)
                 while not self._commit(db, batch, lock_fd):  # the connection was dead before anything ran
@@ -136,10 +143,10 @@ class Writer:
                 time.sleep(delay)
                 delay = min(delay * 2, 2.0)
 
-    def _commit(self, db: Db, batch: list[tuple[Operation, Future[Any], int]], lock_fd: int) -> bool:
+    def _commit(self, db: Db, batch: list[tuple[Operation, Future[Any], int, bool]], lock_fd: int) -> bool:
         """Run a batch in one transaction; False when the connection was found dead before any of it ran."""
         outcomes: list[tuple[Future[Any], Any, BaseException | None]] = []
-        again: list[tuple[Operation, Future[Any], int]] = []
+        again: list[tuple[Operation, Future[Any], int, bool]] = []
         started = time.perf_counter()
         if lock_fd >= 0:
             fcntl.flock(lock_fd, fcntl.LOCK_EX)  # our turn among the service's processes
@@ -151,7 +158,7 @@ class Writer:
                 if not db.alive:
                     return False
                 raise
-            for op, future, tries in batch:
+            for op, future, tries, solo in batch:
                 if tries == 0 and not future.set_running_or_notify_cancel():
                     continue
                 db.execute("SAVEPOINT op")  # this request alone rolls back on error
@@ -161,7 +168,7 @@ class Writer:
                 except self._retriable as exc:
                     db.execute("ROLLBACK TO op")
                     if tries + 1 < TRIES:
-                        again.append((op, future, tries + 1))
+                        again.append((op, future, tries + 1, solo))
                     else:
                         outcomes.append((future, None, exc))
                 except Exception as exc:
@@ -178,11 +185,11 @@ class Writer:
             lost = not db.alive  # the connection died (the database restarted, failed over, dropped us)
             if not lost and db.in_transaction:
                 db.execute("ROLLBACK")
-            for op, future, tries in batch:
+            for op, future, tries, solo in batch:
                 if future.done():
                     continue
                 if lost and not committing and tries + 1 < TRIES:
-                    self._queue.put((op, future, tries + 1))  # nothing of it was committed: again, on a new connection
+                    self._queue.put((op, future, tries + 1, solo))  # nothing of it was committed: again, on a new connection
                 else:  # (a COMMIT whose answer was lost may have happened: the client's retry by nonce finds out)
                     future.set_exception(exc)
             return True
