@@ -81,3 +81,36 @@ def test_language_comes_from_configuration_then_the_locale(monkeypatch) -> None:
     assert i18n.language_from_env("en") == "en"
     monkeypatch.setenv("LANG", "C.UTF-8")
     assert i18n.language_from_env(None) == "en"
+
+
+def test_chinese_refusals_keep_their_facts(shop: Shop) -> None:
+    """The date a voucher expired, the minimum spend, the store and time of the first use, the campaign's
+    name: a Chinese cashier reads them too, not only a translated headline."""
+    other = shop.terminal("S001-T2")
+    first = other.endpoint.redeem(nonce="zh-first-0001", code=shop.codes["spring4"], staff_id="alice", store_id="S001",
+                                  amount=60000)
+    assert first["verdict"]["accepted"]
+    app = app_for(shop, language="zh")
+
+    async def scenario() -> None:
+        async with app.run_test(size=(120, 45)) as pilot:
+            await log_in_at_counter(pilot, "alice", PINS["alice"])
+            seen = {}
+            for name, amount in (("expired", None), ("spring2", "120"), ("spring4", "600"), ("station", None),
+                                 ("future", None)):
+                verdict = await scan(pilot, shop.codes[name], amount)
+                seen[name] = (verdict, text_of(app, "#verdict"))
+            expired, text = seen["expired"]
+            assert "过期" in text and i18n.day(i18n.parse_time(expired.params["ends"])) in text
+            assert "500.00" in seen["spring2"][1] and "120.00" in seen["spring2"][1]  # the minimum spend, the basket
+            used, text = seen["spring4"]
+            assert "S001" in text and i18n.day(used.first_redemption.at) in text
+            assert "Station opening" in seen["station"][1] and "本店" in seen["station"][1]
+            assert "起可用" in seen["future"][1]
+            for verdict, text in seen.values():
+                assert verdict.message not in text  # said in Chinese, not the service's English
+
+    try:
+        run(scenario)
+    finally:
+        i18n.set_language("en")

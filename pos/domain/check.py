@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from pos.domain import payload as qr
 from pos.domain.codes import CodeError, display, normalise
-from pos.domain.model import Campaign, Discount, PerCustomer, Verifier, Voucher, VoucherStatus
+from pos.domain.model import Campaign, Discount, PerCustomer, Verifier, Voucher, VoucherStatus, format_time
 from pos.domain.promotions import Basket, BasketError, benefit, coupon_benefit
 from pos.domain.verdict import FirstRedemption, Reason, Verdict, money
 
@@ -79,14 +79,16 @@ def check(
 
     verifier = catalog.verifier(staff_id)
     if verifier is None or not verifier.may_verify_at(store_id):
-        return refuse(Reason.STAFF_NOT_VERIFIER, f"Staff member {staff_id} may not verify vouchers in this store.", code=code)
+        return refuse(Reason.STAFF_NOT_VERIFIER, f"Staff member {staff_id} may not verify vouchers in this store.", code=code,
+                      params={"staff": staff_id})
 
     voucher = catalog.voucher(code)
     if voucher is None and signed is not None:
         c = signed.claims
         voucher = Voucher(c.code, c.campaign_id, c.customer_id, valid_until=c.valid_until)
     if voucher is None:
-        return refuse(Reason.UNKNOWN_CODE, f"No voucher {display(code)} is known here.", code=code)
+        return refuse(Reason.UNKNOWN_CODE, f"No voucher {display(code)} is known here.", code=code,
+                      params={"code": display(code)})
     if signed is not None and signed.claims.campaign_id != voucher.campaign_id:
         return refuse(Reason.FORGED, "This voucher's payload does not match its record.", "payload.mismatch", code=code)
 
@@ -101,17 +103,21 @@ def check(
         when = "has not started" if now < campaign.begins_at else "is not running"
         if now >= campaign.ends_at:
             when = "has ended"
-        return refuse(Reason.CAMPAIGN_INACTIVE, f"The campaign “{campaign.name}” {when}.", f"campaign.{campaign.status}", **base)
+        return refuse(Reason.CAMPAIGN_INACTIVE, f"The campaign “{campaign.name}” {when}.", f"campaign.{campaign.status}",
+                      params={"campaign": campaign.name, "when": when.replace(" ", "_")}, **base)
     if not campaign.includes_store(store_id):
-        return refuse(Reason.STORE_NOT_ALLOWED, f"“{campaign.name}” vouchers are not valid in this store.", **base)
+        return refuse(Reason.STORE_NOT_ALLOWED, f"“{campaign.name}” vouchers are not valid in this store.",
+                      params={"campaign": campaign.name}, **base)
 
     starts, ends = campaign.validity.window(voucher.claimed_at)
     if voucher.valid_until is not None:
         ends = voucher.valid_until if ends is None else min(ends, voucher.valid_until)
     if starts is not None and now < starts:
-        return refuse(Reason.NOT_YET_VALID, f"This voucher is valid from {starts:%Y-%m-%d %H:%M} UTC.", **base)
+        return refuse(Reason.NOT_YET_VALID, f"This voucher is valid from {starts:%Y-%m-%d %H:%M} UTC.",
+                      params={"starts": format_time(starts)}, **base)
     if ends is not None and now >= ends:
-        return refuse(Reason.EXPIRED, f"This voucher expired on {ends:%Y-%m-%d %H:%M} UTC.", **base)
+        return refuse(Reason.EXPIRED, f"This voucher expired on {ends:%Y-%m-%d %H:%M} UTC.",
+                      params={"ends": format_time(ends)}, **base)
 
     first = history.active_redemption(code)
     if first is not None:
@@ -126,7 +132,8 @@ def check(
         since = None if campaign.per_customer is PerCustomer.ONCE else _day_start(now, campaign.timezone)
         if history.customer_redemptions(campaign.id, voucher.customer_id, since) > 0:
             span = "" if since is None else " today"
-            return refuse(Reason.LIMIT_REACHED, f"This customer has already used a “{campaign.name}” voucher{span}.", **base)
+            return refuse(Reason.LIMIT_REACHED, f"This customer has already used a “{campaign.name}” voucher{span}.",
+                          params={"campaign": campaign.name, "span": "today" if since else "ever"}, **base)
 
     try:
         basket = Basket.of(amount, items)
@@ -134,19 +141,21 @@ def check(
         return refuse(Reason.RULES_NOT_MET, err.message, err.code, **base)
     got = benefit(campaign, basket)
     if got.problem is not None:
-        return refuse(Reason.RULES_NOT_MET, got.sentence, got.problem, **base)
+        return refuse(Reason.RULES_NOT_MET, got.sentence, got.problem, params=got.params, **base)
     off, sentence = got.off, got.sentence
     gifts = tuple(f"{sku} ×{num}" for sku, num in got.gifts)
 
     if offline:
         policy = campaign.offline
         if not policy.allowed:
-            return refuse(Reason.OFFLINE_NOT_ALLOWED, f"“{campaign.name}” vouchers need a connection to the service.", **base)
+            return refuse(Reason.OFFLINE_NOT_ALLOWED, f"“{campaign.name}” vouchers need a connection to the service.",
+                          params={"campaign": campaign.name}, **base)
         if policy.max_discount is not None and off > policy.max_discount:
             return refuse(
                 Reason.OFFLINE_NOT_ALLOWED,
                 f"Offline, at most {money(policy.max_discount)} off may be given; this is {money(off)}.",
                 "offline.max_discount",
+                params={"max": money(policy.max_discount), "off": money(off)},
                 **base,
             )
 

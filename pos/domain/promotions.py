@@ -342,10 +342,11 @@ class Benefit:
     units: int = 0  # promoted units in the basket (for a promotion's total limit)
     problem: str | None = None
     sentence: str = ""
+    params: dict[str, str] = field(default_factory=dict)  # the facts in ``sentence``
 
 
-def _refused(code: str, sentence: str) -> Benefit:
-    return Benefit(problem=code, sentence=sentence)
+def _refused(code: str, sentence: str, **params: str) -> Benefit:
+    return Benefit(problem=code, sentence=sentence, params=params)
 
 
 @dataclass(slots=True)
@@ -406,7 +407,8 @@ def coupon_benefit(d: Discount, amount: int | None) -> Benefit:
     if needs_amount and amount is None:
         return _refused("rules.amount_required", "Enter the basket amount: this voucher depends on it.")
     if amount is not None and amount < d.min_spend:
-        return _refused("rules.min_spend", f"The basket must come to at least {money(d.min_spend)}; it is {money(amount)}.")
+        return _refused("rules.min_spend", f"The basket must come to at least {money(d.min_spend)}; it is {money(amount)}.",
+                        min_spend=money(d.min_spend), amount=money(amount))
     if d.percent_off is not None:
         assert amount is not None
         off = amount * d.percent_off // 100

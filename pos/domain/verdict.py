@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -56,6 +56,9 @@ class Verdict:
     first_redemption: FirstRedemption | None = None
     gifts: tuple[str, ...] = ()  # goods handed over with the voucher, e.g. "G1 ×2"
     surcharge: int = 0  # what the customer adds for a gift (JD spend-and-get "plus"), in cents
+    # the facts in ``message`` (a date, a minimum spend, a campaign's name), so that a terminal can say the
+    # same sentence in its own language
+    params: dict[str, str] = field(default_factory=dict)
 
     @property
     def accepted(self) -> bool:
@@ -78,6 +81,7 @@ class Verdict:
             "first_redemption": self.first_redemption.to_dict() if self.first_redemption else None,
             "gifts": list(self.gifts),
             "surcharge": self.surcharge,
+            "params": dict(self.params),
         }
 
     @classmethod
@@ -95,6 +99,7 @@ class Verdict:
             first_redemption=FirstRedemption.from_dict(first) if first else None,
             gifts=tuple(d.get("gifts") or ()),
             surcharge=int(d.get("surcharge") or 0),
+            params={str(k): str(v) for k, v in (d.get("params") or {}).items()},
         )
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from datetime import datetime
 
+from pos.domain import Verdict, parse_time
+
 LANGUAGES = ("en", "zh")
 _language = "en"
 
@@ -381,6 +383,52 @@ def sentence(code: str, message: str) -> str:
     """A refusal in the reader's language: the sender's own sentence in English (it has the details),
     the catalogued one for its code in Chinese."""
     return message if _language == "en" and message else code_text(code, message)
+
+
+# A refusal's own sentence in Chinese, with its facts (``Verdict.params``); keyed by the detail code where
+# one reason has several sentences, else by the reason.
+ZH_VERDICTS: dict[str, str] = {
+    "staff_not_verifier": "员工 {staff} 无权在本店核销。",
+    "unknown_code": "本店不认识券码 {code}。",
+    "campaign_inactive/has_not_started": "活动“{campaign}”尚未开始。",
+    "campaign_inactive/has_ended": "活动“{campaign}”已结束。",
+    "campaign_inactive/is_not_running": "活动“{campaign}”未在进行中。",
+    "store_not_allowed": "“{campaign}”的券不能在本店使用。",
+    "not_yet_valid": "该券自 {starts} 起可用。",
+    "expired": "该券已于 {ends} 过期。",
+    "already_redeemed": "该券已于 {at} 在门店 {store} 核销。",
+    "limit_reached/ever": "该顾客已用过一张“{campaign}”的券。",
+    "limit_reached/today": "该顾客今天已用过一张“{campaign}”的券。",
+    "rules.min_spend": "订单金额须满 {min_spend};当前为 {amount}。",
+    "rules.amount_required": "请输入订单金额:该券的优惠取决于金额。",
+    "rules.items_required": "请列出所购商品:该促销取决于具体商品。",
+    "rules.amount_negative": "订单金额不能为负。",
+    "offline_not_allowed": "“{campaign}”的券需联网核销。",
+    "offline.max_discount": "离线时最多优惠 {max};本次为 {off}。",
+}
+
+
+def verdict_sentence(verdict: Verdict) -> str:
+    """The verdict's sentence in the reader's language: the service's own in English; in Chinese the same
+    facts (a date, the minimum spend, the campaign) in a Chinese sentence, else the reason's short text."""
+    if _language == "en" and verdict.message:
+        return verdict.message
+    params = dict(verdict.params)
+    reason = str(verdict.reason)
+    for key in ("starts", "ends"):
+        if key in params:
+            params[key] = day(parse_time(params[key]))
+    if verdict.first_redemption is not None:
+        params.update(at=day(verdict.first_redemption.at), store=verdict.first_redemption.store_id)
+    keys = [f"{reason}/{params.get('when', params.get('span', ''))}", verdict.detail or "", reason]
+    for key in keys:
+        template = ZH_VERDICTS.get(key)
+        if template:
+            try:
+                return template.format(**params)
+            except KeyError:  # a verdict from an older service, without the facts: the short text
+                break
+    return code_text(reason, verdict.message)
 
 
 def status_text(status: str) -> str:

@@ -11,7 +11,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from pos.domain import Verdict, display, money
-from pos.tui.i18n import _, clock, code_text, sentence
+from pos.tui.i18n import _, clock, code_text, verdict_sentence
 
 
 class VerdictPanel(Static):
@@ -45,7 +45,7 @@ class VerdictPanel(Static):
         reason.append(f"  {code_text(str(verdict.reason))}")
         if verdict.accepted and verdict.offline:
             reason.append(f"  ({_('accepted offline')})", style="italic")
-        lines = [headline, Text(""), reason, Text(sentence(str(verdict.reason), verdict.message))]
+        lines = [headline, Text(""), reason, Text(verdict_sentence(verdict))]
         if verdict.gifts:
             gifts = Text(f"🎁 {_('Hand over')}: {', '.join(verdict.gifts)}", style="bold")
             if verdict.surcharge:
