@@ -191,7 +191,9 @@ def test_sync_screen_shows_conflicts_and_reports_count_redemptions(shop: Shop) -
 
 
 def test_goods_at_the_counter_and_a_push_from_the_back_office(shop: Shop, tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.chdir(tmp_path)
+    elsewhere = tmp_path / "started-from-here"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # the folder the UI was started from is not where exports go
     app = app_for(shop, "S001-T1")
 
     async def scenario() -> None:
@@ -235,7 +237,8 @@ def test_goods_at_the_counter_and_a_push_from_the_back_office(shop: Shop, tmp_pa
                         and app.screen.query_one("#pushes", DataTable).row_count == 1)
             assert rows(app.screen.query_one("#pushes", DataTable))[0][2:5:2] == ["SPRING", "scheduled"]
             await pilot.press("t")
-            await until(pilot, (tmp_path / "push-orders-template.xlsx").exists)
+            await until(pilot, (tmp_path / "push-orders-template.xlsx").exists)  # beside the terminal's file
+            assert not (elsewhere / "push-orders-template.xlsx").exists()
 
     run(scenario)
     assert shop.query("SELECT discount FROM redemptions WHERE code=?", shop.codes["buy5"]) == [(850,)]

@@ -82,6 +82,9 @@ class PosApp(App[None]):
         self.office = self._endpoint(10.0)
         self._probe_endpoint = self._endpoint(1.0)
         self.log_path = Path(cfg.database).with_name("pos-ui.log")
+        # where the back office saves what it exports (reports, vouchers, templates): beside the terminal's
+        # own file, whatever folder the UI was started from
+        self.exports = Path(cfg.database).resolve().parent
         self.failures = 0  # workers that failed this session (each told on screen and logged)
         self.probe_every = probe_every
         self.pull_every = 300.0  # seconds between background syncs (catalog pull, outbox push)

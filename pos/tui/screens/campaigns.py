@@ -3,7 +3,6 @@ steps — each step's key is offered only when the selected campaign's state all
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from textual import on
@@ -166,7 +165,7 @@ class CampaignsScreen(OfficeScreen):
             text = await self.ask(lambda e, s: e.campaign_report(s, chosen["id"], csv=True))
         except OfficeError:
             return
-        path = Path.cwd() / f"{chosen['id']}-report.csv"
+        path = self.app.exports / f"{chosen['id']}-report.csv"
         path.write_text(text, encoding="utf-8")
         self.notify(_("Saved {path}", path=str(path)))
 

@@ -179,6 +179,6 @@ class PushesScreen(OfficeScreen):
             content = await self.ask(lambda e, s: e.push_template(s, "xlsx"))
         except OfficeError:
             return
-        path = Path.cwd() / "push-orders-template.xlsx"
+        path = self.app.exports / "push-orders-template.xlsx"
         path.write_bytes(content)
         self.notify(_("Saved {path}", path=str(path)))

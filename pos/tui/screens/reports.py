@@ -59,8 +59,7 @@ class ReportsScreen(OfficeScreen):
         super().on_mount()
         self.query_one("#report", DataTable).add_columns(_("Day"), _("Campaign"), _("Store"), _("Count"),
                                                          _("Discount"), _("Amount"))
-        folder = Path(self.app.cfg.database).resolve().parent
-        self.query_one("#r-path", Input).value = str(folder / f"redemptions-{datetime.now():%Y%m%d}.csv")
+        self.query_one("#r-path", Input).value = str(self.app.exports / f"redemptions-{datetime.now():%Y%m%d}.csv")
 
     def on_screen_resume(self) -> None:
         """Each time the screen is shown (the first time too): the figures as they are now."""

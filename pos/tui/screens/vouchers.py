@@ -78,8 +78,7 @@ class VouchersScreen(OfficeScreen):
     def campaign_chosen(self, event: Select.Changed) -> None:
         if not event.select.is_blank():
             stamp = datetime.now().strftime("%Y%m%d-%H%M")
-            folder = Path(self.app.cfg.database).resolve().parent
-            self.query_one("#v-path", Input).value = str(folder / f"vouchers-{event.value}-{stamp}.csv")
+            self.query_one("#v-path", Input).value = str(self.app.exports / f"vouchers-{event.value}-{stamp}.csv")
 
     @work(exclusive=True, group="issue")
     async def action_issue(self) -> None:
