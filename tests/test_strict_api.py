@@ -47,7 +47,7 @@ def redeem_body(codes: dict[str, str], **changes: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(("field", "value"), [
     ("amount", "5000"), ("amount", True), ("amount", False), ("amount", 620.5), ("amount", 62000.0),
     ("amount", 10**30), ("amount", -1), ("amount", [62000]), ("amount", {"cents": 1}),
-    ("nonce", 12345678), ("staff_id", True),
+    ("nonce", 12345678), ("staff_id", True), ("staff_id", "ali\x00ce"), ("code", "SPRING\x00"),
 ])
 def test_a_redeem_with_a_loosely_typed_field_is_refused_and_the_field_named(service: Any, field: str,
                                                                            value: Any) -> None:
@@ -64,6 +64,8 @@ def test_a_redeem_with_a_loosely_typed_field_is_refused_and_the_field_named(serv
     ("/v1/uploads", {"store_id": "S001", "items": [{"nonce": "strict-000003", "staff_id": "alice",
                                                      "code": "X", "items": [{"price": 100, "qty": "2"}]}]}),
     ("/v1/sessions", {"staff_id": "alice", "pin": 1234}),
+    ("/v1/uploads", {"store_id": "S001", "items": [{"nonce": "strict-000004", "staff_id": "alice",
+                                                     "code": "X", "items": [{"sku": "A\x00", "qty": 1}]}]}),
 ])
 def test_counts_and_flags_elsewhere_are_not_coerced_either(service: Any, path: str, body: dict[str, Any]) -> None:
     call, _ = service

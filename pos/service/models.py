@@ -4,9 +4,9 @@ FastAPI refuses what the domain would never accept before any state is read."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Nonce = Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 Ident = Annotated[str, Field(min_length=1, max_length=64)]
@@ -20,9 +20,27 @@ CampaignStatusParam = Literal["rejected", "not_reviewed", "manual_review", "appr
 
 
 class Strict(BaseModel):
-    """No unknown fields, and no coercion: ``"5000"`` or ``true`` is not an amount, ``1.5`` not a count."""
+    """No unknown fields, and no coercion: ``"5000"`` or ``true`` is not an amount, ``1.5`` not a count;
+    no NUL character in any text (no person types one, and PostgreSQL cannot store it)."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if _has_nul(value):
+            raise ValueError("text must not contain the NUL character")
+        return value
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, (list, tuple)):
+        return any(_has_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    return False
 
 
 SkuId = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
