@@ -147,10 +147,11 @@ def serve(host: str, port: int, db_path: str, no_upgrade: bool, fixture: str | N
     mailer = Smtp.parse(smtp, sender=smtp_from, shop=shop) if smtp else None
     if workers == 1:
         app = create_app(db_path, synchronous=synchronous.upper(), group_commit=not no_group_commit, smtp=mailer,
-                         push_every=push_every, shop=shop, keep_keys=timedelta(hours=keep_keys))
+                         push_every=push_every, shop=shop, keep_keys=timedelta(hours=keep_keys), upgrade=not no_upgrade)
         uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=access_log)
         return
     os.environ.update(POS_SERVICE_DB=db_path, POS_SERVICE_SYNCHRONOUS=synchronous.upper(),
+                      POS_SERVICE_UPGRADE="0" if no_upgrade else "1",
                       POS_SERVICE_GROUP_COMMIT="0" if no_group_commit else "1", POS_SHOP=shop, POS_SMTP_FROM=smtp_from,
                       POS_PUSH_EVERY=str(push_every), POS_KEEP_KEYS_HOURS=str(keep_keys),
                       **({"POS_SMTP": smtp} if smtp else {}))

@@ -154,3 +154,14 @@ def test_pos_db_copy_moves_a_serving_shop_to_postgresql(shop: Shop, postgres: Po
             e.close()
     finally:
         postgres.drop_database(url.rpartition("/")[2])
+
+
+def test_pos_serve_no_upgrade_refuses_an_out_of_date_database(tmp_path: Path) -> None:
+    legacy = tmp_path / "legacy.db"
+    conn = sqlite3.connect(legacy)
+    conn.executescript((SCHEMAS / "service-sqlite-0.sql").read_text())
+    conn.close()
+    out = subprocess.run([sys.executable, "-m", "pos", "serve", "--db", str(legacy), "--port", "1", "--no-upgrade"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "pos db upgrade" in out.stderr, out.stderr
+    assert migrations.current(connect(legacy)) == 0  # untouched

@@ -41,7 +41,8 @@ def app_from_env() -> FastAPI:
                       smtp=Smtp.parse(smtp, sender=os.environ.get("POS_SMTP_FROM", "coupons@localhost"),
                                       shop=os.environ.get("POS_SHOP", "Our shop")) if smtp else None,
                       push_every=float(os.environ.get("POS_PUSH_EVERY", "30")), shop=os.environ.get("POS_SHOP", "Our shop"),
-                      keep_keys=timedelta(hours=float(os.environ.get("POS_KEEP_KEYS_HOURS", "48"))))
+                      keep_keys=timedelta(hours=float(os.environ.get("POS_KEEP_KEYS_HOURS", "48"))),
+                      upgrade=os.environ.get("POS_SERVICE_UPGRADE", "1") == "1")
 
 
 def pusher(service: Service, smtp: Smtp, every: float, stop: threading.Event) -> None:
@@ -77,8 +78,9 @@ def key_keeper(service: Service, keep: timedelta, every: float, stop: threading.
 
 
 def create_app(db_path: str | Path, *, synchronous: str = "FULL", group_commit: bool = True, smtp: Smtp | None = None,
-               push_every: float = 30.0, shop: str = "Our shop", keep_keys: timedelta = KEEP_KEYS) -> FastAPI:
-    service = Service(db_path, synchronous=synchronous, group_commit=group_commit, shop=shop)
+               push_every: float = 30.0, shop: str = "Our shop", keep_keys: timedelta = KEEP_KEYS,
+               upgrade: bool = True) -> FastAPI:
+    service = Service(db_path, synchronous=synchronous, group_commit=group_commit, shop=shop, upgrade=upgrade)
     if keep_keys < timedelta(hours=24):
         raise ValueError("idempotency keys are kept at least 24 hours")
 
