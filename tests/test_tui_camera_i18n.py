@@ -114,3 +114,29 @@ def test_chinese_refusals_keep_their_facts(shop: Shop) -> None:
         run(scenario)
     finally:
         i18n.set_language("en")
+
+
+def test_times_in_a_verdict_are_read_on_the_tills_clock(monkeypatch) -> None:
+    """The service words times in UTC; a Shanghai cashier at 07:30 reads 07:30, not 23:30 the day before."""
+    import time as clock_module
+
+    from pos.domain import FirstRedemption, Reason, Verdict, parse_time
+
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    clock_module.tzset()
+    try:
+        expired = Verdict(Reason.EXPIRED, "This voucher expired on 2026-11-23 23:30 UTC.",
+                          params={"ends": "2026-11-23T23:30:00.000000Z"})
+        used = Verdict(Reason.ALREADY_REDEEMED, "Already redeemed on 2026-11-23 23:30 UTC in store S002.",
+                       first_redemption=FirstRedemption(parse_time("2026-11-23T23:30:00Z"), "S002"))
+        old = Verdict(Reason.EXPIRED, "This voucher expired on 2026-11-23 23:30 UTC.")  # from a service without params
+        assert i18n.verdict_sentence(expired) == "This voucher expired on 2026-11-24 07:30."
+        assert i18n.verdict_sentence(used) == "Already redeemed on 2026-11-24 07:30 in store S002."
+        assert i18n.verdict_sentence(old) == old.message
+        i18n.set_language("zh")
+        assert "2026-11-24 07:30" in i18n.verdict_sentence(expired)
+        assert "2026-11-24 07:30" in i18n.verdict_sentence(used) and "S002" in i18n.verdict_sentence(used)
+    finally:
+        i18n.set_language("en")
+        monkeypatch.delenv("TZ")
+        clock_module.tzset()

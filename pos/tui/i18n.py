@@ -408,12 +408,23 @@ ZH_VERDICTS: dict[str, str] = {
 }
 
 
+# English sentences said again where they hold a time: the service words it in UTC, the cashier reads the
+# till's own clock
+EN_VERDICTS: dict[str, str] = {
+    "not_yet_valid": "This voucher is valid from {starts}.",
+    "expired": "This voucher expired on {ends}.",
+    "already_redeemed": "Already redeemed on {at} in store {store}.",
+}
+
+
 def verdict_sentence(verdict: Verdict) -> str:
-    """The verdict's sentence in the reader's language: the service's own in English; in Chinese the same
-    facts (a date, the minimum spend, the campaign) in a Chinese sentence, else the reason's short text."""
-    if _language == "en" and verdict.message:
-        return verdict.message
+    """The verdict's sentence in the reader's language, times on the till's clock: in English the
+    service's own (said again where it holds a time); in Chinese the same facts (a date, the minimum
+    spend, the campaign) in a Chinese sentence, else the reason's short text."""
     params = dict(verdict.params)
+    templates = ZH_VERDICTS if _language == "zh" else EN_VERDICTS
+    if _language == "en" and str(verdict.reason) not in EN_VERDICTS:
+        return verdict.message or code_text(str(verdict.reason))
     reason = str(verdict.reason)
     for key in ("starts", "ends"):
         if key in params:
@@ -422,13 +433,13 @@ def verdict_sentence(verdict: Verdict) -> str:
         params.update(at=day(verdict.first_redemption.at), store=verdict.first_redemption.store_id)
     keys = [f"{reason}/{params.get('when', params.get('span', ''))}", verdict.detail or "", reason]
     for key in keys:
-        template = ZH_VERDICTS.get(key)
+        template = templates.get(key)
         if template:
             try:
                 return template.format(**params)
-            except KeyError:  # a verdict from an older service, without the facts: the short text
+            except KeyError:  # a verdict from an older service, without the facts
                 break
-    return code_text(reason, verdict.message)
+    return verdict.message if _language == "en" and verdict.message else code_text(reason, verdict.message)
 
 
 def status_text(status: str) -> str:
@@ -447,6 +458,7 @@ def clock(moment: datetime) -> str:
 
 
 def day(moment: datetime) -> str:
+    """A day and time on the till's clock (its local time zone)."""
     return moment.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
