@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
@@ -130,3 +132,35 @@ def test_a_wrong_pin_and_an_unknown_staff_id_get_the_same_words(shop: Shop) -> N
         except Refused as err:
             answers.append((err.status, err.code, err.message))
     assert len(answers) == 2 and answers[0] == answers[1], answers
+
+
+def test_a_till_holds_only_the_pin_hashes_of_cashiers_who_may_verify_in_its_store(shop: Shop) -> None:
+    """A stolen till's file gives away no manager's PIN hash and no other store's cashier's."""
+    from datetime import UTC, datetime
+
+    from pos.terminal.login import LoginError, sign_in
+
+    def hashes(t: Any) -> dict[str, bool]:
+        return {r[0]: r[1] is not None for r in t.db.conn.execute("SELECT id, pin_hash FROM staff")}
+
+    riverside, station = shop.terminal("S001-T1"), shop.terminal("S002-T1")
+    assert hashes(riverside) == {"alice": True, "bob": False, "dan": False, "carol": False}
+    assert hashes(station) == {"alice": False, "bob": False, "dan": True, "carol": False}
+
+    session = riverside.endpoint.login("carol", PINS["carol"])["session"]
+    riverside.endpoint.set_verifier(session, "alice", stores=["S001", "S002"])
+    assert station.sync().error is None
+    assert hashes(station)["alice"]  # granted: the station's till may now let her in offline
+    riverside.endpoint.set_verifier(session, "alice", stores=["S001"])
+    assert station.sync().error is None
+    assert not hashes(station)["alice"]  # taken away again: the hash goes with it
+
+    shop.service.stop()  # offline: the store's cashier gets in, the manager and an unknown id get one answer
+    now = datetime.now(UTC)
+    assert sign_in(riverside.db, None, "alice", PINS["alice"], now).staff_id == "alice"
+    answers = set()
+    for staff, pin in (("carol", PINS["carol"]), ("nobody", "1234"), ("dan", PINS["dan"])):
+        with pytest.raises(LoginError) as refused_offline:
+            sign_in(riverside.db, None, staff, pin, now)
+        answers.add((refused_offline.value.code, refused_offline.value.message))
+    assert len(answers) == 1 and next(iter(answers))[0] == "login.offline_failed"

@@ -23,7 +23,7 @@ from pos.domain import payload as qr
 from pos.domain.pins import PinError, hash_pin
 from pos.service.engine import Db
 from pos.service.ledger import audit
-from pos.service.schema import save_campaign
+from pos.service.schema import save_campaign, touch_staff
 
 
 class FixtureError(ValueError):
@@ -139,6 +139,7 @@ def load_fixture(db: Db, data: dict[str, Any], *, now: datetime | None = None) -
                        "ON CONFLICT (staff_id) DO UPDATE SET all_stores=excluded.all_stores, stores=excluded.stores, "
                        "active=excluded.active, version=excluded.version",
                        (ver.staff_id, ver.all_stores, json.dumps(sorted(ver.stores)), ver.active, db.next_versions()))
+            touch_staff(db, ver.staff_id)
             audit(db, now, "verifier.grant", actor="fixture", terminal=None, subject=ver.staff_id, **ver.to_dict())
             counts["verifiers"] += 1
         for c in data.get("campaigns", []):

@@ -557,6 +557,13 @@ def upload(db: Db, terminal: Terminal, items: list[dict[str, Any]], now: datetim
     return results
 
 
+def _verifies_here(row: tuple[Any, ...], store_id: str) -> bool:
+    """A staff row with its verifier grant: a cashier who may verify in ``store_id``."""
+    _, _, role, active, _, all_stores, stores, granted = row
+    return (role == "cashier" and bool(active) and bool(granted)
+            and (bool(all_stores) or store_id in json.loads(stores or "[]")))
+
+
 def catalog_delta(db: Db, store_id: str, since: int, limit: int,
                   terminal_id: str | None = None) -> dict[str, Any]:
     """Everything a store's terminal needs to decide offline that changed after ``since``.
@@ -589,9 +596,14 @@ def catalog_delta(db: Db, store_id: str, since: int, limit: int,
             "cursor": upto,
             "more": more,
             "stores": [{"id": r[0], "name": r[1]} for r in rows("SELECT id, name FROM stores WHERE version > ? AND version <= ?")],
-            # the PIN's salted scrypt hash lets a cashier log in while the network is down
-            "staff": [{"id": r[0], "name": r[1], "role": r[2], "active": bool(r[3]), "pin_hash": r[4]}
-                      for r in rows("SELECT id, name, role, active, pin_hash FROM staff WHERE version > ? AND version <= ?")],
+            # the PIN's salted scrypt hash lets a cashier log in while the network is down: only the hashes
+            # of cashiers who may verify in this store travel to it, never a manager's (managers log in
+            # online), so a stolen till gives away no PIN that works anywhere else
+            "staff": [{"id": r[0], "name": r[1], "role": r[2], "active": bool(r[3]),
+                       "pin_hash": r[4] if _verifies_here(r, store_id) else None}
+                      for r in rows("SELECT s.id, s.name, s.role, s.active, s.pin_hash, v.all_stores, v.stores, v.active "
+                                    "FROM staff s LEFT JOIN verifiers v ON v.staff_id = s.id "
+                                    "WHERE s.version > ? AND s.version <= ?")],
             "verifiers": [{"staff_id": r[0], "all_stores": bool(r[1]), "stores": json.loads(r[2]), "active": bool(r[3])}
                           for r in rows("SELECT staff_id, all_stores, stores, active FROM verifiers "
                                         "WHERE version > ? AND version <= ?")],

@@ -34,6 +34,12 @@ def save_campaign(db: Db, campaign: Campaign) -> None:
                (campaign.id, json.dumps(campaign.to_dict()), db.next_versions()))
 
 
+def touch_staff(db: Db, staff_id: str) -> None:
+    """A new catalog version for a member of staff whose verifier grant changed: the stores' terminals
+    receive (or lose) the PIN hash they may hold for offline logins."""
+    db.execute("UPDATE staff SET version=? WHERE id=?", (db.next_versions(), staff_id))
+
+
 def voucher_from_row(row: tuple[Any, ...]) -> Voucher:
     code, campaign_id, customer_id, claimed_at, status, *rest = row
     return Voucher(code, campaign_id, customer_id, parse_time(claimed_at) if claimed_at else None, VoucherStatus(status),

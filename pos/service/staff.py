@@ -17,6 +17,7 @@ from pos.domain.pins import locked_until
 from pos.service.admin import issue_vouchers, token_hash, voucher_payload
 from pos.service.engine import Db
 from pos.service.ledger import ServiceError, Terminal, audit
+from pos.service.schema import touch_staff
 
 SHIFT = timedelta(hours=12)
 
@@ -91,6 +92,7 @@ def set_verifier(db: Db, terminal: Terminal, manager: StaffSession, staff_id: st
         "ON CONFLICT(staff_id) DO UPDATE SET all_stores=excluded.all_stores, stores=excluded.stores, "
         "active=excluded.active, version=excluded.version",
         (staff_id, all_stores, json.dumps(sorted(stores)), active, db.next_versions()))
+    touch_staff(db, staff_id)
     audit(db, now, "verifier.grant" if active else "verifier.revoke", actor=manager.staff_id, terminal=terminal,
           subject=staff_id, **grant.to_dict())
     return grant.to_dict()

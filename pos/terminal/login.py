@@ -76,7 +76,8 @@ def _offline(db: LocalDB, staff_id: str, pin: str, now: datetime) -> Shift:
     else:
         failures += 1
         db.login_failed(staff_id, failures, now)
-    if not ok:  # the same words for a wrong PIN and an unknown staff id: ids cannot be told apart
-        raise LoginError("login.failed", "Wrong staff number or PIN.")
+    if not ok:  # the same words for a wrong PIN, an unknown staff id and a manager: ids cannot be told apart
+        raise LoginError("login.offline_failed", "Wrong staff number or PIN. (Without the service, only this "
+                                                 "store's cashiers can log in.)")
     assert row is not None
     return Shift(staff_id, row[0], row[1], None)

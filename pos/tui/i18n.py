@@ -310,6 +310,8 @@ CODES: dict[str, tuple[str, str]] = {
     "limit_reached": ("Customer's limit reached", "已达每人限用次数"),
     "offline_not_allowed": ("Needs the network: try again when online", "需联网核销:请恢复网络后重试"),
     "login.failed": ("Wrong staff number or PIN.", "员工编号或密码错误。"),
+    "login.offline_failed": ("Wrong staff number or PIN. (Without the service, only this store's cashiers can log in.)",
+                             "员工编号或密码错误。(离线时仅本店收银员可登录。)"),
     "login.locked": ("Too many wrong PINs: locked for 15 minutes.", "密码错误次数过多:锁定 15 分钟。"),
     "login.incomplete": ("Type your staff id and PIN.", "请输入员工编号和密码。"),
     "role.manager_required": ("Only a manager may do this.", "只有店长可以执行此操作。"),
