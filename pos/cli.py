@@ -529,13 +529,35 @@ def outbox(config: str | None, as_json: bool) -> None:
         cfg = cfgmod.load(config)
     except cfgmod.ConfigError as exc:
         fail(str(exc))
+    from pos.domain import CodeError, display, money, read_input
+
+    def voucher(raw: str | None) -> str | None:  # a typed code or a scanned QR payload: the voucher's code
+        try:
+            return read_input(raw)[0] if raw else None
+        except CodeError:
+            return raw
+
     db = LocalDB(cfg.database)
-    counts = db.outbox_counts()
-    conflicts = list(db.db.query("SELECT nonce, code, reason, message, recorded_at FROM conflicts ORDER BY recorded_at"))
+    try:
+        counts = db.outbox_counts()
+        waiting = db.waiting(limit=100_000)
+        conflicts = list(db.db.query("SELECT nonce, code, reason, message, recorded_at FROM conflicts ORDER BY recorded_at"))
+    finally:
+        db.close()
+    items = []
+    for w in waiting:
+        body = json.loads(w["body"])
+        code = voucher(body.get("code")) if w["kind"] == "redeem" else w["target_code"]
+        items.append({"nonce": w["nonce"], "kind": w["kind"], "code": code, "amount": body.get("amount"),
+                      "staff_id": body.get("staff_id"), "created_at": w["created_at"]})
     if as_json:
-        click.echo(json.dumps({"outbox": counts, "conflicts": conflicts}))
+        click.echo(json.dumps({"outbox": counts, "waiting": items, "conflicts": conflicts}))
         return
     click.echo("outbox: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "empty"))
+    for i in items:  # what the next pos sync uploads, in order
+        amount = f"  {money(i['amount'])}" if i["amount"] is not None else ""
+        click.echo(f"waiting {i['created_at']}  {i['kind']:<6} {display(i['code']) if i['code'] else '?'}{amount}"
+                   f"  ({i['staff_id']}, {i['nonce']})")
     for c in conflicts:
         click.echo(f"conflict {c['nonce']} {c['code']}: {c['reason']}: {c['message']}")
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from pos.demo import TOKENS
+from pos.domain import display
 from pos.domain import payload as qr
 from pos.terminal.config import TerminalConfig, write
 
@@ -56,13 +57,17 @@ def test_sync_json_summary_and_failure_when_service_is_down(shop: Shop) -> None:
     assert offline.returncode == 0 and json.loads(offline.stdout)["offline"] is True
     down = pos("sync", "--json", env=env)
     assert down.returncode == 2 and json.loads(down.stdout)["error"]
+    listed = pos("outbox", env=env)  # what waits, item by item, not only a count
+    assert "redeem" in listed.stdout and display(shop.codes["spring"]) in listed.stdout and "600.00" in listed.stdout
+    [item] = json.loads(pos("outbox", "--json", env=env).stdout)["waiting"]
+    assert (item["kind"], item["code"], item["amount"]) == ("redeem", shop.codes["spring"], 60000)
     shop.service.start()
     up = pos("sync", "--json", env=env)
     summary = json.loads(up.stdout)
     assert up.returncode == 0 and summary["ok"] and summary["uploaded"] == {"accepted": 1}
     assert shop.query("SELECT mode FROM redemptions") == [("offline",)]
     status = json.loads(pos("outbox", "--json", env=env).stdout)
-    assert status["outbox"] == {"accepted": 1} and status["conflicts"] == []
+    assert status["outbox"] == {"accepted": 1} and status["conflicts"] == [] and status["waiting"] == []
 
 
 def test_sync_exit_status_reports_conflicts(shop: Shop) -> None:

@@ -478,6 +478,15 @@ class LocalDB:
             "SELECT seq, nonce, kind, body FROM outbox WHERE state='pending' AND seq > ? ORDER BY seq LIMIT ?",
             [after, limit]))
 
+    def waiting(self, limit: int = 500) -> list[dict[str, Any]]:
+        """What the service has still to hear of (waiting, or on its way), in order, with the voucher a cancel
+        or a void is about."""
+        return list(self.db.query(
+            "SELECT o.nonce, o.kind, o.body, o.created_at, coalesce(r.code, (SELECT j.code FROM journal j "
+            "WHERE j.nonce = json_extract(o.body, '$.target') LIMIT 1)) AS target_code FROM outbox o "
+            "LEFT JOIN redemptions r ON r.nonce = json_extract(o.body, '$.target') "
+            "WHERE o.state IN ('pending', 'sending') ORDER BY o.seq LIMIT ?", [limit]))
+
     def outbox_counts(self) -> dict[str, int]:
         return {row["state"]: row["n"] for row in self.db.query("SELECT state, count(*) AS n FROM outbox GROUP BY state")}
 

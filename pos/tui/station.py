@@ -144,11 +144,7 @@ class Station:
     async def outbox(self, limit: int = 500) -> list[dict[str, Any]]:
         """What the service has still to hear of (waiting, or on its way), with the voucher a cancel or a
         void is about."""
-        return await self.call(lambda d: list(d.db.db.query(
-            "SELECT o.nonce, o.kind, o.body, o.created_at, coalesce(r.code, (SELECT j.code FROM journal j "
-            "WHERE j.nonce = json_extract(o.body, '$.target') LIMIT 1)) AS target_code FROM outbox o "
-            "LEFT JOIN redemptions r ON r.nonce = json_extract(o.body, '$.target') "
-            "WHERE o.state IN ('pending', 'sending') ORDER BY o.seq LIMIT ?", [limit])))
+        return await self.call(lambda d: d.db.waiting(limit))
 
     async def conflicts(self, limit: int = 500) -> list[dict[str, Any]]:
         return await self.call(lambda d: list(d.db.db.query(
