@@ -5,7 +5,7 @@ Update after a deliberate change with ``pytest tests/test_tui_snapshots.py --sna
 from __future__ import annotations
 
 import pytest
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Input
 
 from pos.demo import PINS
 from tests.conftest import Shop
@@ -23,9 +23,17 @@ def fixed_times(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("pos.tui.screens.reports.date_text", lambda text: "2026-01-01")
 
 
+async def steady(pilot) -> None:
+    """The text cursor shown, not blinking: a blink that falls between two frames changes the picture."""
+    for field in pilot.app.screen.query(Input):
+        field.cursor_blink = False
+    await pilot.pause()
+
+
 def test_login_screen(shop: Shop, snap_compare) -> None:
     async def before(pilot) -> None:
         await ready(pilot)
+        await steady(pilot)
 
     assert snap_compare(app_for(shop), run_before=before, terminal_size=SIZE)
 
@@ -36,6 +44,7 @@ def test_counter_after_a_verdict(shop: Shop, snap_compare) -> None:
         await scan(pilot, shop.codes["spring"], "620")
         await until(pilot, lambda: pilot.app.screen.query_one("#shift", DataTable).row_count == 1)
         await scan(pilot, shop.codes["station"])  # its sentence has no date in it
+        await steady(pilot)
 
     assert snap_compare(app_for(shop), run_before=before, terminal_size=SIZE)
 
@@ -51,6 +60,7 @@ def test_campaigns_screen(shop: Shop, snap_compare) -> None:
     async def before(pilot) -> None:
         await manager_at(pilot, "f2", "CampaignsScreen")
         await until(pilot, lambda: pilot.app.screen.query_one("#campaigns", DataTable).row_count == 6)
+        await steady(pilot)
 
     assert snap_compare(app_for(shop), run_before=before, terminal_size=SIZE)
 
@@ -69,6 +79,7 @@ def test_campaign_form_with_a_problem(shop: Shop, snap_compare) -> None:
         await pilot.pause()
         screen.query_one("#form").scroll_home(animate=False)  # the same view however the focus scrolled it
         await pilot.pause()
+        await steady(pilot)
 
     assert snap_compare(app_for(shop), run_before=before, terminal_size=(120, 44))
 
@@ -77,6 +88,7 @@ def test_staff_screen(shop: Shop, snap_compare) -> None:
     async def before(pilot) -> None:
         await manager_at(pilot, "f3", "StaffScreen")
         await until(pilot, lambda: pilot.app.screen.query_one("#staff", DataTable).row_count == 4)
+        await steady(pilot)
 
     assert snap_compare(app_for(shop), run_before=before, terminal_size=SIZE)
 
@@ -87,6 +99,7 @@ def test_vouchers_screen(shop: Shop, snap_compare) -> None:
         await until(pilot, lambda: pilot.app.screen.query_one("#v-path").value)
         pilot.app.screen.query_one("#v-path").value = "vouchers-SPRING.csv"
         await pilot.pause(0.2)
+        await steady(pilot)
 
     assert snap_compare(app_for(shop), run_before=before, terminal_size=SIZE)
 
@@ -94,6 +107,7 @@ def test_vouchers_screen(shop: Shop, snap_compare) -> None:
 def test_sync_screen(shop: Shop, snap_compare) -> None:
     async def before(pilot) -> None:
         await manager_at(pilot, "f5", "SyncScreen")
+        await steady(pilot)
 
     assert snap_compare(app_for(shop), run_before=before, terminal_size=SIZE)
 
@@ -107,5 +121,6 @@ def test_reports_screen(shop: Shop, snap_compare) -> None:
                     and pilot.app.screen.query_one("#report", DataTable).row_count == 1)
         pilot.app.screen.query_one("#r-path").value = "redemptions.csv"
         await pilot.pause(0.3)
+        await steady(pilot)
 
     assert snap_compare(app_for(shop), run_before=before, terminal_size=SIZE)
