@@ -24,8 +24,8 @@ router = APIRouter()
 async def healthz(service: ServiceDep) -> dict[str, Any]:
     writer = service.writer
     return {"ok": True, "version": pos.__version__,
-            "writer": {"batches": writer.batches, "operations": writer.operations,
-                       "busy_seconds": round(writer.busy_seconds, 3)}}
+            "writer": {"batches": writer.batches, "operations": writer.operations, "retries": writer.retries,
+                       "threads": writer.threads, "busy_seconds": round(writer.busy_seconds, 3)}}
 
 
 @router.get("/readyz", summary="Readiness for a load balancer: the database answers, its schema is this pos's, "
