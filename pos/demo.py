@@ -19,7 +19,7 @@ from rich.table import Table
 
 from pos.domain import Verdict, display, format_time, generate, money
 
-PINS = {"alice": "1234", "bob": "2345", "dan": "3456", "carol": "9876"}  # demo shop only
+PINS = {"alice": "1234", "bob": "2345", "dan": "3456", "carol": "987654"}  # demo shop only
 TOKENS = {"S001-T1": "demo-token-riverside-1", "S001-T2": "demo-token-riverside-2", "S002-T1": "demo-token-station-1"}
 
 

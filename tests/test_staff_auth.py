@@ -164,3 +164,15 @@ def test_a_till_holds_only_the_pin_hashes_of_cashiers_who_may_verify_in_its_stor
             sign_in(riverside.db, None, staff, pin, now)
         answers.add((refused_offline.value.code, refused_offline.value.message))
     assert len(answers) == 1 and next(iter(answers))[0] == "login.offline_failed"
+
+
+def test_a_managers_pin_has_at_least_six_digits(shop: Shop) -> None:
+    """A manager's PIN opens every store's back office: four digits are 10,000 tries, six a million."""
+    t = shop.terminal()
+    session = t.endpoint.login("carol", PINS["carol"])["session"]
+    short = refused(lambda: t.endpoint.add_staff(session, staff_id="erin", name="Erin", role="manager", pin="4321"))
+    assert short.code == "pin.manager_short"
+    assert t.endpoint.add_staff(session, staff_id="erin", name="Erin", role="manager", pin="432198")["role"] == "manager"
+    assert t.endpoint.add_staff(session, staff_id="fay", name="Fay", role="cashier", pin="4321")["role"] == "cashier"
+    with pytest.raises(PinError):
+        hash_pin("1234", role="manager")

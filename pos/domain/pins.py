@@ -22,13 +22,18 @@ class PinError(DomainError):
     """A PIN that breaks the rules."""
 
 
-def check_pin_rules(pin: str) -> None:
+MANAGER_PIN_DIGITS = 6  # a manager's PIN opens the back office of every store: a hundred times the tries
+
+
+def check_pin_rules(pin: str, role: str = "cashier") -> None:
     if not (pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 8):
         raise PinError("pin.invalid", "A PIN is 4 to 8 digits.")
+    if role == "manager" and len(pin) < MANAGER_PIN_DIGITS:
+        raise PinError("pin.manager_short", f"A manager's PIN is {MANAGER_PIN_DIGITS} to 8 digits.")
 
 
-def hash_pin(pin: str, *, salt: bytes | None = None) -> str:
-    check_pin_rules(pin)
+def hash_pin(pin: str, *, salt: bytes | None = None, role: str = "cashier") -> str:
+    check_pin_rules(pin, role)
     salt = salt or secrets.token_bytes(16)
     digest = hashlib.scrypt(pin.encode(), salt=salt, n=N, r=R, p=P, maxmem=64 * 2**20, dklen=32)
     return f"scrypt${N}${R}${P}${salt.hex()}${digest.hex()}"

@@ -121,7 +121,7 @@ def load_fixture(db: Db, data: dict[str, Any], *, now: datetime | None = None) -
             pin_hash = None
             if "pin" in s:
                 try:
-                    pin_hash = hash_pin(str(s["pin"]))
+                    pin_hash = hash_pin(str(s["pin"]), role=role)
                 except PinError as exc:
                     raise FixtureError(f"staff: {s['id']!r}: {exc.message}") from exc
             # a fixture without a PIN keeps the one the member of staff has

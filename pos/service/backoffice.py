@@ -310,7 +310,7 @@ def add_staff(db: Db, terminal: Terminal, manager: StaffSession, *, staff_id: st
     if role not in ("cashier", "manager"):
         raise ServiceError(422, "staff.role.invalid", "The role is cashier or manager.", refused)
     try:
-        pin_hash = hash_pin(pin)
+        pin_hash = hash_pin(pin, role=role)
     except PinError as exc:
         raise ServiceError(422, exc.code, exc.message, refused) from exc
     if db.conn.execute("SELECT 1 FROM staff WHERE id=?", (staff_id,)).fetchone():

@@ -330,6 +330,7 @@ CODES: dict[str, tuple[str, str]] = {
     "campaign.timezone.invalid": ("Unknown time zone.", "未知时区。"),
     "campaign.non.edit": ("Only a campaign not yet approved, or rejected, can be edited.", "仅未审核或已驳回的活动可编辑。"),
     "pin.invalid": ("A PIN is 4 to 8 digits.", "密码为 4–8 位数字。"),
+    "pin.manager_short": ("A manager's PIN is 6 to 8 digits.", "店长密码为 6–8 位数字。"),
     "staff.id.invalid": ("A staff id is 1 to 32 small letters, digits, '.', '-' or '_'.", "员工编号为 1–32 位小写字母、数字、'.'、'-' 或 '_'。"),
     "staff.id.taken": ("There is already a staff member with this id.", "已存在相同编号的员工。"),
 }
