@@ -167,16 +167,11 @@ def part_nightly(pg: PostgresServer, args: argparse.Namespace, engine: str) -> d
         limits = httpx.Limits(max_connections=args.terminals, max_keepalive_connections=args.terminals)
         async with httpx.AsyncClient(base_url=service.url, limits=limits) as client:
             # where every terminal stood before closing time: the catalog as of the evening
-            before = (await client.get("/v1/catalog", params={"since": 0, "limit": 1},
-                                       headers={"Authorization": f"Bearer {tokens[0]}"})).json()
-            evening = before["cursor"] if not before["more"] else 0
-            if before["more"]:
-                since, more = 0, True
-                while more:
-                    page = (await client.get("/v1/catalog", params={"since": since},
-                                             headers={"Authorization": f"Bearer {tokens[0]}"})).json()
-                    since, more = page["cursor"], page["more"]
-                evening = since
+            evening, more = 0, True
+            while more:
+                page = (await client.get("/v1/catalog", params={"since": evening},
+                                         headers={"Authorization": f"Bearer {tokens[0]}"})).json()
+                evening, more = page["cursor"], page["more"]
             t0 = time.perf_counter()
             await asyncio.gather(*(upload_outbox(client, tok, box, 1000, costs, tally)
                                    for tok, box in zip(tokens, outboxes, strict=True)))

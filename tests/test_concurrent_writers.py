@@ -42,7 +42,8 @@ def race(n: int, attempt: object) -> list[dict]:
 
 
 def test_one_customer_two_vouchers_at_the_same_moment_in_two_processes(shop: Shop, second: ServiceProcess) -> None:
-    """VIP5 is once per customer; cust-42 holds two of its vouchers and presents both at many tills."""
+    """VIP5 is once per customer; cust-42 holds two of its vouchers and presents both at many tills. (The
+    outcome under load; that the lock is what holds it is forced in the test after the next.)"""
     def attempt(i: int) -> dict:
         url = shop.service.url if i % 2 else second.url
         code = shop.codes["vip"] if i % 4 < 2 else shop.codes["vip2"]
