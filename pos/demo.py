@@ -19,7 +19,7 @@ from rich.table import Table
 
 from pos.domain import Verdict, display, format_time, generate, money
 
-PINS = {"alice": "1234", "bob": "2345", "dan": "3456", "carol": "987654"}  # demo shop only
+PINS = {"alice": "1234", "bob": "2345", "dan": "3456", "carol": "987654", "grace": "246810"}  # demo shop only
 TOKENS = {"S001-T1": "demo-token-riverside-1", "S001-T2": "demo-token-riverside-2", "S002-T1": "demo-token-station-1"}
 
 
@@ -29,7 +29,8 @@ def demo_codes(n: int, seed: int = 2026) -> list[str]:
 
 
 def demo_fixture(now: datetime | None = None) -> tuple[dict[str, Any], dict[str, str]]:
-    """A small chain: three stores, four staff, six campaigns, customers, orders and named vouchers to try."""
+    """A small chain: three stores, five staff (two managers, for four eyes), six campaigns, customers, orders
+    and named vouchers to try."""
     now = now or datetime.now(UTC)
     t = lambda delta: format_time(now + delta)  # noqa: E731
     names = ["spring", "spring2", "spring3", "spring4", "vip", "vip2", "vip3", "expired", "station", "revoked", "future",
@@ -41,7 +42,8 @@ def demo_fixture(now: datetime | None = None) -> tuple[dict[str, Any], dict[str,
         "staff": [{"id": "alice", "name": "Alice Wang", "role": "cashier", "pin": PINS["alice"]},
                   {"id": "bob", "name": "Bob Li", "role": "cashier", "pin": PINS["bob"]},
                   {"id": "dan", "name": "Dan Zhou", "role": "cashier", "pin": PINS["dan"]},
-                  {"id": "carol", "name": "Carol Chen", "role": "manager", "pin": PINS["carol"]}],
+                  {"id": "carol", "name": "Carol Chen", "role": "manager", "pin": PINS["carol"]},
+                  {"id": "grace", "name": "Grace Lin", "role": "manager", "pin": PINS["grace"]}],
         "verifiers": [{"staff_id": "alice", "stores": ["S001"]},
                       {"staff_id": "dan", "stores": ["S002"]},
                       {"staff_id": "carol", "all_stores": True}],
@@ -169,7 +171,8 @@ def run_ui(workdir: Path, *, port: int = 0, language: str | None = None, camera:
             _counter_ui(workdir, service, codes, vip_qr, forged, language, camera)
         finally:
             service.stop()
-    print(f"Demo files are in {workdir}/. Managers: log out (Ctrl+L) and log in as carol, PIN {PINS['carol']}.")
+    print(f"Demo files are in {workdir}/. Managers: log out (Ctrl+L) and log in as carol, PIN {PINS['carol']}, "
+          f"or grace, PIN {PINS['grace']} (a campaign one of them made, the other approves).")
     return 0
 
 

@@ -27,7 +27,7 @@ from pos.testing.process import ServiceProcess
 # the suites about the service itself: each of their tests runs on SQLite and on PostgreSQL
 BOTH_ENGINES = {"test_redemption_flow", "test_backoffice_api", "test_promotions_service", "test_staff_auth",
                 "test_unknown_outcome", "test_sync_crash", "test_idempotency_expiry", "test_failover", "test_faults",
-                "test_cli", "test_interleavings", "test_api_fuzz", "test_concurrent_writers"}
+                "test_cli", "test_interleavings", "test_api_fuzz", "test_concurrent_writers", "test_staff_security"}
 
 
 @dataclass

@@ -144,8 +144,8 @@ def test_a_till_holds_only_the_pin_hashes_of_cashiers_who_may_verify_in_its_stor
         return {r[0]: r[1] is not None for r in t.db.conn.execute("SELECT id, pin_hash FROM staff")}
 
     riverside, station = shop.terminal("S001-T1"), shop.terminal("S002-T1")
-    assert hashes(riverside) == {"alice": True, "bob": False, "dan": False, "carol": False}
-    assert hashes(station) == {"alice": False, "bob": False, "dan": True, "carol": False}
+    assert hashes(riverside) == {"alice": True, "bob": False, "dan": False, "carol": False, "grace": False}
+    assert hashes(station) == {"alice": False, "bob": False, "dan": True, "carol": False, "grace": False}
 
     session = riverside.endpoint.login("carol", PINS["carol"])["session"]
     riverside.endpoint.set_verifier(session, "alice", stores=["S001", "S002"])

@@ -9,10 +9,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.widgets import DataTable
 
 from pos.demo import PINS
 from pos.domain import display, normalise
+from pos.terminal.endpoint import Refused
 from tests.conftest import Shop
 from tests.tui_helpers import app_for, log_in_at_counter, run, scan, text_of, until
 
@@ -29,6 +31,25 @@ async def fill(pilot, field: str, value: str) -> None:
 
 def rows(table: DataTable) -> list[list[str]]:
     return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+def selected_row(app: Any) -> list[str]:
+    table = app.screen.query_one("#campaigns", DataTable)
+    return rows(table)[table.cursor_row]
+
+
+def notes(app: Any) -> list[str]:
+    """The notifications on screen now."""
+    return [n.message for n in app._notifications]
+
+
+async def step(pilot: Any, key: str, status: str) -> None:
+    """A lifecycle step on the selected campaign, confirmed, and the status it leads to."""
+    app = pilot.app
+    await pilot.press(key)
+    await until(pilot, lambda: type(app.screen).__name__ == "Confirm")
+    await pilot.press("y")
+    await until(pilot, lambda: selected_row(app)[3] == status)
 
 
 def test_manager_runs_a_campaign_and_a_verifier_is_refused_elsewhere(shop: Shop) -> None:
@@ -61,25 +82,39 @@ def test_manager_runs_a_campaign_and_a_verifier_is_refused_elsewhere(shop: Shop)
             table = app.screen.query_one("#campaigns", DataTable)
             assert rows(table)[table.cursor_row][:2] == ["XMAS", "Xmas 10"]
             assert app.screen.check_action("step", ("approve",)) is False  # not offered before submission
-            for key, status in [("s", "in review"), ("a", "active")]:
-                await pilot.press(key)
-                await until(pilot, lambda: type(app.screen).__name__ == "Confirm")
-                await pilot.press("y")
-                await until(pilot, lambda s=status: rows(app.screen.query_one("#campaigns", DataTable))[
-                    app.screen.query_one("#campaigns", DataTable).cursor_row][3] == s)
+            await step(pilot, "s", "in review")
+            bells = app.bells
+            await pilot.press("a")  # four eyes: carol made it, so carol may not approve it
+            await until(pilot, lambda: type(app.screen).__name__ == "Confirm")
+            await pilot.press("y")
+            await until(pilot, lambda: app.bells > bells)
+            assert any("campaign.four_eyes" in n or "Four eyes: XMAS was created and last edited by carol" in n
+                       for n in notes(app)), notes(app)
+            assert selected_row(app)[3] == "in review"
+
+            await pilot.press("ctrl+l")  # the second manager approves
+            await log_in_at_counter(pilot, "grace", PINS["grace"])
+            await pilot.press("f2")
+            await until(pilot, lambda: type(app.screen).__name__ == "CampaignsScreen"
+                        and app.screen.query_one("#campaigns", DataTable).row_count == 7)
+            table = app.screen.query_one("#campaigns", DataTable)
+            table.move_cursor(row=[r[0] for r in rows(table)].index("XMAS"))
+            await step(pilot, "a", "active")
             assert app.screen.check_action("step", ("pause",)) and not app.screen.check_action("step", ("resume",))
+            await pilot.press("ctrl+l")
+            await log_in_at_counter(pilot, "carol", PINS["carol"])
 
             # a new cashier who may verify at Station Road only
             await pilot.press("f3")
             await until(pilot, lambda: type(app.screen).__name__ == "StaffScreen"
-                        and app.screen.query_one("#staff", DataTable).row_count == 4)
+                        and app.screen.query_one("#staff", DataTable).row_count == 5)
             await pilot.press("n")
             await until(pilot, lambda: type(app.screen).__name__ == "StaffForm")
             for field, value in [("s-id", "erin"), ("s-name", "Erin Xu"), ("s-pin", "4321")]:
                 app.screen.query_one(f"#{field}").value = value
             await pilot.press("ctrl+s")
             await until(pilot, lambda: type(app.screen).__name__ == "StaffScreen"
-                        and app.screen.query_one("#staff", DataTable).row_count == 5)
+                        and app.screen.query_one("#staff", DataTable).row_count == 6)
             table = app.screen.query_one("#staff", DataTable)
             assert rows(table)[table.cursor_row][:4] == ["erin", "Erin Xu", "cashier", "nowhere"]
             await pilot.press("v")
@@ -124,8 +159,8 @@ def test_manager_runs_a_campaign_and_a_verifier_is_refused_elsewhere(shop: Shop)
     run(erin_at_riverside)
     assert shop.query("SELECT staff_id FROM redemptions WHERE code=?", code) == [("alice",)]
     audit = {r[0] for r in shop.query("SELECT action FROM audit WHERE actor='carol'")}
-    assert {"campaign.create", "campaign.submit", "campaign.approve", "staff.add", "verifier.grant",
-            "vouchers.issue"} <= audit
+    assert {"campaign.create", "campaign.submit", "staff.add", "verifier.grant", "vouchers.issue"} <= audit
+    assert shop.query("SELECT actor FROM audit WHERE action='campaign.approve' AND subject='XMAS'") == [("grace",)]
 
 
 def path_open(folder: Path):
@@ -324,5 +359,77 @@ def test_a_field_error_is_shown_whole_not_cut_at_the_form_width(shop: Shop) -> N
             message = str(error.content)
             assert len(message) > error.region.width  # longer than the form is wide …
             assert error.region.height * error.region.width >= len(message)  # … and wrapped, not cut
+
+    run(scenario)
+
+
+def test_a_manager_unlocks_a_cashier_and_gives_them_a_new_pin_from_the_staff_screen(shop: Shop) -> None:
+    t = shop.terminal("S001-T2", pull=False)
+    for _ in range(5):  # bob guesses wrong five times at the other till: locked
+        with pytest.raises(Refused):
+            t.endpoint.login("bob", "0000")
+    app = app_for(shop, "S001-T1")
+
+    def bob() -> list[str]:
+        table = app.screen.query_one("#staff", DataTable)
+        return rows(table)[[r[0] for r in rows(table)].index("bob")]
+
+    async def scenario() -> None:
+        async with app.run_test(size=(140, 45)) as pilot:
+            await log_in_at_counter(pilot, "carol", PINS["carol"])
+            await pilot.press("f3")
+            await until(pilot, lambda: type(app.screen).__name__ == "StaffScreen"
+                        and app.screen.query_one("#staff", DataTable).row_count == 5)
+            assert bob()[4].startswith("locked until")
+            footer = {b.binding.key: b.binding.description for b in app.screen.active_bindings.values() if b.binding.show}
+            assert footer.get("u") == "Unlock" and footer.get("p") == "New PIN", footer
+            table = app.screen.query_one("#staff", DataTable)
+            table.move_cursor(row=[r[0] for r in rows(table)].index("bob"))
+            await pilot.pause()
+
+            await pilot.press("u")
+            await until(pilot, lambda: type(app.screen).__name__ == "Confirm")
+            await pilot.press("y")
+            await until(pilot, lambda: type(app.screen).__name__ == "StaffScreen" and bob()[4] == "")
+            assert "bob is unlocked." in notes(app)
+
+            await pilot.press("p")
+            await until(pilot, lambda: type(app.screen).__name__ == "PinForm" and app.screen.query("#p-pin"))
+            assert app.screen.query_one("#p-pin").password and app.screen.query_one("#p-again").password
+            await pilot.press(*"5678", "enter", *"5679", "enter")  # Enter moves on to the second field, then saves
+            await until(pilot, lambda: "differ" in text_of(app, "#form-error"))
+            app.screen.query_one("#p-pin").value = "56"
+            app.screen.query_one("#p-again").value = "56"
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: "pin.invalid" in text_of(app, "#form-error"))
+            app.screen.query_one("#p-pin").value = "5678"
+            app.screen.query_one("#p-again").value = "5678"
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: type(app.screen).__name__ == "StaffScreen")
+            await until(pilot, lambda: any("bob has a new PIN" in n for n in notes(app)))
+
+    run(scenario)
+    with pytest.raises(Refused) as old:
+        t.endpoint.login("bob", PINS["bob"])
+    assert old.value.code == "login.failed"
+    assert t.endpoint.login("bob", "5678")["staff"]["id"] == "bob"
+    assert shop.query("SELECT action, actor, subject FROM audit WHERE action IN ('staff.unlock', 'staff.pin_reset') "
+                      "ORDER BY id") == [("staff.unlock", "carol", "bob"), ("staff.pin_reset", "carol", "bob")]
+    assert "5678" not in "".join(str(r) for r in shop.query("SELECT detail FROM audit"))
+
+
+def test_the_staff_screen_speaks_chinese(shop: Shop) -> None:
+    app = app_for(shop, "S001-T1", language="zh")
+
+    async def scenario() -> None:
+        async with app.run_test(size=(140, 45)) as pilot:
+            await log_in_at_counter(pilot, "carol", PINS["carol"])
+            await pilot.press("f3")
+            await until(pilot, lambda: type(app.screen).__name__ == "StaffScreen"
+                        and app.screen.query_one("#staff", DataTable).row_count == 5)
+            footer = {b.binding.key: b.binding.description for b in app.screen.active_bindings.values() if b.binding.show}
+            assert footer.get("u") == "解锁" and footer.get("p") == "新密码", footer
+            table = app.screen.query_one("#staff", DataTable)
+            assert [str(c.label) for c in table.columns.values()][-1] == "锁定"
 
     run(scenario)

@@ -87,7 +87,7 @@ def test_campaign_form_with_a_problem(shop: Shop, snap_compare) -> None:
 def test_staff_screen(shop: Shop, snap_compare) -> None:
     async def before(pilot) -> None:
         await manager_at(pilot, "f3", "StaffScreen")
-        await until(pilot, lambda: pilot.app.screen.query_one("#staff", DataTable).row_count == 4)
+        await until(pilot, lambda: pilot.app.screen.query_one("#staff", DataTable).row_count == 5)
         await steady(pilot)
 
     assert snap_compare(app_for(shop), run_before=before, terminal_size=SIZE)

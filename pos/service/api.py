@@ -42,7 +42,8 @@ def app_from_env() -> FastAPI:
                                       shop=os.environ.get("POS_SHOP", "Our shop")) if smtp else None,
                       push_every=float(os.environ.get("POS_PUSH_EVERY", "30")), shop=os.environ.get("POS_SHOP", "Our shop"),
                       keep_keys=timedelta(hours=float(os.environ.get("POS_KEEP_KEYS_HOURS", "48"))),
-                      upgrade=os.environ.get("POS_SERVICE_UPGRADE", "1") == "1")
+                      upgrade=os.environ.get("POS_SERVICE_UPGRADE", "1") == "1",
+                      single_manager=os.environ.get("POS_SINGLE_MANAGER", "0") == "1")
 
 
 def pusher(service: Service, smtp: Smtp, every: float, stop: threading.Event) -> None:
@@ -79,8 +80,9 @@ def key_keeper(service: Service, keep: timedelta, every: float, stop: threading.
 
 def create_app(db_path: str | Path, *, synchronous: str = "FULL", group_commit: bool = True, smtp: Smtp | None = None,
                push_every: float = 30.0, shop: str = "Our shop", keep_keys: timedelta = KEEP_KEYS,
-               upgrade: bool = True) -> FastAPI:
-    service = Service(db_path, synchronous=synchronous, group_commit=group_commit, shop=shop, upgrade=upgrade)
+               upgrade: bool = True, single_manager: bool = False) -> FastAPI:
+    service = Service(db_path, synchronous=synchronous, group_commit=group_commit, shop=shop, upgrade=upgrade,
+                      single_manager=single_manager)
     if keep_keys < timedelta(hours=24):
         raise ValueError("idempotency keys are kept at least 24 hours")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -27,7 +27,7 @@ from pos.domain.campaigns import (
     validate,
 )
 from pos.domain.model import Bind, PromoSku, Scope
-from pos.domain.pins import PinError, hash_pin
+from pos.domain.pins import PinError, hash_pin, locked_until
 from pos.domain.promotions import Problem, describe, validate_skus
 from pos.service.engine import Db
 from pos.service.ledger import RulesRefused, ServiceError, Terminal, audit
@@ -146,18 +146,71 @@ def update_campaign(db: Db, terminal: Terminal, manager: StaffSession, campaign_
     return campaign_view(c, now, *_stats(db).get(c.id, (0, 0)))
 
 
+#: the audit entries that give a campaign its content: who made it, and every change to it since
+AUTHORED = ("campaign.create", "campaign.load", "campaign.update", "campaign.skus.add", "campaign.skus.remove")
+
+
+@dataclass(frozen=True, slots=True)
+class Authors:
+    """Who made a campaign and who changed it last, as the audit has it at the campaign's ``version``
+    (None where no manager did: a campaign loaded from a fixture file is authored by ``fixture``)."""
+
+    version: int | None
+    created_by: str | None
+    last_edited_by: str | None
+
+
+def campaign_authors(db: Db, campaign_id: str) -> Authors:
+    """Read in one statement, so the version and the authors are of one moment. The audit has no index on its
+    subject: on a reader this scan keeps the writer free; the writer reads again only if the campaign changed."""
+    marks = ",".join("?" * len(AUTHORED))
+    row = db.conn.execute(
+        f"SELECT (SELECT version FROM campaigns WHERE id=?), "
+        f"(SELECT actor FROM audit WHERE subject=? AND action IN ({marks}) ORDER BY id LIMIT 1), "
+        f"(SELECT actor FROM audit WHERE subject=? AND action IN ({marks}) ORDER BY id DESC LIMIT 1)",
+        (campaign_id, campaign_id, *AUTHORED, campaign_id, *AUTHORED)).fetchone()
+    return Authors(None if row[0] is None else int(row[0]), row[1], row[2])
+
+
+def _four_eyes(db: Db, manager: StaffSession, campaign_id: str, version: int, authors: Authors | None,
+               refused: dict[str, Any], *, waived: bool) -> dict[str, Any]:
+    """Refuse an approval by the manager who made the campaign or changed it last (unless ``waived``); else
+    the approval's audit detail. Every edit writes its audit entry in the transaction that saves the campaign
+    under a new version, so authors read at this version are the campaign's."""
+    if authors is None or authors.version != version:
+        authors = campaign_authors(db, campaign_id)
+    me = manager.staff_id
+    if not waived and me in (authors.created_by, authors.last_edited_by):
+        if authors.created_by == authors.last_edited_by:
+            who = f"{campaign_id} was created and last edited by {me}"
+        else:
+            who = f"{campaign_id} was created by {authors.created_by} and last edited by {authors.last_edited_by}"
+        raise ServiceError(403, "campaign.four_eyes", f"Four eyes: {who}; another manager must approve it.",
+                           {**refused, "created_by": authors.created_by, "last_edited_by": authors.last_edited_by})
+    return {"four_eyes": "waived" if waived else "applied", "created_by": authors.created_by,
+            "last_edited_by": authors.last_edited_by}
+
+
 def campaign_action(db: Db, terminal: Terminal, manager: StaffSession, campaign_id: str,
-                    action: Action, now: datetime) -> dict[str, Any]:
+                    action: Action, now: datetime, *, four_eyes: bool = True,
+                    authors: Authors | None = None) -> dict[str, Any]:
+    """A lifecycle step. An approval needs a manager other than the one who created the campaign or last
+    edited it (four eyes), unless the service runs with the waiver (``four_eyes=False``, one-manager shops);
+    either way the approval's audit entry says which. ``authors`` may be read beforehand on a reader."""
     db.lock(f"campaign:{campaign_id}")
-    old, _ = _load(db, campaign_id)
+    old, version = _load(db, campaign_id)
+    refused = {"action": "campaign.refused", "actor": manager.staff_id, "terminal": terminal,
+               "subject": campaign_id, "step": str(action)}
     try:
         c = apply(old, action, now)
     except CampaignError as err:
-        raise RulesRefused(err, {"action": "campaign.refused", "actor": manager.staff_id, "terminal": terminal,
-                                    "subject": campaign_id, "step": str(action)}) from err
+        raise RulesRefused(err, refused) from err
+    detail: dict[str, Any] = {}
+    if action is Action.APPROVE:
+        detail = _four_eyes(db, manager, campaign_id, version, authors, refused, waived=not four_eyes)
     _save(db, c)
     audit(db, now, f"campaign.{action}", actor=manager.staff_id, terminal=terminal, subject=campaign_id,
-          before=str(effective_status(old, now)), after=str(c.status))
+          before=str(effective_status(old, now)), after=str(c.status), **detail)
     return campaign_view(c, now, *_stats(db).get(c.id, (0, 0)))
 
 
@@ -291,13 +344,20 @@ def report_csv(report: dict[str, Any]) -> str:
 
 
 # -- staff ------------------------------------------------------------------------------------------
-def list_staff(db: Db) -> list[dict[str, Any]]:
+def list_staff(db: Db, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Staff with their verifier rights, their count of wrong PINs in a row and, while it lasts, their lockout."""
+    now = now or datetime.now(UTC)
     rows = db.conn.execute(
-        "SELECT s.id, s.name, s.role, s.active, v.all_stores, v.stores, v.active FROM staff s "
-        "LEFT JOIN verifiers v ON v.staff_id = s.id ORDER BY s.role DESC, s.id").fetchall()
-    return [{"id": r[0], "name": r[1], "role": r[2], "active": bool(r[3]),
-             "verifier": None if r[4] is None else {"all_stores": bool(r[4]), "stores": json.loads(r[5]),
-                                                    "active": bool(r[6])}} for r in rows]
+        "SELECT s.id, s.name, s.role, s.active, v.all_stores, v.stores, v.active, s.failed_logins, s.last_failed_at "
+        "FROM staff s LEFT JOIN verifiers v ON v.staff_id = s.id ORDER BY s.role DESC, s.id").fetchall()
+    out = []
+    for r in rows:
+        until = locked_until(int(r[7]), parse_time(r[8]) if r[8] else None)
+        out.append({"id": r[0], "name": r[1], "role": r[2], "active": bool(r[3]),
+                    "verifier": None if r[4] is None else {"all_stores": bool(r[4]), "stores": json.loads(r[5]),
+                                                           "active": bool(r[6])},
+                    "failed_logins": int(r[7]), "locked_until": format_time(until) if until and now < until else None})
+    return out
 
 
 def add_staff(db: Db, terminal: Terminal, manager: StaffSession, *, staff_id: str, name: str,

@@ -44,9 +44,11 @@ class Service:
     """The state behind the app: the writer and one read connection per worker thread."""
 
     def __init__(self, db: str | Path, *, synchronous: str = "FULL", group_commit: bool = True,
-                 shop: str = "Our shop", upgrade: bool = True, writer_threads: int | None = None) -> None:
+                 shop: str = "Our shop", upgrade: bool = True, writer_threads: int | None = None,
+                 single_manager: bool = False) -> None:
         self.db = db  # a file path, or a postgresql:// URL
         self.shop = shop  # the shop's name in push e-mails
+        self.single_manager = single_manager  # four eyes waived: a manager may approve their own campaign
         open_db(db, synchronous=synchronous, upgrade=upgrade).close()  # schema checked before any request
         self.writer = Writer(db, synchronous=synchronous, group_commit=group_commit, threads=writer_threads,
                              on_lost=self.lost_connection)

@@ -192,6 +192,11 @@ class StaffBody(Strict):
     pin: Annotated[str, Field(min_length=1, max_length=16)]
 
 
+class PinBody(Strict):
+    pin: Annotated[str, Field(min_length=1, max_length=16)] = Field(
+        description="The new PIN: 4 to 8 digits, a manager's 6 to 8; never stored, logged or audited.")
+
+
 class UploadItem(Strict):
     kind: Literal["redeem", "cancel", "void"] = "redeem"
     nonce: Nonce

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pos.domain import Verifier, format_time, parse_time
-from pos.domain.pins import locked_until
+from pos.domain.pins import PinError, check_pin_rules, locked_until
 from pos.service.admin import issue_vouchers, token_hash, voucher_payload
 from pos.service.engine import Db
 from pos.service.ledger import ServiceError, Terminal, audit
@@ -96,6 +96,46 @@ def set_verifier(db: Db, terminal: Terminal, manager: StaffSession, staff_id: st
     audit(db, now, "verifier.grant" if active else "verifier.revoke", actor=manager.staff_id, terminal=terminal,
           subject=staff_id, **grant.to_dict())
     return grant.to_dict()
+
+
+def _member(db: Db, manager: StaffSession, terminal: Terminal, staff_id: str) -> tuple[str, int, str | None]:
+    """The role and failure count of a member of staff, held against other logins until the change commits."""
+    db.lock(f"staff:{staff_id}")
+    row = db.conn.execute("SELECT role, failed_logins, last_failed_at FROM staff WHERE id=?", (staff_id,)).fetchone()
+    if row is None:
+        raise ServiceError(404, "staff.not_found", f"No staff member {staff_id}.",
+                           {"action": "staff.refused", "actor": manager.staff_id, "terminal": terminal, "subject": staff_id})
+    return row[0], int(row[1]), row[2]
+
+
+def unlock(db: Db, terminal: Terminal, manager: StaffSession, staff_id: str, now: datetime) -> dict[str, Any]:
+    """Clear a member of staff's wrong-PIN count, and with it a lockout."""
+    _, failures, last_failed = _member(db, manager, terminal, staff_id)
+    was_locked = locked_until(failures, parse_time(last_failed) if last_failed else None)
+    db.conn.execute("UPDATE staff SET failed_logins=0, last_failed_at=NULL WHERE id=?", (staff_id,))
+    audit(db, now, "staff.unlock", actor=manager.staff_id, terminal=terminal, subject=staff_id, failures=failures,
+          was_locked=was_locked is not None and now < was_locked)
+    return {"id": staff_id, "failed_logins": 0, "locked_until": None}
+
+
+def set_pin(db: Db, terminal: Terminal, manager: StaffSession, staff_id: str, pin: str, pin_hash: str | None,
+            now: datetime) -> dict[str, Any]:
+    """Give a member of staff a new PIN (``pin_hash``, made off the writer) and clear their lockout. The PIN is
+    checked here against the rules for their role (a manager's is longer); it is never stored or audited."""
+    role, failures, _ = _member(db, manager, terminal, staff_id)
+    try:
+        check_pin_rules(pin, role)
+    except PinError as exc:
+        raise ServiceError(422, exc.code, exc.message, {"action": "staff.refused", "actor": manager.staff_id,
+                                                        "terminal": terminal, "subject": staff_id}) from exc
+    if pin_hash is None:  # cannot happen: a PIN that passes its role's rules passes the cashier's, which made the hash
+        raise ServiceError(422, "pin.invalid", "A PIN is 4 to 8 digits.")
+    # a new catalog version: the stores where they may verify receive the new hash at their next pull
+    db.conn.execute("UPDATE staff SET pin_hash=?, failed_logins=0, last_failed_at=NULL, version=? WHERE id=?",
+                    (pin_hash, db.next_versions(), staff_id))
+    audit(db, now, "staff.pin_reset", actor=manager.staff_id, terminal=terminal, subject=staff_id, role=role,
+          failures=failures)
+    return {"id": staff_id, "failed_logins": 0, "locked_until": None}
 
 
 def issue(db: Db, terminal: Terminal, manager: StaffSession, campaign_id: str, *, count: int,

@@ -254,3 +254,11 @@ class Endpoint:
         except EndpointError:
             return False
         return True
+
+    def unlock_staff(self, session: str, staff_id: str) -> dict[str, Any]:
+        """Clear a staff member's wrong-PIN count and lockout (a manager's session)."""
+        return self._json("POST", f"/v1/staff/{staff_id}/unlock", headers=self._as(session))
+
+    def reset_pin(self, session: str, staff_id: str, pin: str) -> dict[str, Any]:
+        """Give a staff member a new PIN, which also clears their lockout (a manager's session)."""
+        return self._json("PUT", f"/v1/staff/{staff_id}/pin", headers=self._as(session), json={"pin": pin})

@@ -255,6 +255,21 @@ ZH: dict[str, str] = {
         "{staff} 现可在 {where} 核销;终端下次拉取目录后生效。",
     "{staff} may no longer verify vouchers.": "{staff} 不再有核销权限。",
     "Added {staff}.": "已添加 {staff}。",
+    "Unlock": "解锁",
+    "Clear the selected staff member's wrong PINs and lockout": "清除所选员工的密码错误次数与锁定",
+    "New PIN": "新密码",
+    "Give the selected staff member a new PIN": "为所选员工设置新密码",
+    "Locked": "锁定",
+    "locked until {time}": "锁定至 {time}",
+    "{n} wrong PIN(s)": "密码错误 {n} 次",
+    "Unlock {staff}?": "解锁 {staff}?",
+    "{staff} is unlocked.": "{staff} 已解锁。",
+    "New PIN for {staff}": "{staff} 的新密码",
+    "A cashier's PIN is 4 to 8 digits, a manager's 6 to 8.": "收银员密码为 4–8 位数字,店长密码为 6–8 位。",
+    "New PIN again": "再次输入新密码",
+    "The two PINs differ: type the same PIN twice.": "两次输入的密码不一致:请输入相同的密码。",
+    "{staff} has a new PIN; the tills where they verify receive it at their next catalog pull.":
+        "{staff} 已设置新密码;其可核销门店的终端在下次拉取目录后更新。",
     "Issue": "发券",
     "Issue a batch for the chosen campaign": "为所选活动发一批券",
     "Export CSV": "导出 CSV",
@@ -333,6 +348,9 @@ CODES: dict[str, tuple[str, str]] = {
     "pin.manager_short": ("A manager's PIN is 6 to 8 digits.", "店长密码为 6–8 位数字。"),
     "staff.id.invalid": ("A staff id is 1 to 32 small letters, digits, '.', '-' or '_'.", "员工编号为 1–32 位小写字母、数字、'.'、'-' 或 '_'。"),
     "staff.id.taken": ("There is already a staff member with this id.", "已存在相同编号的员工。"),
+    "staff.not_found": ("No such staff member.", "没有该员工。"),
+    "campaign.four_eyes": ("Four eyes: a manager other than the one who created or last edited this campaign must approve it.",
+                           "四眼原则:须由创建或最后修改此活动的店长以外的另一位店长审核。"),
 }
 
 STATUS = {  # campaign statuses, as JD names them

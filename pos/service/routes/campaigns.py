@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from pos.domain.campaigns import Action
 from pos.service import backoffice, staff
@@ -132,4 +133,9 @@ async def update_campaign(service: ServiceDep, campaign_id: Ident, body: Campaig
 async def campaign_step(service: ServiceDep, campaign_id: Ident, action: Action, terminal: TerminalDep,
                         session: ManagerDep) -> dict[str, Any]:
     now = datetime.now(UTC)
-    return await write(service, lambda db: backoffice.campaign_action(db, terminal, session, campaign_id, action, now))
+    authors = None
+    if action is Action.APPROVE:  # who made and changed it, read off the writer (a scan of the audit)
+        authors = await run_in_threadpool(lambda: backoffice.campaign_authors(service.reader(), campaign_id))
+    return await write(service, lambda db: backoffice.campaign_action(db, terminal, session, campaign_id, action, now,
+                                                                      four_eyes=not service.single_manager,
+                                                                      authors=authors))

@@ -1,4 +1,5 @@
-"""Manager routes for staff and reports: verifier rights, the staff list, adding staff, redemption reports."""
+"""Manager routes for staff and reports: verifier rights, the staff list, adding staff, unlocking staff and
+resetting their PIN, redemption reports."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
 
+from pos.domain.pins import PinError, hash_pin
 from pos.service import backoffice, staff
 from pos.service.deps import ManagerDep, ServiceDep, TerminalDep, write
-from pos.service.models import Ident, StaffBody, VerifierRequest
+from pos.service.models import Ident, PinBody, StaffBody, VerifierRequest
 
 router = APIRouter()
 
@@ -22,9 +25,26 @@ async def put_verifier(service: ServiceDep, staff_id: Ident, body: VerifierReque
                                                      stores=body.stores, active=body.active, now=now))
 
 
-@router.get("/v1/staff", summary="Manager: staff members and their verifier rights")
+@router.get("/v1/staff", summary="Manager: staff members, their verifier rights and lockouts")
 def staff_list(service: ServiceDep, terminal: TerminalDep, session: ManagerDep) -> dict[str, Any]:
-    return {"staff": backoffice.list_staff(service.reader())}
+    return {"staff": backoffice.list_staff(service.reader(), datetime.now(UTC))}
+
+
+@router.post("/v1/staff/{staff_id}/unlock", summary="Manager: clear a staff member's wrong-PIN count and lockout")
+async def unlock_staff(service: ServiceDep, staff_id: Ident, terminal: TerminalDep, session: ManagerDep) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return await write(service, lambda db: staff.unlock(db, terminal, session, staff_id, now))
+
+
+@router.put("/v1/staff/{staff_id}/pin", summary="Manager: give a staff member a new PIN (and clear their lockout)")
+async def reset_pin(service: ServiceDep, staff_id: Ident, body: PinBody, terminal: TerminalDep,
+                    session: ManagerDep) -> dict[str, Any]:
+    try:  # slow on purpose: off the event loop and the writer; the role's own rule is checked on the writer
+        pin_hash: str | None = await run_in_threadpool(hash_pin, body.pin)
+    except PinError:
+        pin_hash = None
+    now = datetime.now(UTC)
+    return await write(service, lambda db: staff.set_pin(db, terminal, session, staff_id, body.pin, pin_hash, now))
 
 
 @router.post("/v1/staff", status_code=201, summary="Manager: add a staff member with their PIN")

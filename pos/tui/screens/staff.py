@@ -1,5 +1,6 @@
-"""Staff and their right to verify vouchers: in all stores, in chosen stores, or not at all.
-A change reaches each counter with its next catalog pull (at once on a terminal that syncs)."""
+"""Staff and their right to verify vouchers: in all stores, in chosen stores, or not at all; unlocking a
+member of staff locked out by wrong PINs, and giving them a new PIN. A change reaches each counter with its
+next catalog pull (at once on a terminal that syncs)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Button, Checkbox, DataTable, Footer, Input, Label, Select
 
-from pos.tui.i18n import _
+from pos.domain import parse_time
+from pos.tui.i18n import _, clock
 from pos.tui.jobs import work
 from pos.tui.screens.confirm import Confirm
 from pos.tui.screens.form import FormModal
@@ -53,6 +55,51 @@ class StaffForm(FormModal):
             self.dismiss(added)
 
 
+def lock_state(member: dict[str, Any]) -> str:
+    if member.get("locked_until"):
+        return _("locked until {time}", time=clock(parse_time(member["locked_until"])))
+    failures = int(member.get("failed_logins") or 0)
+    return _("{n} wrong PIN(s)", n=failures) if failures else ""
+
+
+class PinForm(FormModal):
+    """A new PIN for a member of staff, typed twice and never shown; the service checks it against the rules
+    for their role and clears their lockout."""
+
+    def __init__(self, member: dict[str, Any]) -> None:
+        super().__init__()
+        self.member = member
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(_("New PIN for {staff}", staff=f"{self.member['name']} ({self.member['id']})"),
+                        classes="section-title")
+            yield Label(_("A cashier's PIN is 4 to 8 digits, a manager's 6 to 8."), classes="field-label")
+            yield Label(_("New PIN"), classes="field-label")
+            yield Input(id="p-pin", password=True, max_length=8, restrict=r"[0-9]*")
+            yield Label(_("New PIN again"), classes="field-label")
+            yield Input(id="p-again", password=True, max_length=8, restrict=r"[0-9]*")
+            yield from self.buttons()
+
+    @on(Input.Submitted, "#p-pin")
+    def next_field(self) -> None:
+        self.query_one("#p-again", Input).focus()
+
+    @on(Button.Pressed, "#save")
+    @on(Input.Submitted, "#p-again")
+    @work(exclusive=True)
+    async def save(self) -> None:
+        pin, again = self.query_one("#p-pin", Input).value, self.query_one("#p-again", Input).value
+        if pin != again:
+            self.query_one("#form-error", Label).update(_("The two PINs differ: type the same PIN twice."))
+            self.query_one("#p-again", Input).value = ""
+            self.app.bell()
+            return
+        done = await self.send(lambda office, session: office.reset_pin(session, self.member["id"], pin))
+        if done is not None:
+            self.dismiss(done)
+
+
 class RightsForm(FormModal):
     def __init__(self, member: dict[str, Any]) -> None:
         super().__init__()
@@ -85,6 +132,9 @@ class StaffScreen(OfficeScreen):
         Binding("n", "add", "Add staff", tooltip="Add a staff member", id="staff.add"),
         Binding("v", "rights", "Rights", tooltip="Set verifier rights for the selected staff member", id="staff.rights"),
         Binding("x", "revoke", "Revoke", tooltip="Revoke the selected staff member's verifier right", id="staff.revoke"),
+        Binding("u", "unlock", "Unlock", tooltip="Clear the selected staff member's wrong PINs and lockout",
+                id="staff.unlock"),
+        Binding("p", "pin", "New PIN", tooltip="Give the selected staff member a new PIN", id="staff.pin"),
         Binding("ctrl+r", "reload", "Refresh", tooltip="Reload from the service", id="staff.refresh"),
     ]
 
@@ -101,7 +151,7 @@ class StaffScreen(OfficeScreen):
     def on_mount(self) -> None:
         super().on_mount()
         table = self.query_one("#staff", DataTable)
-        table.add_columns(_("Staff id"), _("Name"), _("Role"), _("Verifies in"))
+        table.add_columns(_("Staff id"), _("Name"), _("Role"), _("Verifies in"), _("Locked"))
         table.focus()
         self.load()
 
@@ -113,7 +163,7 @@ class StaffScreen(OfficeScreen):
         if action == "revoke":
             chosen = self.selected()
             return bool(chosen and chosen["verifier"] and chosen["verifier"]["active"])
-        if action == "rights":
+        if action in ("rights", "unlock", "pin"):
             return self.selected() is not None
         return True
 
@@ -130,7 +180,7 @@ class StaffScreen(OfficeScreen):
         table = self.query_one("#staff", DataTable)
         table.clear()
         for m in self.members:
-            table.add_row(m["id"], m["name"], m["role"], where(m["verifier"]), key=m["id"])
+            table.add_row(m["id"], m["name"], m["role"], where(m["verifier"]), lock_state(m), key=m["id"])
         ids = [m["id"] for m in self.members]
         if keep in ids:
             table.move_cursor(row=ids.index(keep))
@@ -173,3 +223,31 @@ class StaffScreen(OfficeScreen):
             return
         self.notify(_("{staff} may no longer verify vouchers.", staff=staff_id))
         self.load(staff_id)
+
+    def action_unlock(self) -> None:
+        chosen = self.selected()
+        if chosen is None:
+            return
+        self.app.push_screen(Confirm(_("Unlock {staff}?", staff=f"{chosen['name']} ({chosen['id']})"), _("Unlock")),
+                             lambda yes: self.unlock(chosen["id"]) if yes else None)
+
+    @work(group="unlock")
+    async def unlock(self, staff_id: str) -> None:
+        try:
+            await self.ask(lambda e, s: e.unlock_staff(s, staff_id))
+        except OfficeError:  # already shown by ask()
+            return
+        self.notify(_("{staff} is unlocked.", staff=staff_id))
+        self.load(staff_id)
+
+    def action_pin(self) -> None:
+        chosen = self.selected()
+        if chosen is None:
+            return
+
+        def changed(done: dict[str, Any] | None) -> None:
+            if done:
+                self.notify(_("{staff} has a new PIN; the tills where they verify receive it at their next catalog pull.",
+                              staff=chosen["id"]))
+                self.load(chosen["id"])
+        self.app.push_screen(PinForm(chosen), changed)
