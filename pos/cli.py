@@ -117,9 +117,12 @@ def ui(config: str | None = None, lang: str | None = None, camera: str | None = 
 @click.option("--single-manager", is_flag=True, envvar="POS_SINGLE_MANAGER",
               help="A shop with one manager: waive four eyes, so a manager may approve a campaign they created or "
                    "edited (each approval's audit entry says so; env POS_SINGLE_MANAGER=1).")
+@click.option("--clock-skew", default=300, show_default=True, type=click.IntRange(1, 86400), envvar="POS_CLOCK_SKEW",
+              help="Seconds a till's clock may differ from its anchor (last contact + monotonic time) before an "
+                   "offline redemption is placed at the anchored time and flagged.")
 def serve(host: str, port: int, db_path: str, no_upgrade: bool, fixture: str | None, synchronous: str,
           no_group_commit: bool, workers: int, log_level: str, access_log: bool, smtp: str | None, smtp_from: str,
-          shop: str, push_every: float, keep_keys: float, single_manager: bool) -> None:
+          shop: str, push_every: float, keep_keys: float, single_manager: bool, clock_skew: int) -> None:
     """Run the redemption service (HTTP API; OpenAPI at /openapi.json, docs at /docs)."""
     import uvicorn
 
@@ -153,14 +156,14 @@ def serve(host: str, port: int, db_path: str, no_upgrade: bool, fixture: str | N
     if workers == 1:
         app = create_app(db_path, synchronous=synchronous.upper(), group_commit=not no_group_commit, smtp=mailer,
                          push_every=push_every, shop=shop, keep_keys=timedelta(hours=keep_keys), upgrade=not no_upgrade,
-                         single_manager=single_manager)
+                         single_manager=single_manager, clock_skew=timedelta(seconds=clock_skew))
         uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=access_log)
         return
     os.environ.update(POS_SERVICE_DB=db_path, POS_SERVICE_SYNCHRONOUS=synchronous.upper(),
                       POS_SERVICE_UPGRADE="0" if no_upgrade else "1",
                       POS_SERVICE_GROUP_COMMIT="0" if no_group_commit else "1", POS_SHOP=shop, POS_SMTP_FROM=smtp_from,
                       POS_PUSH_EVERY=str(push_every), POS_KEEP_KEYS_HOURS=str(keep_keys),
-                      POS_SINGLE_MANAGER="1" if single_manager else "0",
+                      POS_SINGLE_MANAGER="1" if single_manager else "0", POS_CLOCK_SKEW=str(clock_skew),
                       **({"POS_SMTP": smtp} if smtp else {}))
     # A worker busy with a night's uploads may answer the supervisor's ping late; killing it would lose the
     # requests it is carrying, so it gets a minute, not uvicorn's 5 seconds.

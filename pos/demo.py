@@ -109,6 +109,23 @@ def _verdict_table(title: str) -> Table:
     return table
 
 
+def local_zone() -> str:
+    """This machine's IANA time zone (``TZ``, else the zone file ``/etc/localtime`` points at), or UTC."""
+    import os
+
+    from pos.domain.model import zone
+
+    for name in (os.environ.get("TZ", "").lstrip(":"),
+                 str(Path("/etc/localtime").resolve()).partition("zoneinfo/")[2] if Path("/etc/localtime").exists() else ""):
+        try:
+            if name:
+                zone(name)
+                return name
+        except ValueError:
+            continue
+    return "UTC"
+
+
 def _prepare(workdir: Path, service_db: str) -> tuple[dict[str, str], str, str]:
     """The service's database filled: the demo shop, a withdrawn voucher, and the VIP voucher's signed QR
     payload (and an altered copy of it)."""
@@ -116,6 +133,7 @@ def _prepare(workdir: Path, service_db: str) -> tuple[dict[str, str], str, str]:
     from pos.service.schema import open_db
 
     fixture, codes = demo_fixture()
+    fixture["timezone"] = local_zone()  # the demo's stores keep this machine's time
     db = open_db(service_db)
     load_fixture(db, fixture)
     revoke_voucher(db, codes["revoked"])

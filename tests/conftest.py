@@ -27,7 +27,8 @@ from pos.testing.process import ServiceProcess
 # the suites about the service itself: each of their tests runs on SQLite and on PostgreSQL
 BOTH_ENGINES = {"test_redemption_flow", "test_backoffice_api", "test_promotions_service", "test_staff_auth",
                 "test_unknown_outcome", "test_sync_crash", "test_idempotency_expiry", "test_failover", "test_faults",
-                "test_cli", "test_interleavings", "test_api_fuzz", "test_concurrent_writers", "test_staff_security"}
+                "test_cli", "test_interleavings", "test_api_fuzz", "test_concurrent_writers", "test_staff_security",
+                "test_store_time"}
 
 
 @dataclass
@@ -97,6 +98,16 @@ class Terminal:
 
     def sync(self, **kw: Any) -> Any:
         return sync(self.db, self.endpoint, self.store_id, **kw)
+
+
+@pytest.fixture(autouse=True)
+def _machine_zone() -> Iterator[None]:
+    """A UI run shows times in its store's zone (a process-wide setting): each test starts from the machine's."""
+    from pos.tui import i18n
+
+    i18n.set_zone(None)
+    yield
+    i18n.set_zone(None)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -37,6 +37,7 @@ class Memory:
     verifiers: dict[str, Verifier] = field(default_factory=dict)
     redeemed: dict[str, FirstRedemption] = field(default_factory=dict)
     by_customer: list[tuple[str, str, datetime]] = field(default_factory=list)
+    zones: dict[str, str] = field(default_factory=dict)
 
     def voucher(self, code: str) -> Voucher | None:
         return self.vouchers.get(code)
@@ -49,6 +50,9 @@ class Memory:
 
     def public_key(self, kid: str) -> bytes | None:
         return qr.public_bytes(KEY) if kid == "K1" else None
+
+    def store_zone(self, store_id: str) -> str:
+        return self.zones.get(store_id, "UTC")
 
     def active_redemption(self, code: str) -> FirstRedemption | None:
         return self.redeemed.get(code)
@@ -133,7 +137,7 @@ def test_per_customer_once_and_once_per_day(shop) -> None:
     assert run(m, code).accepted  # that was another day
     m.by_customer.append(("C", "cust", NOW.replace(hour=0, minute=1)))
     assert run(m, code).reason is Reason.LIMIT_REACHED
-    m.campaigns["C"] = campaign(per_customer=PerCustomer.ONCE_PER_DAY, timezone="Asia/Shanghai")
+    m.zones["S1"] = "Asia/Shanghai"  # the store's day, not the campaign's
     # 00:01 UTC is 08:01 in Shanghai, the same local day as 20:00 Shanghai (12:00 UTC)
     assert run(m, code).reason is Reason.LIMIT_REACHED
 

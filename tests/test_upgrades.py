@@ -49,6 +49,10 @@ def old_file(path: Path, schema: str, filled_from: Path, drop: tuple[tuple[str, 
     return path
 
 
+def counts_stores(db: object) -> int:
+    return int(db.execute("SELECT count(*) FROM stores").fetchone()[0])  # type: ignore[attr-defined]
+
+
 def test_a_service_database_from_before_versioned_migrations_upgrades_and_serves(tmp_path: Path) -> None:
     current = tmp_path / "current.db"
     fixture, codes = demo_fixture(datetime.now(UTC))
@@ -60,13 +64,16 @@ def test_a_service_database_from_before_versioned_migrations_upgrades_and_serves
     runner = CliRunner()
     assert runner.invoke(main, ["db", "upgrade", "--check", "--db", str(legacy)]).exit_code == 1
     done = runner.invoke(main, ["db", "upgrade", "--db", str(legacy)])
-    assert done.exit_code == 0 and "2 step(s) applied" in done.output, done.output
+    assert done.exit_code == 0 and f"{migrations.LATEST} step(s) applied" in done.output, done.output
     again = runner.invoke(main, ["db", "upgrade", "--db", str(legacy)])
     assert again.exit_code == 0 and "already up to date" in again.output
     db = connect(legacy)
-    assert [r[0] for r in db.execute("SELECT version FROM schema_migrations ORDER BY version")] == [1, 2]
+    assert [r[0] for r in db.execute("SELECT version FROM schema_migrations ORDER BY version")] == [1, 2, 3]
     assert {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in counts} == counts
     assert "affiliate_id" in db.columns("vouchers")
+    # the stores gained a zone, and new catalog versions above every older row, so terminals fetch them again
+    (top,) = db.execute("SELECT max(version) FROM vouchers").fetchone()
+    assert db.execute("SELECT timezone, version > ? FROM stores", (top,)).fetchall() == [("UTC", 1)] * counts_stores(db)
     db.close()
     with ServiceProcess(legacy, log=tmp_path / "service.log") as service, Endpoint(service.url, TOKENS["S001-T1"]) as e:
         answer = e.redeem(nonce="after-upgrade-1", code=codes["spring"], staff_id="alice", store_id="S001", amount=62000)

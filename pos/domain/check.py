@@ -9,11 +9,20 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
 from pos.domain import payload as qr
 from pos.domain.codes import CodeError, display, normalise
-from pos.domain.model import Campaign, Discount, PerCustomer, Verifier, Voucher, VoucherStatus, format_time
+from pos.domain.model import (
+    Campaign,
+    Discount,
+    PerCustomer,
+    Verifier,
+    Voucher,
+    VoucherStatus,
+    format_time,
+    local_text,
+    zone,
+)
 from pos.domain.promotions import Basket, BasketError, benefit, coupon_benefit
 from pos.domain.verdict import FirstRedemption, Reason, Verdict, money
 
@@ -23,6 +32,7 @@ class Catalog(Protocol):
     def campaign(self, campaign_id: str) -> Campaign | None: ...
     def verifier(self, staff_id: str) -> Verifier | None: ...
     def public_key(self, kid: str) -> bytes | None: ...
+    def store_zone(self, store_id: str) -> str: ...  # the store's IANA time zone ("UTC" when unknown)
 
 
 class History(Protocol):
@@ -45,8 +55,9 @@ def compute_discount(discount: Discount, amount: int | None) -> tuple[int, str |
     return got.off, got.problem, got.sentence
 
 
-def _day_start(now: datetime, tz: str) -> datetime:
-    local = now.astimezone(ZoneInfo(tz))
+def day_start(now: datetime, tz: str) -> datetime:
+    """Midnight of ``now``'s day in zone ``tz`` (DST-correct: the zone's own midnight that day)."""
+    local = now.astimezone(zone(tz))
     return datetime.combine(local.date(), time(0), tzinfo=local.tzinfo)
 
 
@@ -82,6 +93,7 @@ def check(
         return refuse(Reason.STAFF_NOT_VERIFIER, f"Staff member {staff_id} may not verify vouchers in this store.", code=code,
                       params={"staff": staff_id})
 
+    here = catalog.store_zone(store_id)  # every "day" and every time a person reads is the store's own
     voucher = catalog.voucher(code)
     if voucher is None and signed is not None:
         c = signed.claims
@@ -113,23 +125,23 @@ def check(
     if voucher.valid_until is not None:
         ends = voucher.valid_until if ends is None else min(ends, voucher.valid_until)
     if starts is not None and now < starts:
-        return refuse(Reason.NOT_YET_VALID, f"This voucher is valid from {starts:%Y-%m-%d %H:%M} UTC.",
+        return refuse(Reason.NOT_YET_VALID, f"This voucher is valid from {local_text(starts, here)}.",
                       params={"starts": format_time(starts)}, **base)
     if ends is not None and now >= ends:
-        return refuse(Reason.EXPIRED, f"This voucher expired on {ends:%Y-%m-%d %H:%M} UTC.",
+        return refuse(Reason.EXPIRED, f"This voucher expired on {local_text(ends, here)}.",
                       params={"ends": format_time(ends)}, **base)
 
     first = history.active_redemption(code)
     if first is not None:
         return refuse(
             Reason.ALREADY_REDEEMED,
-            f"Already redeemed on {first.at:%Y-%m-%d %H:%M} UTC in store {first.store_id}.",
+            f"Already redeemed on {local_text(first.at, here)} in store {first.store_id}.",
             first_redemption=first,
             **base,
         )
 
     if voucher.customer_id and campaign.per_customer is not PerCustomer.UNLIMITED:
-        since = None if campaign.per_customer is PerCustomer.ONCE else _day_start(now, campaign.timezone)
+        since = None if campaign.per_customer is PerCustomer.ONCE else day_start(now, here)
         if history.customer_redemptions(campaign.id, voucher.customer_id, since) > 0:
             span = "" if since is None else " today"
             return refuse(Reason.LIMIT_REACHED, f"This customer has already used a “{campaign.name}” voucher{span}.",

@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum, StrEnum
+from functools import lru_cache
 from typing import Any, overload
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 def parse_time(value: str | datetime) -> datetime:
@@ -28,6 +30,21 @@ def format_time(value: datetime | None) -> str | None:
     if value is None:
         return None
     return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+@lru_cache(maxsize=64)
+def zone(name: str) -> ZoneInfo:
+    """An IANA time zone by name (``Asia/Shanghai``); :class:`ValueError` for an unknown one."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"Unknown time zone {name!r}; use an IANA name such as Asia/Shanghai.") from exc
+
+
+def local_text(moment: datetime, zone_name: str, *, with_zone: bool = True) -> str:
+    """A moment as a person in ``zone_name`` reads it: ``2026-11-24 07:30 (Asia/Shanghai)``."""
+    text = moment.astimezone(zone(zone_name)).strftime("%Y-%m-%d %H:%M")
+    return f"{text} ({zone_name})" if with_zone else text
 
 
 class Role(StrEnum):
@@ -185,6 +202,7 @@ class PerCustomer(StrEnum):
 class Store:
     id: str
     name: str
+    timezone: str = "UTC"  # an IANA name; the store's "day" and the times shown at its counters
 
 
 @dataclass(frozen=True, slots=True)

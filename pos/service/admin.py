@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from pos.domain import Campaign, Verifier, format_time, generate, normalise, parse_time
 from pos.domain import payload as qr
+from pos.domain.model import zone
 from pos.domain.pins import PinError, hash_pin
 from pos.service.engine import Db
 from pos.service.ledger import audit
@@ -88,6 +89,16 @@ def voucher_payload(db: Db, code: str) -> str:
     return qr.sign(key, kid, qr.Claims(code, row[0], row[1], until))
 
 
+def _zone_named(name: Any, where: str) -> str:
+    if not isinstance(name, str):
+        raise FixtureError(f"{where}: a time zone is an IANA name such as \"Asia/Shanghai\", not {name!r}")
+    try:
+        zone(name)
+    except ValueError as err:
+        raise FixtureError(f"{where}: {err}") from err
+    return name
+
+
 def _need(entry: dict[str, Any], section: str, *fields: str) -> None:
     for f in fields:
         if f not in entry or entry[f] in (None, ""):
@@ -101,17 +112,20 @@ def load_fixture(db: Db, data: dict[str, Any], *, now: datetime | None = None) -
     """
     now = now or datetime.now(UTC)
     known = {"stores", "staff", "verifiers", "campaigns", "vouchers", "terminals", "customers", "orders"}
-    unknown = set(data) - known
+    unknown = set(data) - known - {"timezone"}
     if unknown:
         raise FixtureError(f"unknown section(s): {', '.join(sorted(unknown))}; expected {', '.join(sorted(known))}")
     counts = dict.fromkeys(sorted(known), 0)
     signing_key(db)
     with db.atomic():
+        chain_zone = _zone_named(data.get("timezone", "UTC"), "timezone")  # the chain's: a store's default
         for s in data.get("stores", []):
             _need(s, "stores", "id", "name")
-            db.execute("INSERT INTO stores (id, name, version) VALUES (?,?,?) "
-                       "ON CONFLICT (id) DO UPDATE SET name=excluded.name, version=excluded.version",
-                       (s["id"], s["name"], db.next_versions()))
+            store_zone = _zone_named(s.get("timezone", chain_zone), f"stores: {s['id']!r} timezone")
+            db.execute("INSERT INTO stores (id, name, timezone, version) VALUES (?,?,?,?) "
+                       "ON CONFLICT (id) DO UPDATE SET name=excluded.name, timezone=excluded.timezone, "
+                       "version=excluded.version",
+                       (s["id"], s["name"], store_zone, db.next_versions()))
             counts["stores"] += 1
         for s in data.get("staff", []):
             _need(s, "staff", "id", "name")
@@ -145,7 +159,8 @@ def load_fixture(db: Db, data: dict[str, Any], *, now: datetime | None = None) -
         for c in data.get("campaigns", []):
             _need(c, "campaigns", "id", "name", "begins_at", "ends_at")
             try:
-                campaign = Campaign.from_dict(c)
+                campaign = Campaign.from_dict({**c, "timezone": _zone_named(c.get("timezone", chain_zone),
+                                                                           f"campaigns: {c['id']!r} timezone")})
             except (KeyError, ValueError, TypeError) as exc:
                 raise FixtureError(f"campaigns: {c.get('id')!r}: {exc}") from exc
             save_campaign(db, campaign)

@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import pos
+from pos.domain.offline_time import SKEW
 from pos.service import ledger, pushes
 from pos.service.deps import Service, error
 from pos.service.engine import is_postgres
@@ -43,7 +44,8 @@ def app_from_env() -> FastAPI:
                       push_every=float(os.environ.get("POS_PUSH_EVERY", "30")), shop=os.environ.get("POS_SHOP", "Our shop"),
                       keep_keys=timedelta(hours=float(os.environ.get("POS_KEEP_KEYS_HOURS", "48"))),
                       upgrade=os.environ.get("POS_SERVICE_UPGRADE", "1") == "1",
-                      single_manager=os.environ.get("POS_SINGLE_MANAGER", "0") == "1")
+                      single_manager=os.environ.get("POS_SINGLE_MANAGER", "0") == "1",
+                      clock_skew=timedelta(seconds=int(os.environ.get("POS_CLOCK_SKEW", "300"))))
 
 
 def pusher(service: Service, smtp: Smtp, every: float, stop: threading.Event) -> None:
@@ -80,9 +82,9 @@ def key_keeper(service: Service, keep: timedelta, every: float, stop: threading.
 
 def create_app(db_path: str | Path, *, synchronous: str = "FULL", group_commit: bool = True, smtp: Smtp | None = None,
                push_every: float = 30.0, shop: str = "Our shop", keep_keys: timedelta = KEEP_KEYS,
-               upgrade: bool = True, single_manager: bool = False) -> FastAPI:
+               upgrade: bool = True, single_manager: bool = False, clock_skew: timedelta = SKEW) -> FastAPI:
     service = Service(db_path, synchronous=synchronous, group_commit=group_commit, shop=shop, upgrade=upgrade,
-                      single_manager=single_manager)
+                      single_manager=single_manager, clock_skew=clock_skew)
     if keep_keys < timedelta(hours=24):
         raise ValueError("idempotency keys are kept at least 24 hours")
 

@@ -31,7 +31,7 @@ from pos.domain.pins import PinError, hash_pin, locked_until
 from pos.domain.promotions import Problem, describe, validate_skus
 from pos.service.engine import Db
 from pos.service.ledger import RulesRefused, ServiceError, Terminal, audit
-from pos.service.schema import save_campaign
+from pos.service.schema import save_campaign, store_zone
 from pos.service.staff import StaffSession
 
 STAFF_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
@@ -100,6 +100,8 @@ def _save(db: Db, c: Campaign) -> None:
 def create_campaign(db: Db, terminal: Terminal, manager: StaffSession, body: dict[str, Any],
                     now: datetime) -> dict[str, Any]:
     """A new campaign waits for review (``not_reviewed``): it redeems nothing until it is approved."""
+    if body.get("timezone") is None:  # a campaign's own day (claims, pushes) is its creator's store's by default
+        body = {**body, "timezone": store_zone(db, terminal.store_id)}
     c = _parse(body)
     refused = {"action": "campaign.refused", "actor": manager.staff_id, "terminal": terminal, "subject": c.id}
     problems = validate(c, now=now, stores=_store_ids(db))
@@ -129,6 +131,8 @@ def update_campaign(db: Db, terminal: Terminal, manager: StaffSession, campaign_
                     body: dict[str, Any], now: datetime) -> dict[str, Any]:
     """Edit a campaign that has not been approved yet (or was rejected); its status stays as it was."""
     old, refused = _editable(db, terminal, manager, campaign_id, now)
+    if body.get("timezone") is None:
+        body = {**body, "timezone": old.timezone}
     c = replace(_parse({**body, "id": campaign_id}), status=old.status, skus=old.skus)
     problems = check_update(old, c) + validate(c, now=now, stores=_store_ids(db))
     if problems:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,6 +14,7 @@ import orjson
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse, Response
 
+from pos.domain.offline_time import SKEW
 from pos.service import ledger, staff
 from pos.service.admin import token_hash
 from pos.service.engine import Db
@@ -45,10 +46,11 @@ class Service:
 
     def __init__(self, db: str | Path, *, synchronous: str = "FULL", group_commit: bool = True,
                  shop: str = "Our shop", upgrade: bool = True, writer_threads: int | None = None,
-                 single_manager: bool = False) -> None:
+                 single_manager: bool = False, clock_skew: timedelta = SKEW) -> None:
         self.db = db  # a file path, or a postgresql:// URL
         self.shop = shop  # the shop's name in push e-mails
         self.single_manager = single_manager  # four eyes waived: a manager may approve their own campaign
+        self.clock_skew = clock_skew  # how far a till's clock may be off its anchor (pos.domain.offline_time)
         open_db(db, synchronous=synchronous, upgrade=upgrade).close()  # schema checked before any request
         self.writer = Writer(db, synchronous=synchronous, group_commit=group_commit, threads=writer_threads,
                              on_lost=self.lost_connection)

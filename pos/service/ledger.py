@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -30,6 +30,7 @@ from pos.domain import (
     read_input,
 )
 from pos.domain.campaigns import CampaignError
+from pos.domain.offline_time import SKEW, Anchor, judge
 from pos.service.engine import Db
 from pos.service.schema import SqlCatalog, SqlHistory, voucher_from_row
 
@@ -379,6 +380,9 @@ class BatchView:
     def public_key(self, kid: str) -> bytes | None:
         return self.catalog.public_key(kid)
 
+    def store_zone(self, store_id: str) -> str:
+        return self.catalog.store_zone(store_id)
+
     def active_redemption(self, code: str) -> FirstRedemption | None:
         return self.live.get(code)
 
@@ -398,7 +402,7 @@ def _chunks(values: list[str], size: int = 900) -> list[list[str]]:
 
 
 def _upload_redeems(db: Db, terminal: Terminal, items: list[dict[str, Any]],
-                    now: datetime) -> list[dict[str, Any]]:
+                    now: datetime, skew: timedelta = SKEW) -> list[dict[str, Any]]:
     """Offline redemptions, decided in order against a :class:`BatchView`, written with executemany."""
     conn = db.conn
     stamp = format_time(now)
@@ -425,6 +429,7 @@ def _upload_redeems(db: Db, terminal: Terminal, items: list[dict[str, Any]],
     redemptions: list[Redemption] = []
     audits: list[tuple[Any, ...]] = []
     conflicts: list[dict[str, Any]] = []
+    flags: list[tuple[Any, ...]] = []  # accepted, but the till's clock was not believed
     at_texts: dict[str, str] = {}  # each redemption's time, formatted once
     hashes: dict[str, str] = {}
     in_run: dict[str, tuple[str, Any]] = {}  # nonces decided earlier in this run (a client may repeat one)
@@ -448,11 +453,15 @@ def _upload_redeems(db: Db, terminal: Terminal, items: list[dict[str, Any]],
                 results.append(_conflict_result(item, verdict))
                 conflicts.append({"item": item, "verdict": verdict, "digest": prev_digest})
             continue
-        # The terminal decided at its own clock; the service judges validity at that moment, never later
-        # than now (a terminal clock running fast cannot stretch a voucher's life).
-        when = min(parse_time(item["redeemed_at"]), now) if item.get("redeemed_at") else now
+        # The terminal decided at its own clock; the service decides at that moment when the till's anchor (its
+        # last contact plus monotonic seconds) agrees, else at the anchored time, never later than the upload:
+        # a till's clock, fast or slow, cannot stretch a voucher's life (see pos.domain.offline_time).
+        judged = judge(parse_time(item["redeemed_at"]) if item.get("redeemed_at") else None, _anchor(item), now, skew)
+        when = judged.at
         verdict = check(item["code"], store_id=terminal.store_id, staff_id=item["staff_id"], amount=item.get("amount"),
                         catalog=view, history=view, now=when, offline=True, items=item.get("items"))
+        if judged.note and not verdict.accepted:
+            verdict = verdict.but(message=f"{verdict.message} ({judged.note})")
         red = None
         if verdict.accepted:
             assert verdict.code and verdict.campaign_id
@@ -463,7 +472,11 @@ def _upload_redeems(db: Db, terminal: Terminal, items: list[dict[str, Any]],
             at_texts[nonce] = format_time(when)
             audits.append((stamp, item["staff_id"], terminal.id, terminal.store_id, "redeem", red.code,
                            orjson.dumps({"nonce": nonce, "mode": "offline", "discount": red.discount}).decode()))
-            results.append({"nonce": nonce, "result": "accepted", "message": verdict.message})
+            results.append({"nonce": nonce, "result": "accepted", "message": verdict.message}
+                           | ({"note": judged.note} if judged.note else {}))
+            if judged.note:  # accepted at the trusted time; a manager sees why the till's time was not
+                flags.append((nonce, verdict.code, terminal.id, terminal.store_id, "clock", judged.note,
+                              orjson.dumps({**item, "clock_code": judged.code}).decode(), None, stamp, None))
         else:
             audits.append((stamp, item["staff_id"], terminal.id, terminal.store_id, "redeem.refused", verdict.code,
                            orjson.dumps({"nonce": nonce, "reason": str(verdict.reason), "mode": "offline"}).decode()))
@@ -488,7 +501,18 @@ def _upload_redeems(db: Db, terminal: Terminal, items: list[dict[str, Any]],
                      audits)
     for c in conflicts:
         _store_conflict(db, terminal, c["item"], c["verdict"], now, c["digest"])
+    if flags:  # no request hash: a flag is not an answer to replay (the redemption itself is that)
+        conn.executemany("INSERT INTO conflicts (nonce, code, terminal_id, store_id, reason, message, item, existing, "
+                         "recorded_at, request_hash) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING", flags)
     return results
+
+
+def _anchor(item: dict[str, Any]) -> Anchor | None:
+    clock = item.get("clock")
+    if not clock:
+        return None
+    elapsed = clock.get("elapsed")
+    return Anchor(parse_time(clock["contact_at"]), None if elapsed is None else float(elapsed))
 
 
 def _conflict_result(item: dict[str, Any], verdict: Verdict) -> dict[str, Any]:
@@ -524,7 +548,8 @@ def _upload_undo(db: Db, terminal: Terminal, item: dict[str, Any], now: datetime
     return result
 
 
-def upload(db: Db, terminal: Terminal, items: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+def upload(db: Db, terminal: Terminal, items: list[dict[str, Any]], now: datetime,
+           skew: timedelta = SKEW) -> list[dict[str, Any]]:
     """Offline work from a terminal, answered item by item, in order; nothing is dropped, conflicts are kept.
 
     Consecutive redemptions are decided and written as one run; a cancel or void between them is
@@ -535,7 +560,7 @@ def upload(db: Db, terminal: Terminal, items: list[dict[str, Any]], now: datetim
 
     def flush() -> None:
         if run:
-            results.extend(_upload_redeems(db, terminal, run, now))
+            results.extend(_upload_redeems(db, terminal, run, now, skew))
             run.clear()
 
     for item in items:
@@ -593,9 +618,11 @@ def catalog_delta(db: Db, store_id: str, since: int, limit: int,
             return conn.execute(sql, (since, upto)).fetchall()
 
         body = {
+            "now": format_time(datetime.now(UTC)),  # the service's clock, by which the terminal places offline work
             "cursor": upto,
             "more": more,
-            "stores": [{"id": r[0], "name": r[1]} for r in rows("SELECT id, name FROM stores WHERE version > ? AND version <= ?")],
+            "stores": [{"id": r[0], "name": r[1], "timezone": r[2]}
+                       for r in rows("SELECT id, name, timezone FROM stores WHERE version > ? AND version <= ?")],
             # the PIN's salted scrypt hash lets a cashier log in while the network is down: only the hashes
             # of cashiers who may verify in this store travel to it, never a manager's (managers log in
             # online), so a stolen till gives away no PIN that works anywhere else

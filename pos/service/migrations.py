@@ -168,10 +168,24 @@ def _add_column(table: str, column: str, kind: str) -> Callable[[Db], None]:
     return run
 
 
+def _store_zones(kind: str) -> Callable[[Db], None]:
+    def run(db: Db) -> None:
+        _add_column("stores", "timezone", kind)(db)
+        # terminals hold their store's row from before: new versions send it to them with its zone
+        ids = [r[0] for r in db.execute("SELECT id FROM stores ORDER BY id").fetchall()]
+        if ids:
+            first = db.next_versions(len(ids))
+            for k, store_id in enumerate(ids):
+                db.execute("UPDATE stores SET version=? WHERE id=?", (first + k, store_id))
+    return run
+
+
 STEPS: tuple[Step, ...] = (
     Step(1, "baseline", SQLITE_BASELINE, POSTGRES_BASELINE),
     Step(2, "vouchers.affiliate_id", _add_column("vouchers", "affiliate_id", "TEXT"),
          _add_column("vouchers", "affiliate_id", "text")),
+    # a store's own time zone: "once per day" and the times shown at its counters are its local ones
+    Step(3, "stores.timezone", _store_zones("TEXT NOT NULL DEFAULT 'UTC'"), _store_zones("text NOT NULL DEFAULT 'UTC'")),
 )
 LATEST = STEPS[-1].version
 

@@ -166,7 +166,8 @@ class CampaignBody(Strict):
     per_customer: Literal["unlimited", "once", "once_per_day"] = "unlimited"
     offline: OfflineBody = Field(default_factory=OfflineBody)
     cancel_window_minutes: Annotated[int, Field(ge=0, le=100_000)] = 60
-    timezone: Annotated[str, Field(min_length=1, max_length=64)] = "UTC"
+    timezone: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+        None, description="IANA name, for the claim and push rules; None: the zone of the manager's store.")
     slogan: Annotated[str, Field(max_length=1000)] = ""
     comment: Annotated[str, Field(max_length=2000)] = ""
     member: Literal[50, 56, 61, 62, 105, 110] = 50
@@ -197,6 +198,12 @@ class PinBody(Strict):
         description="The new PIN: 4 to 8 digits, a manager's 6 to 8; never stored, logged or audited.")
 
 
+class ClockAnchor(Strict):
+    contact_at: Moment = Field(description="The service's time at the terminal's last successful catalog pull.")
+    elapsed: Annotated[float, Field(ge=0, le=10**9)] | None = Field(
+        None, description="Monotonic seconds from that contact to the redemption; null after a restart.")
+
+
 class UploadItem(Strict):
     kind: Literal["redeem", "cancel", "void"] = "redeem"
     nonce: Nonce
@@ -205,6 +212,7 @@ class UploadItem(Strict):
     amount: Cents | None = None
     items: list[LineBody] | None = Field(None, max_length=200)
     redeemed_at: Moment | None = Field(None, description="When the terminal accepted it offline.")
+    clock: ClockAnchor | None = Field(None, description="What the service checks redeemed_at against.")
     target: Nonce | None = Field(None, description="For cancel and void: the redemption's nonce.")
     requested_at: Moment | None = None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -46,12 +47,32 @@ def voucher_from_row(row: tuple[Any, ...]) -> Voucher:
                    affiliate_id=rest[0] if rest else None)
 
 
+def store_zone(db: Db, store_id: str) -> str:
+    """A store's IANA time zone ("UTC" for a store the database does not know)."""
+    row = db.conn.execute("SELECT timezone FROM stores WHERE id=?", (store_id,)).fetchone()
+    return str(row[0]) if row else "UTC"
+
+
+ZONE_TTL = 60.0  # seconds a connection trusts a store's time zone it has read
+
+
 class SqlCatalog:
     """The domain's Catalog over the service database (one connection, one thread)."""
 
     def __init__(self, conn: Any) -> None:
         self.conn = conn
         self._campaigns: dict[str, tuple[int, Campaign]] = {}
+        self._zones: dict[str, tuple[float, str]] = {}
+
+    def store_zone(self, store_id: str) -> str:
+        """The store's time zone. It changes rarely (by loading stores), so a connection keeps it for a
+        minute rather than asking on every redemption."""
+        now = time.monotonic()
+        cached = self._zones.get(store_id)
+        if cached is None or now - cached[0] > ZONE_TTL:
+            row = self.conn.execute("SELECT timezone FROM stores WHERE id=?", (store_id,)).fetchone()
+            cached = self._zones[store_id] = (now, row[0] if row else "UTC")
+        return cached[1]
 
     def voucher(self, code: str) -> Voucher | None:
         row = self.conn.execute(

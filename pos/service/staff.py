@@ -13,11 +13,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pos.domain import Verifier, format_time, parse_time
+from pos.domain.model import local_text
 from pos.domain.pins import PinError, check_pin_rules, locked_until
 from pos.service.admin import issue_vouchers, token_hash, voucher_payload
 from pos.service.engine import Db
 from pos.service.ledger import ServiceError, Terminal, audit
-from pos.service.schema import touch_staff
+from pos.service.schema import store_zone, touch_staff
 
 SHIFT = timedelta(hours=12)
 
@@ -46,7 +47,8 @@ def record_login(db: Db, terminal: Terminal, staff_id: str, pin_ok: bool,
     name, role, failures, last_failed = row[0], row[1], int(row[2]), row[3]
     until = locked_until(failures, parse_time(last_failed) if last_failed else None)
     if until is not None and now < until:
-        raise ServiceError(423, "login.locked", f"Too many wrong PINs: locked until {until:%H:%M} UTC. A manager can unlock.",
+        when = local_text(until, store_zone(db, terminal.store_id))  # on the clock of the store it is read in
+        raise ServiceError(423, "login.locked", f"Too many wrong PINs: locked until {when}. A manager can unlock.",
                            {**failed, "action": "login.locked"})
     if until is not None:  # the lock has run out: start counting afresh
         failures = 0

@@ -27,11 +27,12 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pos.domain import Reason, Verdict, cancel_refusal, check, format_time, normalise, parse_time
 from pos.domain.codes import CodeError
+from pos.domain.offline_time import SKEW
 from pos.terminal.endpoint import Endpoint, Refused, UnknownOutcome, Unreachable
 from pos.terminal.localdb import LocalDB
 
@@ -43,12 +44,16 @@ def utcnow() -> datetime:
 
 
 def offline_item(nonce: str, raw: str, staff_id: str, amount: int | None, at: datetime,
-                 items: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """The outbox entry for a redemption accepted offline: what ``pos sync`` uploads."""
+                 items: list[dict[str, Any]] | None = None, clock: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The outbox entry for a redemption accepted offline: what ``pos sync`` uploads. ``clock`` is the
+    terminal's anchor (its last contact with the service and the monotonic seconds since), by which the
+    service checks ``at``, the wall clock's word."""
     item: dict[str, Any] = {"kind": "redeem", "nonce": nonce, "code": raw.strip(), "staff_id": staff_id, "amount": amount,
             "redeemed_at": format_time(at)}
     if items:
         item["items"] = items
+    if clock:
+        item["clock"] = clock
     return item
 
 
@@ -83,8 +88,20 @@ class Counter:
 
     def check(self, raw: str, staff_id: str, amount: int | None, *, offline: bool = False,
               items: list[dict[str, Any]] | None = None) -> Verdict:
+        now = self.trusted_now() if offline else self.clock()
         return check(raw, store_id=self.store_id, staff_id=staff_id, amount=amount, catalog=self.db,
-                     history=self.db, now=self.clock(), offline=offline, items=items)
+                     history=self.db, now=now, offline=offline, items=items)
+
+    def trusted_now(self) -> datetime:
+        """The time an offline decision is made at: the wall clock, unless the anchor (the service's time at
+        the last pull plus the monotonic seconds since) says it is off by more than the allowed skew, as the
+        service would find at the upload; so a till whose clock is days behind refuses an expired voucher."""
+        wall = self.clock()
+        anchor = self.db.clock_anchor()
+        if anchor is None or anchor["elapsed"] is None:
+            return wall
+        anchored = parse_time(anchor["contact_at"]) + timedelta(seconds=anchor["elapsed"])
+        return anchored if abs(wall - anchored) > SKEW else wall
 
     def redeem(self, raw: str, staff_id: str, amount: int | None = None, items: list[dict[str, Any]] | None = None) -> Verdict:
         """:meth:`decide`, for callers that do not confirm the display (its entry stays ``given``)."""
@@ -196,7 +213,7 @@ class Counter:
                 if verdict.accepted:
                     self.db.remember(nonce, verdict, store_id=self.store_id, staff_id=staff_id, amount=amount, at=now,
                                      mode="offline")
-                    self.db.enqueue(nonce, "redeem", offline_item(nonce, raw, staff_id, amount, now, items), now,
+                    self.db.enqueue(nonce, "redeem", offline_item(nonce, raw, staff_id, amount, now, items, self.db.clock_anchor()), now,
                                     maybe_sent=maybe_sent)
                     verdict = verdict.but(message=verdict.message + " (offline: uploaded at the next sync)")
                 elif maybe_sent:

@@ -194,9 +194,12 @@ class Endpoint:
         return self._json("POST", "/v1/staff", headers=self._as(session),
                           json={"id": staff_id, "name": name, "role": role, "pin": pin})
 
-    def report(self, session: str, *, days: int = 30, tz: str = "UTC") -> dict[str, Any]:
-        return self._json("GET", "/v1/reports/redemptions", headers=self._as(session),
-                          params={"days": days, "tz": tz})
+    def report(self, session: str, *, days: int = 30, tz: str | None = None) -> dict[str, Any]:
+        """Redemptions per day; the days are the manager's store's unless ``tz`` names another zone."""
+        params: dict[str, Any] = {"days": days}
+        if tz:
+            params["tz"] = tz
+        return self._json("GET", "/v1/reports/redemptions", headers=self._as(session), params=params)
 
     def give_voucher(self, session: str, code: str, to_customer: str) -> dict[str, Any]:
         return self._json("POST", f"/v1/vouchers/{code}/give", headers=self._as(session),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -87,8 +88,17 @@ TERMINAL_STEPS: tuple[tuple[str, str, str] | None, ...] = (
     ("journal", "items", "TEXT"),  # 3: basket lines
     ("journal", "owner", "TEXT"),  # 4: owners (pending rows of a file from before count as a dead owner's)
     ("outbox", "maybe_sent", "INTEGER NOT NULL DEFAULT 0"),  # 5: undo after a lost answer
+    ("stores", "timezone", "TEXT"),  # 6: the store's own day and clock
 )
 TERMINAL_VERSION = len(TERMINAL_STEPS)
+
+
+def boot_id() -> str:
+    """This machine's current boot (a restart resets the monotonic clock); "" where the system does not say."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
 
 
 class TerminalFileTooNew(Exception):
@@ -218,9 +228,34 @@ class LocalDB:
         row = self.conn.execute("SELECT public FROM keys WHERE kid=?", (kid,)).fetchone()
         return bytes.fromhex(row[0]) if row else None
 
-    def store_name(self, store_id: str) -> str:
-        row = self.conn.execute("SELECT name FROM stores WHERE id=?", (store_id,)).fetchone()
-        return row[0] if row else ""
+    def store_zone(self, store_id: str) -> str:
+        row = self.conn.execute("SELECT timezone FROM stores WHERE id=?", (store_id,)).fetchone()
+        return row[0] if row and row[0] else "UTC"
+
+    # -- the service's clock, as last seen -------------------------------------------------------
+    def note_contact(self, service_time: str) -> None:
+        """Remember the service's time at a successful contact, with this machine's monotonic clock then,
+        so that offline redemptions can later be placed in time without trusting the wall clock."""
+        self.set_meta("contact_at", service_time)
+        self.set_meta("contact_mono", repr(time.monotonic()))
+        self.set_meta("contact_boot", boot_id())
+
+    def clock_anchor(self) -> dict[str, Any] | None:
+        """The anchor sent with an offline redemption (see :mod:`pos.domain.offline_time`)."""
+        at = self.get_meta("contact_at")
+        if not at:
+            return None
+        mono, boot = self.get_meta("contact_mono"), self.get_meta("contact_boot")
+        elapsed = None
+        if mono is not None and boot and boot == boot_id():  # the monotonic clock counts since that boot
+            seconds = time.monotonic() - float(mono)
+            elapsed = round(seconds, 3) if seconds >= 0 else None
+        return {"contact_at": at, "elapsed": elapsed}
+
+    def store(self, store_id: str) -> tuple[str, str | None]:
+        """(name, time zone) of a store as the catalog gave it; ("", None) before the first pull."""
+        row = self.conn.execute("SELECT name, timezone FROM stores WHERE id=?", (store_id,)).fetchone()
+        return (str(row[0]), row[1]) if row else ("", None)
 
     # -- staff logging in at this terminal ------------------------------------------------------------
     def staff_member(self, staff_id: str) -> tuple[str, str, int, str | None] | None:
@@ -294,6 +329,8 @@ class LocalDB:
                     self.db.table(table).upsert_all(rows, pk=pk, batch_size=1000)
                     n += len(rows)
             self.set_meta("catalog_cursor", str(int(delta["cursor"])))
+            if isinstance(delta.get("now"), str):
+                self.note_contact(delta["now"])
         self._campaigns.clear()
         return n
 
@@ -516,10 +553,15 @@ class LocalDB:
                             result=json.dumps(res), updated_at=stamp):
                     continue
                 disagrees = outcome == "conflict" or (row["kind"] == "redeem" and outcome == "voided")
-                if not disagrees:
+                flagged = outcome == "accepted" and bool(res.get("note"))  # kept, but the till's clock was off
+                if not disagrees and not flagged:
                     continue
                 code = None
-                if row["kind"] == "redeem":
+                if flagged:
+                    found = self.conn.execute("SELECT code FROM redemptions WHERE nonce=?", (row["nonce"],)).fetchone()
+                    code = found[0] if found else None
+                    res = {**res, "reason": "clock", "message": res["note"]}
+                elif row["kind"] == "redeem":
                     found = self.conn.execute("SELECT code FROM redemptions WHERE nonce=?", (row["nonce"],)).fetchone()
                     code = found[0] if found else None
                     self.conn.execute("UPDATE redemptions SET state='conflict' WHERE nonce=?", (row["nonce"],))

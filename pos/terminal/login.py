@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from pos.domain.model import local_text
 from pos.domain.pins import locked_until, verify_pin
 from pos.terminal.endpoint import Endpoint, Refused, UnknownOutcome, Unreachable
 from pos.terminal.localdb import LocalDB
@@ -44,7 +45,8 @@ class Shift:
         return self.session is not None
 
 
-def sign_in(db: LocalDB, endpoint: Endpoint | None, staff_id: str, pin: str, now: datetime) -> Shift:
+def sign_in(db: LocalDB, endpoint: Endpoint | None, staff_id: str, pin: str, now: datetime,
+            store_id: str | None = None) -> Shift:
     staff_id = staff_id.strip()
     if not staff_id or not pin:
         raise LoginError("login.incomplete", "Type your staff id and PIN.")
@@ -59,15 +61,16 @@ def sign_in(db: LocalDB, endpoint: Endpoint | None, staff_id: str, pin: str, now
             db.login_succeeded(staff_id, now, mode="online")
             who = answer["staff"]
             return Shift(who["id"], who["name"], who["role"], answer["session"])
-    return _offline(db, staff_id, pin, now)
+    return _offline(db, staff_id, pin, now, db.store_zone(store_id) if store_id else "UTC")
 
 
-def _offline(db: LocalDB, staff_id: str, pin: str, now: datetime) -> Shift:
+def _offline(db: LocalDB, staff_id: str, pin: str, now: datetime, zone: str) -> Shift:
     row = db.staff_member(staff_id)
     failures, last = db.login_failures(staff_id)
     until = locked_until(failures, last)
     if until is not None and now < until:
-        raise LoginError("login.locked", f"Too many wrong PINs: locked until {until:%H:%M} UTC. A manager can unlock.")
+        raise LoginError("login.locked", f"Too many wrong PINs: locked until {local_text(until, zone)}. "
+                                         "A manager can unlock.")
     if until is not None:
         failures = 0
     ok = row is not None and bool(row[2]) and verify_pin(pin, row[3])

@@ -22,7 +22,7 @@ from pos.terminal.endpoint import Endpoint
 from pos.terminal.localdb import LocalDB
 from pos.terminal.login import Shift
 from pos.terminal.sync import SyncReport, sync
-from pos.tui.i18n import _, language_from_env, set_language
+from pos.tui.i18n import _, language_from_env, set_language, set_zone
 from pos.tui.jobs import work
 from pos.tui.keys import translate_bindings
 from pos.tui.screens.campaigns import CampaignsScreen
@@ -128,8 +128,7 @@ class PosApp(App[None]):
 
     # -- life ----------------------------------------------------------------------------------
     async def on_mount(self) -> None:
-        name = await self.station.store_name()
-        self.store_label = f"{name} ({self.cfg.store_id})" if name else self.cfg.store_id
+        await self.know_store()
         self.add_mode("login", LoginScreen)
         await self.switch_mode("login")
         if self.auto_login is not None:
@@ -233,12 +232,17 @@ class PosApp(App[None]):
                 _("Uploaded {n}; {c} conflict(s).", n=sum(report.results.values()), c=len(report.conflicts))))
         self.refresh_status()
 
+    async def know_store(self) -> None:
+        """The store's name for the status line, and its zone for every time shown (the machine's own zone
+        until the first catalog pull names it)."""
+        name, zone = await self.station.store()
+        self.store_label = f"{name} ({self.cfg.store_id})" if name else self.cfg.store_id
+        set_zone(zone)
+
     @work(exclusive=True, group="status")
     async def refresh_status(self) -> None:
         self.waiting = await self.station.pending()
-        if self.store_label == self.cfg.store_id:  # a first start: the store's name comes with the catalog
-            name = await self.station.store_name()
-            self.store_label = f"{name} ({self.cfg.store_id})" if name else self.cfg.store_id
+        await self.know_store()  # a first start: the store's name and zone come with the catalog
         staff = f"{self.shift.name} ({_(self.shift.role)})" if self.shift else None
         for line in self.screen.query(StatusLine):
             line.show(store=self.store_label, terminal=self.cfg.terminal_id, staff=staff, online=self.online,

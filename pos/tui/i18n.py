@@ -9,9 +9,10 @@ missing translation falls back to readable English. Stable codes from the domain
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from pos.domain import Verdict, parse_time
+from pos.domain.model import zone
 
 LANGUAGES = ("en", "zh")
 _language = "en"
@@ -255,6 +256,8 @@ ZH: dict[str, str] = {
         "{staff} 现可在 {where} 核销;终端下次拉取目录后生效。",
     "{staff} may no longer verify vouchers.": "{staff} 不再有核销权限。",
     "Added {staff}.": "已添加 {staff}。",
+    "Time zone of these times and of the claim and push days (IANA name)": "时区(以上时间及领券、推送日期所用,IANA 名称)",
+    "Unknown time zone.": "未知时区。",
     "Unlock": "解锁",
     "Clear the selected staff member's wrong PINs and lockout": "清除所选员工的密码错误次数与锁定",
     "New PIN": "新密码",
@@ -473,14 +476,32 @@ def kind_text(kind: str) -> str:
     return pair[1] if _language == "zh" else pair[0]
 
 
+_zone: tzinfo | None = None  # the store's; None until the catalog names it: the machine's own zone
+
+
+def set_zone(name: str | None) -> None:
+    """Show every time in this store's zone (an IANA name), whatever the machine's clock is set to."""
+    global _zone
+    _zone = zone(name) if name else None
+
+
+def zone_name() -> str | None:
+    return getattr(_zone, "key", None)
+
+
+def here(moment: datetime) -> datetime:
+    """A moment on the store's clock."""
+    return moment.astimezone(_zone) if _zone is not None else moment.astimezone()
+
+
 def clock(moment: datetime) -> str:
-    """A time of day at the counter, in the terminal's local time zone."""
-    return moment.astimezone().strftime("%H:%M:%S")
+    """A time of day at the counter, on the store's clock."""
+    return here(moment).strftime("%H:%M:%S")
 
 
 def day(moment: datetime) -> str:
-    """A day and time on the till's clock (its local time zone)."""
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+    """A day and time on the store's clock."""
+    return here(moment).strftime("%Y-%m-%d %H:%M")
 
 
 def date_text(iso_day: str) -> str:

@@ -90,7 +90,7 @@ class Station:
 
     # -- jobs ----------------------------------------------------------------------------------
     async def sign_in(self, staff_id: str, pin: str) -> Shift:
-        return await self.call(lambda d: sign_in(d.db, d.endpoint, staff_id, pin, self.clock()))
+        return await self.call(lambda d: sign_in(d.db, d.endpoint, staff_id, pin, self.clock(), self.cfg.store_id))
 
     async def redeem(self, raw: str, staff_id: str, amount: int | None, goods: str = "") -> Decision | Verdict | str:
         """The counter's decision (confirm it with :meth:`shown` once it is on screen); a verdict that was
@@ -130,8 +130,9 @@ class Station:
     async def pending(self) -> int:
         return await self.call(lambda d: d.db.pending_count())
 
-    async def store_name(self) -> str:
-        return await self.call(lambda d: d.db.store_name(self.cfg.store_id))
+    async def store(self) -> tuple[str, str | None]:
+        """This terminal's store: its name and time zone, once a catalog pull has brought them."""
+        return await self.call(lambda d: d.db.store(self.cfg.store_id))
 
     async def shift(self, since: str, limit: int = 200) -> list[ShiftRow]:
         """This terminal's redemptions since the shift began, newest first."""

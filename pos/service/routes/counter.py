@@ -77,7 +77,7 @@ async def upload(service: ServiceDep, body: UploadRequest, terminal: TerminalDep
             raise ServiceError(422, "request.invalid", f"item {item.nonce}: a {item.kind} needs a target")
     items = [i.model_dump() for i in body.items]
     now = datetime.now(UTC)
-    results = await write(service, lambda db: ledger.upload(db, terminal, items, now), solo=True)
+    results = await write(service, lambda db: ledger.upload(db, terminal, items, now, service.clock_skew), solo=True)
     return fast_json({"results": results})
 
 

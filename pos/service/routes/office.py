@@ -13,6 +13,7 @@ from pos.domain.pins import PinError, hash_pin
 from pos.service import backoffice, staff
 from pos.service.deps import ManagerDep, ServiceDep, TerminalDep, write
 from pos.service.models import Ident, PinBody, StaffBody, VerifierRequest
+from pos.service.schema import store_zone
 
 router = APIRouter()
 
@@ -56,5 +57,8 @@ async def add_staff(service: ServiceDep, body: StaffBody, terminal: TerminalDep,
 
 @router.get("/v1/reports/redemptions", summary="Manager: live redemptions per day, campaign and store")
 def report(service: ServiceDep, terminal: TerminalDep, session: ManagerDep, days: Annotated[int, Query(ge=1, le=366)] = 30,
-           tz: Annotated[str, Query(min_length=1, max_length=64)] = "UTC") -> dict[str, Any]:
-    return backoffice.redemption_report(service.reader(), datetime.now(UTC), days=days, tz=tz)
+           tz: Annotated[str | None, Query(min_length=1, max_length=64,
+                                           description="IANA zone of the days; default the manager's store's")] = None
+           ) -> dict[str, Any]:
+    db = service.reader()
+    return backoffice.redemption_report(db, datetime.now(UTC), days=days, tz=tz or store_zone(db, terminal.store_id))

@@ -15,9 +15,10 @@ from textual.widgets import Button, Checkbox, Input, Label, Select
 from pos.domain import Campaign, money
 from pos.domain.amounts import parse_amount
 from pos.domain.campaigns import validate
+from pos.domain.model import zone
 from pos.domain.promotions import Problem
 from pos.terminal.endpoint import Refused
-from pos.tui.i18n import KINDS, _, kind_text, sentence
+from pos.tui.i18n import KINDS, _, kind_text, sentence, zone_name
 from pos.tui.jobs import work
 from pos.tui.screens.form import FormModal
 
@@ -26,6 +27,7 @@ FIELDS = [  # (field, label, placeholder)
     ("name", "Name", ""),
     ("begins_at", "Begins at (YYYY-MM-DD HH:MM)", "2026-12-01 09:00"),
     ("ends_at", "Ends at (YYYY-MM-DD HH:MM)", "2026-12-31 22:00"),
+    ("timezone", "Time zone of these times and of the claim and push days (IANA name)", "Asia/Shanghai"),
     ("amount_off", "Amount off (yuan)", "30"),
     ("percent_off", "Percent off", "5"),
     ("cap", "Cap (yuan)", "300"),
@@ -51,7 +53,7 @@ FIELDS = [  # (field, label, placeholder)
     ("per_order_max", "Most promoted items per order (0: no limit)", "0"),
 ]
 #: where a problem about a field the form does not have directly is shown
-SHOWN_AT = {"discount": "amount_off", "validity": "days", "offline": "amount_off", "timezone": "id", "status": "id",
+SHOWN_AT = {"discount": "amount_off", "validity": "days", "offline": "amount_off", "status": "id",
             "rule": "rule_quota", "quota": "rule_quota", "rate": "rule_rate", "minus": "rule_minus", "plus": "rule_plus",
             "limits": "per_order_min", "scope": "rule_quota", "member": "slogan", "affiliates": "id", "skus": "id",
             "claim_limit": "claim_starts_at"}
@@ -77,15 +79,16 @@ def rule_values(rule: dict[str, Any] | None) -> dict[str, str]:
             "rule_minus": yuan(r.get("minus")), "rule_plus": yuan(r.get("plus")), "rule_gift": r.get("gift") or ""}
 
 
-def local_time(text: str) -> datetime:
+def local_time(text: str, zone_name: str) -> datetime:
+    """A time typed in the campaign's zone (DST-correct), as UTC."""
     moment = datetime.strptime(text.strip(), "%Y-%m-%d %H:%M")
-    return moment.astimezone().astimezone(UTC)  # typed in the terminal's time zone
+    return moment.replace(tzinfo=zone(zone_name)).astimezone(UTC)
 
 
-def typed_time(iso: str | None) -> str:
+def typed_at(iso: str | None, zone_name: str) -> str:
     if not iso:
         return ""
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone().strftime("%Y-%m-%d %H:%M")
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(zone(zone_name)).strftime("%Y-%m-%d %H:%M")
 
 
 class CampaignForm(FormModal):
@@ -98,9 +101,14 @@ class CampaignForm(FormModal):
     def compose(self) -> ComposeResult:
         c = self.existing or {}
         d = c.get("discount") or {}
+        tz = c.get("timezone") or zone_name() or "UTC"  # a new campaign lives on this store's clock
+
+        def typed_time(iso: str | None) -> str:
+            return typed_at(iso, tz)
+
         values = {
             "id": c.get("id", ""), "name": c.get("name", ""), "begins_at": typed_time(c.get("begins_at")),
-            "ends_at": typed_time(c.get("ends_at")),
+            "ends_at": typed_time(c.get("ends_at")), "timezone": tz,
             "amount_off": money(d["amount_off"]) if d.get("amount_off") else "",
             "percent_off": str(d["percent_off"]) if d.get("percent_off") else "",
             "cap": money(d["cap"]) if d.get("cap") else "",
@@ -169,9 +177,16 @@ class CampaignForm(FormModal):
                 unread.append(Problem("form.number.invalid", field, _("Not a number: {text}", text=text)))
                 return None
 
+        tz = self.value("timezone") or "UTC"
+        try:
+            zone(tz)
+        except ValueError:
+            unread.append(Problem("campaign.timezone.invalid", "timezone", _("Unknown time zone.")))
+            tz = "UTC"
+
         def when(field: str) -> str | None:
             try:
-                return local_time(self.value(field)).isoformat()
+                return local_time(self.value(field), tz).isoformat()
             except ValueError:
                 unread.append(Problem("form.time.invalid", field, _("Not a date and time: {text}", text=self.value(field))))
                 return None
@@ -219,8 +234,7 @@ class CampaignForm(FormModal):
             "giftable": self.query_one("#f-giftable", Checkbox).value,
             "affiliates": self.query_one("#f-affiliates", Checkbox).value,
         }
-        if self.existing:
-            body["timezone"] = self.existing.get("timezone", "UTC")
+        body["timezone"] = tz
         return body, unread
 
     def check(self) -> tuple[dict[str, Any], list[Problem]]:

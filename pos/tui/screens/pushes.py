@@ -3,7 +3,6 @@ buyers of orders read from a CSV or Excel file), its preview, cancelling, and th
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +12,8 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Static
 
-from pos.domain.pushes import slots
-from pos.tui.i18n import _, sentence
+from pos.domain.pushes import send_dates, slots
+from pos.tui.i18n import _, sentence, zone_name
 from pos.tui.jobs import work
 from pos.tui.screens.confirm import Confirm
 from pos.tui.screens.form import FormModal
@@ -26,8 +25,9 @@ class PushForm(FormModal):
     BINDINGS = [Binding("ctrl+s", "save", "Save"), Binding("ctrl+o", "preview", "Preview")]
 
     def compose(self) -> ComposeResult:
-        today = date.today()
-        days = [(today + timedelta(days=d)).isoformat() for d in (1, 2, 3)]
+        # the next three days on the store's clock (a campaign's zone is its store's unless set otherwise),
+        # never the machine's: the service checks them in the campaign's zone
+        days = self.days = [d.isoformat() for d in send_dates(self.app.clock(), zone_name() or "UTC")]
         with VerticalScroll(id="form"):
             yield Label(_("New coupon push"), classes="section-title")
             yield Label(_("Kind"), classes="field-label")
