@@ -134,6 +134,59 @@ def test_a_wrong_pin_and_an_unknown_staff_id_get_the_same_words(shop: Shop) -> N
     assert len(answers) == 2 and answers[0] == answers[1], answers
 
 
+def test_an_unknown_staff_id_is_locked_like_a_real_one_word_for_word(shop: Shop) -> None:
+    """Six wrong tries each: the same answers in the same order, a lockout included, so that neither the
+    words nor the lockout tell which ids exist."""
+    import re
+
+    from pos.terminal.endpoint import Refused
+
+    t = shop.terminal()
+
+    def answers(staff_id: str) -> list[tuple[int, str, str]]:
+        out = []
+        for _ in range(7):
+            try:
+                t.endpoint.login(staff_id, "0000")
+            except Refused as err:  # the lockout's end is a minute apart at most: compare its shape
+                out.append((err.status, err.code, re.sub(r"\d\d:\d\d", "HH:MM", err.message)))
+        return out
+
+    known, unknown = answers("bob"), answers("nobody-here")
+    assert known == unknown, (known, unknown)
+    assert [a[1] for a in known] == ["login.failed"] * 5 + ["login.locked"] * 2
+    # the right PIN does not get a locked account in either (the real one stays locked until unlocked)
+    try:
+        t.endpoint.login("bob", PINS["bob"])
+        raise AssertionError("a locked account logged in")
+    except Refused as err:
+        assert err.code == "login.locked"
+
+
+def test_a_wrong_pin_and_an_unknown_id_take_the_same_time(shop: Shop) -> None:
+    """Both pay for one PIN hash; the medians of interleaved tries agree within noise."""
+    import statistics
+    import time
+
+    from pos.terminal.endpoint import Refused
+
+    t = shop.terminal()
+    known_ids = ["alice", "bob", "dan", "carol", "grace"]
+    timings: dict[bool, list[float]] = {True: [], False: []}
+    for _round in range(4):  # four tries per id: none of them gets locked
+        for k, staff_id in enumerate(known_ids):
+            for is_known, who in ((True, staff_id), (False, f"ghost-{k}")):
+                started = time.perf_counter()
+                try:
+                    t.endpoint.login(who, "0000")
+                except Refused as err:
+                    assert err.code == "login.failed"
+                timings[is_known].append(time.perf_counter() - started)
+    known, unknown = statistics.median(timings[True]), statistics.median(timings[False])
+    assert abs(known - unknown) < max(0.020, 0.35 * max(known, unknown)), (known, unknown)
+    assert min(known, unknown) > 0.005  # both paid for a hash (scrypt: tens of milliseconds)
+
+
 def test_a_till_holds_only_the_pin_hashes_of_cashiers_who_may_verify_in_its_store(shop: Shop) -> None:
     """A stolen till's file gives away no manager's PIN hash and no other store's cashier's."""
     from datetime import UTC, datetime

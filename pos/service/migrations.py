@@ -186,6 +186,13 @@ STEPS: tuple[Step, ...] = (
          _add_column("vouchers", "affiliate_id", "text")),
     # a store's own time zone: "once per day" and the times shown at its counters are its local ones
     Step(3, "stores.timezone", _store_zones("TEXT NOT NULL DEFAULT 'UTC'"), _store_zones("text NOT NULL DEFAULT 'UTC'")),
+    # wrong PINs typed for ids that are no staff member's, counted and locked like a real account's, so that
+    # the answers cannot tell which ids exist (rows live only as long as a lockout)
+    Step(4, "login_failures",
+         "CREATE TABLE IF NOT EXISTS login_failures (staff_id TEXT PRIMARY KEY, failures INTEGER NOT NULL, "
+         "last_failed_at TEXT NOT NULL)",
+         "CREATE TABLE IF NOT EXISTS login_failures (staff_id text PRIMARY KEY, failures integer NOT NULL, "
+         "last_failed_at timestamptz NOT NULL)"),
 )
 LATEST = STEPS[-1].version
 
@@ -241,6 +248,8 @@ def _statements(script: str) -> list[str]:
         if sqlite3.complete_statement(buf):
             out.append(buf.strip())
             buf = ""
+    if buf.strip():  # a last statement without its semicolon
+        out.append(buf.strip())
     return out
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from pos.domain import Verifier, format_time, parse_time
 from pos.domain.model import local_text
-from pos.domain.pins import PinError, check_pin_rules, locked_until
+from pos.domain.pins import LOCKED_FOR, PinError, check_pin_rules, locked_until
 from pos.service.admin import issue_vouchers, token_hash, voucher_payload
 from pos.service.engine import Db
 from pos.service.ledger import ServiceError, Terminal, audit
@@ -42,9 +42,15 @@ def record_login(db: Db, terminal: Terminal, staff_id: str, pin_ok: bool,
     row = db.conn.execute("SELECT name, role, failed_logins, last_failed_at, active FROM staff WHERE id=?",
                           (staff_id,)).fetchone()
     failed = {"action": "login.failed", "actor": staff_id, "terminal": terminal, "subject": staff_id}
+    known = row is not None and bool(row[4])
     if row is None or not row[4]:
-        raise ServiceError(401, "login.failed", "Wrong staff number or PIN.", failed)
-    name, role, failures, last_failed = row[0], row[1], int(row[2]), row[3]
+        # an id that is no active staff member's is answered exactly as a real one with a wrong PIN: counted,
+        # and locked after as many failures, so that neither the words nor a lockout tell which ids exist
+        db.conn.execute("DELETE FROM login_failures WHERE last_failed_at < ?", (format_time(now - 2 * LOCKED_FOR),))
+        row = db.conn.execute("SELECT NULL, NULL, failures, last_failed_at FROM login_failures WHERE staff_id=?",
+                              (staff_id,)).fetchone() or (None, None, 0, None)
+        pin_ok = False
+    failures, last_failed = int(row[2]), row[3]
     until = locked_until(failures, parse_time(last_failed) if last_failed else None)
     if until is not None and now < until:
         when = local_text(until, store_zone(db, terminal.store_id))  # on the clock of the store it is read in
@@ -54,12 +60,18 @@ def record_login(db: Db, terminal: Terminal, staff_id: str, pin_ok: bool,
         failures = 0
     if not pin_ok:
         failures += 1
-        db.conn.execute("UPDATE staff SET failed_logins=?, last_failed_at=? WHERE id=?",
-                        (failures, format_time(now), staff_id))
-        message = "Wrong staff number or PIN."  # word for word what an unknown staff id gets
+        if known:
+            db.conn.execute("UPDATE staff SET failed_logins=?, last_failed_at=? WHERE id=?",
+                            (failures, format_time(now), staff_id))
+        else:
+            db.conn.execute("INSERT INTO login_failures (staff_id, failures, last_failed_at) VALUES (?,?,?) "
+                            "ON CONFLICT (staff_id) DO UPDATE SET failures=excluded.failures, "
+                            "last_failed_at=excluded.last_failed_at", (staff_id, failures, format_time(now)))
         # the failure count must survive the refusal, so it is written here and the refusal returned as data
-        audit(db, now, "login.failed", actor=staff_id, terminal=terminal, subject=staff_id, failures=failures)
-        return {"error": {"status": 401, "code": "login.failed", "message": message}}
+        audit(db, now, "login.failed", actor=staff_id, terminal=terminal, subject=staff_id, failures=failures,
+              **({} if known else {"unknown": True}))
+        return {"error": {"status": 401, "code": "login.failed", "message": "Wrong staff number or PIN."}}
+    name, role = row[0], row[1]
     token = secrets.token_urlsafe(32)
     expires = now + SHIFT
     db.conn.execute("UPDATE staff SET failed_logins=0, last_failed_at=NULL WHERE id=?", (staff_id,))
