@@ -227,6 +227,26 @@ def test_a_till_whose_clock_is_two_days_behind_cannot_stretch_a_voucher(chain: S
     assert again.conflicts == [] and chain.query("SELECT count(*) FROM redemptions WHERE code=?", chain.codes["d4"]) == [(1,)]
 
 
+def test_a_manager_moves_a_store_to_another_zone_and_its_tills_follow(chain: Shop) -> None:
+    station = chain.terminal("S002-T1")
+    assert station.db.store_zone("S002") == SHANGHAI
+    with Endpoint(chain.service.url, TOKENS["S001-T1"]) as e:
+        manager = e.login("carol", PINS["carol"])["session"]
+        cashier = e.login("alice", PINS["alice"])["session"]
+        assert {s["id"]: s["timezone"] for s in e.stores(manager)} == {"S001": SHANGHAI, "S002": SHANGHAI, "S003": SHANGHAI}
+        assert e.set_store_zone(manager, "S002", "Europe/Berlin")["timezone"] == "Europe/Berlin"
+        for call, code in ((lambda: e.set_store_zone(manager, "S002", "Berlin"), "store.timezone.invalid"),
+                           (lambda: e.set_store_zone(manager, "S999", "UTC"), "store.not_found"),
+                           (lambda: e.set_store_zone(cashier, "S002", "UTC"), "role.manager_required")):
+            with pytest.raises(Refused) as err:
+                call()
+            assert err.value.code == code
+    rows = chain.query("SELECT actor, subject, detail FROM audit WHERE action='store.timezone'")
+    assert [(r[0], r[1]) for r in rows] == [("carol", "S002")] and "Europe/Berlin" in str(rows[0][2])
+    station.sync()
+    assert station.db.store_zone("S002") == "Europe/Berlin"
+
+
 def test_a_lockout_says_until_when_on_the_stores_clock(chain: Shop) -> None:
     with Endpoint(chain.service.url, TOKENS["S001-T1"]) as e:
         for _ in range(10):

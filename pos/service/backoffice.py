@@ -26,7 +26,7 @@ from pos.domain.campaigns import (
     effective_status,
     validate,
 )
-from pos.domain.model import Bind, PromoSku, Scope
+from pos.domain.model import Bind, PromoSku, Scope, zone
 from pos.domain.pins import PinError, hash_pin, locked_until
 from pos.domain.promotions import Problem, describe, validate_skus
 from pos.service.engine import Db
@@ -383,6 +383,29 @@ def add_staff(db: Db, terminal: Terminal, manager: StaffSession, *, staff_id: st
                (staff_id, name.strip(), role, True, pin_hash, db.next_versions()))
     audit(db, now, "staff.add", actor=manager.staff_id, terminal=terminal, subject=staff_id, role=role)
     return {"id": staff_id, "name": name.strip(), "role": role, "active": True, "verifier": None}
+
+
+# -- stores -----------------------------------------------------------------------------------------
+def stores(db: Db) -> list[dict[str, Any]]:
+    return [{"id": r[0], "name": r[1], "timezone": r[2]}
+            for r in db.conn.execute("SELECT id, name, timezone FROM stores ORDER BY id")]
+
+
+def set_store_zone(db: Db, terminal: Terminal, manager: StaffSession, store_id: str, timezone: str,
+                   now: datetime) -> dict[str, Any]:
+    """Move a store to another time zone: its day and its tills' clock from their next catalog pull."""
+    refused = {"action": "store.refused", "actor": manager.staff_id, "terminal": terminal, "subject": store_id}
+    row = db.conn.execute("SELECT name, timezone FROM stores WHERE id=?", (store_id,)).fetchone()
+    if row is None:
+        raise ServiceError(404, "store.not_found", f"There is no store {store_id}.", refused)
+    try:
+        zone(timezone)
+    except ValueError as err:
+        raise ServiceError(422, "store.timezone.invalid", str(err), refused) from err
+    db.execute("UPDATE stores SET timezone=?, version=? WHERE id=?", (timezone, db.next_versions(), store_id))
+    audit(db, now, "store.timezone", actor=manager.staff_id, terminal=terminal, subject=store_id,
+          before=row[1], after=timezone)
+    return {"id": store_id, "name": row[0], "timezone": timezone}
 
 
 # -- reports ----------------------------------------------------------------------------------------

@@ -193,6 +193,10 @@ class StaffBody(Strict):
     pin: Annotated[str, Field(min_length=1, max_length=16)]
 
 
+class StoreZoneBody(Strict):
+    timezone: Annotated[str, Field(min_length=1, max_length=64, description="An IANA name, e.g. Asia/Shanghai.")]
+
+
 class PinBody(Strict):
     pin: Annotated[str, Field(min_length=1, max_length=16)] = Field(
         description="The new PIN: 4 to 8 digits, a manager's 6 to 8; never stored, logged or audited.")

@@ -265,3 +265,10 @@ class Endpoint:
     def reset_pin(self, session: str, staff_id: str, pin: str) -> dict[str, Any]:
         """Give a staff member a new PIN, which also clears their lockout (a manager's session)."""
         return self._json("PUT", f"/v1/staff/{staff_id}/pin", headers=self._as(session), json={"pin": pin})
+
+    def stores(self, session: str) -> list[dict[str, Any]]:
+        """The chain's stores with their time zones (a manager's session)."""
+        return self._items("items", "GET", "/v1/stores", headers=self._as(session))
+
+    def set_store_zone(self, session: str, store_id: str, timezone: str) -> dict[str, Any]:
+        return self._json("PUT", f"/v1/stores/{store_id}/timezone", headers=self._as(session), json={"timezone": timezone})

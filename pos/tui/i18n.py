@@ -351,6 +351,8 @@ CODES: dict[str, tuple[str, str]] = {
     "pin.manager_short": ("A manager's PIN is 6 to 8 digits.", "店长密码为 6–8 位数字。"),
     "staff.id.invalid": ("A staff id is 1 to 32 small letters, digits, '.', '-' or '_'.", "员工编号为 1–32 位小写字母、数字、'.'、'-' 或 '_'。"),
     "staff.id.taken": ("There is already a staff member with this id.", "已存在相同编号的员工。"),
+    "store.not_found": ("No such store.", "没有该门店。"),
+    "store.timezone.invalid": ("Unknown time zone: use an IANA name such as Asia/Shanghai.", "未知时区:请使用 IANA 名称,如 Asia/Shanghai。"),
     "staff.not_found": ("No such staff member.", "没有该员工。"),
     "campaign.four_eyes": ("Four eyes: a manager other than the one who created or last edited this campaign must approve it.",
                            "四眼原则:须由创建或最后修改此活动的店长以外的另一位店长审核。"),

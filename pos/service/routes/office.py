@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from pos.domain.pins import PinError, hash_pin
 from pos.service import backoffice, staff
 from pos.service.deps import ManagerDep, ServiceDep, TerminalDep, write
-from pos.service.models import Ident, PinBody, StaffBody, VerifierRequest
+from pos.service.models import Ident, PinBody, StaffBody, StoreZoneBody, VerifierRequest
 from pos.service.schema import store_zone
 
 router = APIRouter()
@@ -24,6 +24,18 @@ async def put_verifier(service: ServiceDep, staff_id: Ident, body: VerifierReque
     now = datetime.now(UTC)
     return await write(service, lambda db: staff.set_verifier(db, terminal, session, staff_id, all_stores=body.all_stores,
                                                      stores=body.stores, active=body.active, now=now))
+
+
+@router.get("/v1/stores", summary="Manager: the stores with their time zones")
+def store_list(service: ServiceDep, terminal: TerminalDep, session: ManagerDep) -> dict[str, Any]:
+    return {"items": backoffice.stores(service.reader())}
+
+
+@router.put("/v1/stores/{store_id}/timezone", summary="Manager: move a store to another time zone (audited)")
+async def put_store_zone(service: ServiceDep, store_id: Ident, body: StoreZoneBody, terminal: TerminalDep,
+                         session: ManagerDep) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return await write(service, lambda db: backoffice.set_store_zone(db, terminal, session, store_id, body.timezone, now))
 
 
 @router.get("/v1/staff", summary="Manager: staff members, their verifier rights and lockouts")
