@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from pos.domain import Campaign, Verifier, format_time, generate, normalise, parse_time
 from pos.domain import payload as qr
-from pos.domain.model import zone
+from pos.domain.model import local_text, zone
 from pos.domain.pins import PinError, hash_pin
 from pos.service.engine import Db
 from pos.service.ledger import audit
@@ -257,8 +257,9 @@ def claim_rules(db: Db, campaign: Campaign, *, n: int, customer_id: str | None,
                 affiliate_id: str | None, now: datetime) -> None:
     c = campaign
     if c.claim_starts_at is not None and c.claim_ends_at is not None and not c.claim_starts_at <= now < c.claim_ends_at:
-        raise ClaimError("voucher.claim.closed", f"Vouchers of {c.id} can be claimed from {c.claim_starts_at:%Y-%m-%d %H:%M} "
-                                                 f"to {c.claim_ends_at:%Y-%m-%d %H:%M} UTC.")
+        raise ClaimError("voucher.claim.closed", f"Vouchers of {c.id} can be claimed from "
+                                                 f"{local_text(c.claim_starts_at, c.timezone, with_zone=False)} "
+                                                 f"to {local_text(c.claim_ends_at, c.timezone)}.")
     if affiliate_id is not None and not c.affiliates:
         raise ClaimError("voucher.affiliate.invalid", f"Campaign {c.id} is not shared with affiliates.")
     if customer_id is None:

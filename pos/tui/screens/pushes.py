@@ -12,8 +12,9 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Static
 
+from pos.domain import parse_time
 from pos.domain.pushes import send_dates, slots
-from pos.tui.i18n import _, sentence, zone_name
+from pos.tui.i18n import _, day, sentence, zone_name
 from pos.tui.jobs import work
 from pos.tui.screens.confirm import Confirm
 from pos.tui.screens.form import FormModal
@@ -141,7 +142,7 @@ class PushesScreen(OfficeScreen):
         table = self.query_one("#pushes", DataTable)
         table.clear()
         for p in self.items:
-            table.add_row(str(p["id"]), _(p["kind"]), p["campaign_id"], p["send_at"][:16].replace("T", " ") + " UTC",
+            table.add_row(str(p["id"]), _(p["kind"]), p["campaign_id"], day(parse_time(p["send_at"])),  # on the store's clock
                           _(p["status"]), str(p["sent"] or ""), str(p["skipped"] or ""))
 
     def action_reload(self) -> None:
