@@ -86,7 +86,8 @@ class ReportsScreen(OfficeScreen):
                           money(r["amount"]))
         self.query_one("#chart", Sparkline).data = daily_totals(self.report["rows"], self.report["from"],
                                                                 self.report["to"])
-        self.query_one("#chart-title", Label).update(_("Redemptions per day, last {days} days", days=days))
+        self.query_one("#chart-title", Label).update(_("Redemptions per day, last {days} days ({zone})", days=days,
+                                                       zone=self.report.get("tz", "UTC")))
 
     def action_export(self) -> None:
         path = Path(self.query_one("#r-path", Input).value.strip()).expanduser()
