@@ -300,7 +300,7 @@ ZH: dict[str, str] = {
     "Store": "门店",
     "Count": "笔数",
     "Amount": "金额",
-    "Redemptions per day, last {days} days": "近 {days} 天每日核销",
+    "Redemptions per day, last {days} days ({zone})": "近 {days} 天每日核销({zone})",
     "Write the report to a CSV file": "将报表写入 CSV 文件",
     "The service cannot be reached: {error}": "无法连接服务:{error}",
     "Refused: {message}": "被拒绝:{message}",
