@@ -311,3 +311,29 @@ def test_the_push_form_offers_the_stores_next_days_not_the_machines(tmp_path: Pa
             i18n.set_zone(None)
         ((send_at,),) = shop.query("SELECT send_at FROM pushes")
         assert datetime.fromisoformat(send_at.replace("Z", "+00:00")).astimezone(ZoneInfo(zone)).date().isoformat() == picked[0]
+
+
+def test_a_daily_report_counts_each_redemption_on_its_own_days_offset_across_a_dst_change(service_db: str) -> None:
+    """New York leaves summer time on 2026-11-01 at 02:00: 04:30 UTC that night is 00:30 EDT (Nov 1), not
+    23:30 EST (Oct 31) as today's offset applied to every day would make it."""
+    from pos.service.backoffice import redemption_report
+
+    db = open_db(service_db)
+    try:
+        load_fixture(db, demo_fixture(datetime(2026, 10, 20, tzinfo=UTC))[0])
+        with db.atomic():
+            for k, at in enumerate(["2026-10-31T03:30:00Z",  # 23:30 EDT, Oct 30
+                                    "2026-11-01T03:30:00Z",  # 23:30 EDT, Oct 31
+                                    "2026-11-01T04:30:00Z",  # 00:30 EDT, Nov 1
+                                    "2026-11-01T06:30:00Z",  # 01:30 EST, Nov 1 (the second 01:30)
+                                    "2026-11-02T04:30:00Z",  # 23:30 EST, Nov 1
+                                    "2026-11-02T05:30:00Z"]):  # 00:30 EST, Nov 2
+                db.execute("INSERT INTO redemptions (nonce, code, campaign_id, customer_id, store_id, staff_id, terminal_id, "
+                           "amount, discount, redeemed_at, recorded_at, mode) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                           (f"n{k}", f"CODE{k}", "SPRING", None, "S001", "alice", "S001-T1", 1000, 100, at, at, "online"))
+        report = redemption_report(db, datetime(2026, 11, 2, 12, tzinfo=UTC), days=5, tz="America/New_York")
+    finally:
+        db.close()
+    assert report["from"] == "2026-10-29" and report["to"] == "2026-11-02"
+    assert {r["day"]: r["redemptions"] for r in report["rows"]} == {"2026-10-30": 1, "2026-10-31": 1, "2026-11-01": 3,
+                                                                    "2026-11-02": 1}
