@@ -539,7 +539,8 @@ def outbox(config: str | None, as_json: bool) -> None:
         cfg = cfgmod.load(config)
     except cfgmod.ConfigError as exc:
         fail(str(exc))
-    from pos.domain import CodeError, display, money, read_input
+    from pos.domain import CodeError, display, money, parse_time, read_input
+    from pos.domain.model import local_text
 
     def voucher(raw: str | None) -> str | None:  # a typed code or a scanned QR payload: the voucher's code
         try:
@@ -552,6 +553,7 @@ def outbox(config: str | None, as_json: bool) -> None:
         counts = db.outbox_counts()
         waiting = db.waiting(limit=100_000)
         conflicts = list(db.db.query("SELECT nonce, code, reason, message, recorded_at FROM conflicts ORDER BY recorded_at"))
+        here = db.store_zone(cfg.store_id)  # times on the store's clock
     finally:
         db.close()
     items = []
@@ -566,7 +568,7 @@ def outbox(config: str | None, as_json: bool) -> None:
     click.echo("outbox: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "empty"))
     for i in items:  # what the next pos sync uploads, in order
         amount = f"  {money(i['amount'])}" if i["amount"] is not None else ""
-        click.echo(f"waiting {i['created_at']}  {i['kind']:<6} {display(i['code']) if i['code'] else '?'}{amount}"
+        click.echo(f"waiting {local_text(parse_time(i['created_at']), here)}  {i['kind']:<6} {display(i['code']) if i['code'] else '?'}{amount}"
                    f"  ({i['staff_id']}, {i['nonce']})")
     for c in conflicts:
         click.echo(f"conflict {c['nonce']} {c['code']}: {c['reason']}: {c['message']}")

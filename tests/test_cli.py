@@ -59,6 +59,7 @@ def test_sync_json_summary_and_failure_when_service_is_down(shop: Shop) -> None:
     assert down.returncode == 2 and json.loads(down.stdout)["error"]
     listed = pos("outbox", env=env)  # what waits, item by item, not only a count
     assert "redeem" in listed.stdout and display(shop.codes["spring"]) in listed.stdout and "600.00" in listed.stdout
+    assert "(UTC)" in listed.stdout and "Z " not in listed.stdout  # on the store's clock, its zone named
     [item] = json.loads(pos("outbox", "--json", env=env).stdout)["waiting"]
     assert (item["kind"], item["code"], item["amount"]) == ("redeem", shop.codes["spring"], 60000)
     shop.service.start()
