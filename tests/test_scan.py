@@ -158,3 +158,70 @@ def test_a_stream_url_is_read_like_a_camera(tmp_path: Path) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+# -- the broad corpus and the recovery cascade (pos.scanner.recover) --------------------------------------
+# The recovery's time budget belongs to the benchmark (scripts/bench_scan.py measures it); here it is
+# generous, so that what is tested is what the cascade can read, whatever the machine's load.
+from pos.scanner.recover import find_region, streak_estimate  # noqa: E402
+from pos.testing.qrcorpus import BROAD, broad_corpus, motion_kernel, write_pass_video  # noqa: E402
+
+
+@pytest.mark.parametrize("category", BROAD)
+def test_each_category_of_the_broad_corpus_is_read(category: str) -> None:
+    pipeline, zxing = Pipeline(budget=1.0), ZxingDecoder()
+    read = alone = 0
+    for _, _size, frame, text in broad_corpus(4, seed=31, categories=(category,)):
+        pipeline.last = None
+        read += any(r.text == text for r in pipeline.decode(frame))
+        alone += any(r.text == text for r in zxing.decode(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)))
+    assert read >= 3 and read >= alone, (category, read, alone)
+
+
+def test_motion_blur_is_what_zxing_alone_cannot_read_and_the_cascade_can() -> None:
+    pipeline, plain, zxing = Pipeline(budget=1.0), Pipeline(recover=False), ZxingDecoder()
+    got = {"cascade": 0, "plain": 0, "zxing": 0}
+    used = Counter()
+    for _, _size, frame, text in broad_corpus(6, seed=41, categories=("motion_blur",)):
+        pipeline.last = plain.last = None
+        if any(r.text == text for r in pipeline.decode(frame)):
+            got["cascade"] += 1
+            used[pipeline.recovery.last_used] += 1  # type: ignore[union-attr]
+        got["plain"] += any(r.text == text for r in plain.decode(frame))
+        got["zxing"] += any(r.text == text for r in zxing.decode(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)))
+    assert got["cascade"] >= 5 and got["plain"] <= 2 and got["zxing"] <= 2, got
+    assert used["motion"] >= 4, used  # read by deblurring along the streak, not by luck
+
+
+def test_the_streak_is_measured_from_the_blurred_region_alone() -> None:
+    import random
+
+    nrng = np.random.default_rng(3)
+    code = qr_image(payload(random.Random(3)), 5)
+    for length, angle in ((9, 0), (13, 30), (17, 95), (12, 150)):
+        blurred = cv2.filter2D(code, -1, motion_kernel(length, angle))
+        blurred = np.clip(blurred + nrng.normal(0, 2, blurred.shape), 0, 255).astype(np.uint8)
+        a, n, coherence = streak_estimate(blurred)
+        assert abs(n - length) <= 2 and coherence > 0.25, (length, angle, a, n, coherence)
+        assert min(abs(a - angle) % 180, 180 - abs(a - angle) % 180) <= 8, (angle, a)
+
+
+def test_an_empty_counter_starts_no_recovery() -> None:
+    nrng = np.random.default_rng(12)
+    found = sum(find_region(cv2.cvtColor(background(nrng, 720, 1280), cv2.COLOR_BGR2GRAY)) is not None
+                for _ in range(20))
+    assert found <= 3  # the cascade's cost is paid on frames that hold something code-like, not on every frame
+
+
+def test_every_appearance_of_a_moving_voucher_is_read_through_videocapture(tmp_path: Path) -> None:
+    import random
+
+    text = payload(random.Random(77))
+    path = tmp_path / "passes.avi"
+    spans = write_pass_video(path, text, passes=3, seed=78)
+    decoder = Pipeline(budget=1.0)
+    hits = [i for i, frame in enumerate(frames(str(path))) if any(r.text == text for r in decoder.decode(frame))]
+    assert len(spans) == 3
+    for first, last in spans:
+        read = [h for h in hits if first - 10 <= h <= last + 10]
+        assert read and read[0] - first <= 9, (first, last, hits)  # within 300 ms of the whole code in view

@@ -6,6 +6,7 @@ only the first, and converting once per frame is cheaper than letting each libra
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
@@ -45,13 +46,15 @@ class ZxingDecoder:
     def decode(self, gray: np.ndarray) -> list[Reading]:
         out = []
         self.candidates = 0  # symbols found but not decoded: a finder pattern was seen
+        self.candidate_boxes: list[tuple[int, int, int, int]] = []
         for r in self._read(gray, formats=self._formats, return_errors=True):
+            p = r.position
+            pts = np.array([[p.top_left.x, p.top_left.y], [p.top_right.x, p.top_right.y],
+                            [p.bottom_right.x, p.bottom_right.y], [p.bottom_left.x, p.bottom_left.y]])
             if not r.valid:
                 self.candidates += 1
+                self.candidate_boxes.append(_box(pts))
             elif r.text:
-                p = r.position
-                pts = np.array([[p.top_left.x, p.top_left.y], [p.top_right.x, p.top_right.y],
-                                [p.bottom_right.x, p.bottom_right.y], [p.bottom_left.x, p.bottom_left.y]])
                 out.append(Reading(r.text, _box(pts)))
         return out
 
@@ -118,15 +121,21 @@ class Pipeline:
     name: ClassVar[str] = "pipeline"
 
     def __init__(self, primary: Decoder | None = None, fallback: Decoder | None = None, *, max_side: int = 1280,
-                 roi_margin: float = 0.6, fallback_when: str = "candidate") -> None:
+                 roi_margin: float = 0.6, fallback_when: str = "candidate", recover: bool = True,
+                 budget: float = 0.022) -> None:
+        from pos.scanner.recover import Recovery
+
         self.primary = primary or ZxingDecoder()
         self.fallback = fallback
         self.fallback_when = fallback_when
+        # a frame with a code-like region that nothing read gets second chances (pos.scanner.recover)
+        self.recovery = Recovery(self.primary.decode, budget=budget) if recover else None
         self.max_side = max_side
         self.roi_margin = roi_margin
         self.last: tuple[int, int, int, int] | None = None
 
     def decode(self, frame: np.ndarray) -> list[Reading]:
+        started = time.perf_counter()
         gray = to_gray(frame)
         if self.last is not None:
             x, y, w, h = self.last
@@ -144,6 +153,7 @@ class Pipeline:
         if side > self.max_side:
             scale = self.max_side / side
             small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        small_scale = scale
         found = self.primary.decode(small)
         if not found and scale != 1.0 and getattr(self.primary, "candidates", True):
             found = self.primary.decode(gray)  # something was there: a small code may need every pixel
@@ -153,8 +163,24 @@ class Pipeline:
                 found = self.fallback.decode(gray)
                 scale = 1.0
         found = [Reading(r.text, scaled(r.box, scale)) for r in found]
+        if not found and self.recovery is not None:
+            found = self._recover(gray, small, small_scale, started)
         self.last = found[0].box if len(found) == 1 else None
         return found
+
+    def _recover(self, gray: np.ndarray, small: np.ndarray, small_scale: float, started: float) -> list[Reading]:
+        from pos.scanner.recover import Region
+
+        assert self.recovery is not None
+        boxes = getattr(self.primary, "candidate_boxes", [])
+        region = None
+        if boxes:  # where the decoder saw a symbol, in full-size pixels
+            # (the last decoding was of the full frame, unless it was of the smaller copy alone)
+            x, y, w, h = max(boxes, key=lambda b: b[2] * b[3])
+            region = Region(x, y, w, h)
+        found, (x0, y0, k) = self.recovery(gray, region, started=started, search=(small, small_scale))
+        return [Reading(r.text, (x0 + int(r.box[0] / k), y0 + int(r.box[1] / k), int(r.box[2] / k), int(r.box[3] / k)))
+                for r in found]
 
 
 def available() -> dict[str, type]:
