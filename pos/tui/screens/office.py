@@ -9,14 +9,15 @@ from typing import TYPE_CHECKING, TypeVar
 from textual.screen import Screen
 
 from pos.terminal.endpoint import Endpoint, EndpointError, Refused
-from pos.tui.i18n import _, sentence
+from pos.tui.i18n import _
 from pos.tui.keys import translate_bindings
+from pos.tui.problems import refusal_lines
 
 T = TypeVar("T")
 
 
 class OfficeError(Exception):
-    """A back-office call that failed; already shown to the manager."""
+    """A back-office call that failed; already shown to the manager (``str()`` is what was shown)."""
 
 
 if TYPE_CHECKING:
@@ -37,14 +38,18 @@ class OfficeScreen(Screen[None]):
         manager and raised as :class:`OfficeError`, so callers only decide what to leave undone."""
         session = self.app.shift.session if self.app.shift else None
         if session is None or self.app.office is None:
-            self.notify(_("This needs the service; you are logged in offline."), severity="error")
-            raise OfficeError("offline")
+            said = _("This needs the service; you are logged in offline.")
+            self.notify(said, severity="error")
+            raise OfficeError(said)
         try:
             return await asyncio.to_thread(call, self.app.office, session)
         except Refused as err:
-            self.notify(_("Refused: {message}", message=sentence(err.code, err.message)), severity="error", timeout=8)
-            raise OfficeError(err.code) from err
+            said = "\n".join(line for _field, line in refusal_lines(err.code, err.message, err.problems,
+                                                                   lambda _name: None, {}))
+            self.notify(_("Refused: {message}", message=said), severity="error", timeout=8)
+            raise OfficeError(said) from err
         except EndpointError as err:
             self.app.saw_link(False)
-            self.notify(_("The service cannot be reached: {error}", error=str(err)), severity="error", timeout=8)
-            raise OfficeError(str(err)) from err
+            said = _("The service cannot be reached: {error}", error=str(err))
+            self.notify(said, severity="error", timeout=8)
+            raise OfficeError(said) from err

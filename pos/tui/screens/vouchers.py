@@ -11,11 +11,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Input, Label, Select
 
 from pos.domain import display
 from pos.tui.i18n import _
 from pos.tui.jobs import work
+from pos.tui.problems import with_code
 from pos.tui.screens.office import OfficeError, OfficeScreen
 from pos.tui.widgets.status import StatusLine
 
@@ -29,6 +31,9 @@ def write_csv(path: Path, campaign_id: str, vouchers: list[dict[str, Any]], cust
         for v in vouchers:
             out.writerow([v["code"], display(v["code"]), campaign_id, customer or "", v["payload"]])
     tmp.replace(path)  # never a half-written file under the chosen name
+
+
+ISSUE_MAX = 10_000  # the most vouchers the service issues in one batch
 
 
 class VouchersScreen(OfficeScreen):
@@ -50,6 +55,7 @@ class VouchersScreen(OfficeScreen):
             yield Select([], prompt=_("Campaign"), id="v-campaign")
             yield Input("10", placeholder=_("How many"), id="v-count", restrict=r"[0-9]*", max_length=5)
             yield Input(placeholder=_("Customer (optional)"), id="v-customer", max_length=64)
+        yield Label("", id="v-error", classes="field-error")
         with Horizontal(id="export-row"):
             yield Label(_("CSV file"), classes="field-label")
             yield Input(id="v-path")
@@ -59,7 +65,14 @@ class VouchersScreen(OfficeScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#batch", DataTable).add_columns(_("Code"), _("Campaign"))
+        self.say("")
         self.load_campaigns()
+
+    def say(self, error: str) -> None:
+        """What stopped the last batch, under the fields (gone with the next one issued)."""
+        label = self.query_one("#v-error", Label)
+        label.update(error)
+        label.display = bool(error)
 
     @work(exclusive=True)
     async def load_campaigns(self) -> None:
@@ -74,6 +87,11 @@ class VouchersScreen(OfficeScreen):
             select.value = usable[0]["id"]
         select.focus()
 
+    @on(Input.Changed, "#issue-row Input")
+    @on(Select.Changed, "#v-campaign")
+    def batch_changed(self) -> None:
+        self.say("")  # what was said was about the batch as it was
+
     @on(Select.Changed, "#v-campaign")
     def campaign_chosen(self, event: Select.Changed) -> None:
         if not event.select.is_blank():
@@ -84,22 +102,34 @@ class VouchersScreen(OfficeScreen):
     async def action_issue(self) -> None:
         select = self.query_one("#v-campaign", Select)
         campaign = select.value
+        count_text = self.query_one("#v-count", Input).value.strip()
         if select.is_blank():
-            self.notify(_("Campaign"), severity="warning")
+            self.stop(select, with_code(_("Choose the campaign to issue vouchers for."), "form.required"))
             return
-        count_text = self.query_one("#v-count", Input).value or "0"
+        if not count_text.isdigit() or not 1 <= int(count_text) <= ISSUE_MAX:
+            self.stop(self.query_one("#v-count", Input), with_code(
+                _("How many vouchers: a whole number from 1 to {max}.", max=f"{ISSUE_MAX:,}"), "form.count.invalid"))
+            return
         customer = self.query_one("#v-customer", Input).value.strip() or None
         try:
             answer = await self.ask(lambda e, s: e.issue_vouchers(s, str(campaign), int(count_text), customer))
-        except OfficeError:  # already shown by ask()
+        except OfficeError as err:  # already shown by ask(); said under the fields too, until the next batch
+            self.say(str(err))
             self.app.bell()
             return
+        self.say("")
         self.issued, self.batch_campaign, self.batch_customer = answer["vouchers"], str(campaign), customer
         table = self.query_one("#batch", DataTable)
         table.clear()
         for v in self.issued:
             table.add_row(display(v["code"]), self.batch_campaign)
         self.notify(_("Issued {n} voucher(s) for {campaign}.", n=len(self.issued), campaign=campaign))
+
+    def stop(self, field: Widget, error: str) -> None:
+        """A batch that cannot be asked for as typed: why, under the fields, and the field to correct focused."""
+        self.say(error)
+        field.focus()
+        self.app.bell()
 
     def action_export(self) -> None:
         if not self.issued:
