@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Footer
 
 from pos.demo import PINS
 from pos.domain import display, normalise
 from pos.terminal.endpoint import Refused
 from tests.conftest import Shop
-from tests.tui_helpers import app_for, log_in_at_counter, run, scan, text_of, until
+from tests.tui_helpers import app_for, cut_off, log_in_at_counter, run, scan, screen_text, text_of, until
 
 
 def local(delta: timedelta) -> str:
@@ -24,8 +24,11 @@ def local(delta: timedelta) -> str:
 
 
 async def fill(pilot, field: str, value: str) -> None:
+    """Type into a field of the campaign form and leave it (its errors show from then on)."""
     widget = pilot.app.screen.query_one(f"#f-{field}")
+    widget.focus()
     widget.value = value
+    await pilot.press("tab")
     await pilot.pause()
 
 
@@ -253,7 +256,7 @@ def test_goods_at_the_counter_and_a_push_from_the_back_office(shop: Shop, tmp_pa
             app.screen.query_one("#batch").value = "A100 20.00 20.00"
             app.screen.query_one("#batch").focus()
             await pilot.press("enter")
-            await until(pilot, lambda: "sku.promoPrice.invalid" in text_of(app, "#form-error")
+            await until(pilot, lambda: "sku.promoPrice.invalid" in text_of(app, "#err-batch")
                         or "campaign.non.edit" in text_of(app, "#form-error"))
             await pilot.press("escape")
 
@@ -352,7 +355,9 @@ def test_a_field_error_is_shown_whole_not_cut_at_the_form_width(shop: Shop) -> N
     async def scenario() -> None:
         async with app.run_test(size=(80, 24)) as pilot:
             await new_campaign_form(pilot)
+            app.screen.query_one("#f-name").focus()
             app.screen.query_one("#f-name").value = "Christmas offer"
+            await pilot.press("tab")  # left: its error shows
             await until(pilot, lambda: "campaign.name.invalid" in str(app.screen.query_one("#err-name").content))
             await pilot.pause()
             error = app.screen.query_one("#err-name")
@@ -397,11 +402,11 @@ def test_a_manager_unlocks_a_cashier_and_gives_them_a_new_pin_from_the_staff_scr
             await until(pilot, lambda: type(app.screen).__name__ == "PinForm" and app.screen.query("#p-pin"))
             assert app.screen.query_one("#p-pin").password and app.screen.query_one("#p-again").password
             await pilot.press(*"5678", "enter", *"5679", "enter")  # Enter moves on to the second field, then saves
-            await until(pilot, lambda: "differ" in text_of(app, "#form-error"))
+            await until(pilot, lambda: "differ" in text_of(app, "#err-again"))
             app.screen.query_one("#p-pin").value = "56"
             app.screen.query_one("#p-again").value = "56"
             await pilot.press("ctrl+s")
-            await until(pilot, lambda: "pin.invalid" in text_of(app, "#form-error"))
+            await until(pilot, lambda: "pin.invalid" in text_of(app, "#err-pin"))
             app.screen.query_one("#p-pin").value = "5678"
             app.screen.query_one("#p-again").value = "5678"
             await pilot.press("ctrl+s")
@@ -431,5 +436,191 @@ def test_the_staff_screen_speaks_chinese(shop: Shop) -> None:
             assert footer.get("u") == "解锁" and footer.get("p") == "新密码", footer
             table = app.screen.query_one("#staff", DataTable)
             assert [str(c.label) for c in table.columns.values()][-1] == "锁定"
+
+    run(scenario)
+
+
+#: (screen key, form key, the form, the field it opens on) for every form of the back office
+FORMS = [("f2", "n", "CampaignForm", "f-id"), ("f2", "k", "GoodsForm", "batch"), ("f2", "b", "BindForm", "plan"),
+         ("f3", "n", "StaffForm", "s-id"), ("f3", "v", "RightsForm", "r-all"), ("f3", "p", "PinForm", "p-pin"),
+         ("f7", "n", "PushForm", "p-kind")]
+SCREENS = {"f2": "CampaignsScreen", "f3": "StaffScreen", "f4": "VouchersScreen", "f5": "SyncScreen",
+           "f6": "ReportsScreen", "f7": "PushesScreen"}
+
+
+async def open_screen(pilot: Any, key: str) -> None:
+    app = pilot.app
+    await pilot.press(key)
+    await until(pilot, lambda: type(app.screen).__name__ == SCREENS[key])
+    await pilot.pause(0.3)  # its rows loaded and laid out
+
+
+async def open_form(pilot: Any, key: str, form: str) -> None:
+    app = pilot.app
+    await pilot.press(key)
+    await until(pilot, lambda: type(app.screen).__name__ == form)
+    await pilot.pause(0.3)
+
+
+def errors_shown(app: Any) -> list[str]:
+    """The error lines on the form now (a hidden or empty error line says nothing)."""
+    return [str(e.content) for e in app.screen.query(".field-error") if e.display and str(e.content).strip()]
+
+
+def said(app: Any, selector: str) -> str:
+    """What a label says, or nothing when there is no such label."""
+    return text_of(app, selector).strip() if app.screen.query(selector) else ""
+
+
+def footer_keys(app: Any) -> dict[str, str]:
+    return {b.binding.key: b.binding.description for b in app.screen.active_bindings.values() if b.binding.show}
+
+
+def test_every_form_opens_on_its_first_field_says_nothing_yet_and_shows_save_and_cancel(shop: Shop) -> None:
+    app = app_for(shop, "S001-T1")
+
+    async def scenario() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await log_in_at_counter(pilot, "carol", PINS["carol"])
+            for screen_key, key, form, first in FORMS:
+                await open_screen(pilot, screen_key)
+                await open_form(pilot, key, form)
+                assert app.focused is not None and app.focused.id == first, (form, app.focused)
+                assert errors_shown(app) == [] and not app.screen.query(".-invalid"), (form, errors_shown(app))
+                assert app.screen.query(Footer), form
+                assert footer_keys(app).get("ctrl+s") == "Save" and footer_keys(app).get("escape") == "Cancel", form
+                hint = said(app, "#form-hint")
+                assert "Ctrl+S" in hint and "Esc" in hint, hint
+                assert "^s" in screen_text(app) and "Save (ctrl+s)" in screen_text(app), form  # footer and button, in view
+                await pilot.press("escape")  # cancels
+                await until(pilot, lambda key=screen_key: type(app.screen).__name__ == SCREENS[key])
+
+            # errors come once a field is left, or at the first save, and the save goes to the first of them
+            await open_screen(pilot, "f2")
+            await open_form(pilot, "n", "CampaignForm")
+            await pilot.press(*"XMAS", "tab", *"Christmas offer")
+            assert errors_shown(app) == []  # still typing the name
+            await pilot.press("tab")  # the name is left
+            await until(pilot, lambda: "campaign.name.invalid" in text_of(app, "#err-name"))
+            assert errors_shown(app) == [text_of(app, "#err-name").strip()]  # nothing about the fields not reached
+            assert app.focused.id == "f-begins_at"
+            await pilot.press("ctrl+s")  # Save from any field
+            await until(pilot, lambda: "form.time.invalid" in text_of(app, "#err-begins_at"))
+            assert "Type a date and time such as 2026-12-01 09:00." in text_of(app, "#err-begins_at")
+            assert app.focused.id == "f-name"  # the first field to correct
+            assert type(app.screen).__name__ == "CampaignForm"
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_what_a_form_cannot_take_is_said_as_a_sentence_naming_the_field(shop: Shop, language: str) -> None:
+    """Never the validator's text (``count: Input should be greater than or equal to 1``), and what was said
+    about a field goes once it changes or the next try succeeds."""
+    app = app_for(shop, "S001-T1", language=language)
+    say = {
+        "en": {"count": "How many vouchers: a whole number from 1 to 10,000. (form.count.invalid)",
+               "campaign": "Campaign id is required. (form.required)",
+               "nope": "No campaign NOPE. (push.coupon.invalid)",
+               "seq": "The goods to add must be at most 100. (request.invalid)"},
+        "zh": {"count": "发券数量:1 到 10,000 之间的整数。 (form.count.invalid)",
+               "campaign": "请填写活动编号。 (form.required)",
+               "nope": "该活动不存在、未审核通过或已结束,不能推送。 (push.coupon.invalid)",
+               "seq": "要添加的商品不能大于 100。 (request.invalid)"},
+    }[language]
+
+    def raw() -> list[str]:
+        return [t for t in [*notes(app), screen_text(app)] if "should" in t or "request.invalid:" in t]
+
+    async def scenario() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await log_in_at_counter(pilot, "carol", PINS["carol"])
+            await open_screen(pilot, "f4")
+            await until(pilot, lambda: app.screen.query_one("#v-path").value)
+            app.screen.query_one("#v-count").value = "0"
+            await pilot.press("ctrl+n")
+            await until(pilot, lambda: said(app, "#v-error") or notes(app))
+            assert said(app, "#v-error") == say["count"], notes(app)
+            assert app.focused.id == "v-count" and raw() == []
+            app.screen.query_one("#v-count").value = "2"
+            await pilot.press("ctrl+n")
+            await until(pilot, lambda: app.screen.query_one("#batch", DataTable).row_count == 2)
+            assert not app.screen.query_one("#v-error").display  # said about the batch before, gone
+
+            await open_screen(pilot, "f7")
+            await open_form(pilot, "n", "PushForm")
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: said(app, "#err-campaign_id") or said(app, "#form-error"))
+            assert said(app, "#err-campaign_id") == say["campaign"], said(app, "#form-error")
+            assert app.focused.id == "p-campaign" and raw() == []
+            await pilot.press(*"NOPE", "ctrl+s")
+            await until(pilot, lambda: "push.coupon.invalid" in text_of(app, "#err-campaign_id"))
+            assert text_of(app, "#err-campaign_id").strip() == say["nope"] and text_of(app, "#form-error").strip() == ""
+            app.screen.query_one("#p-campaign").value = "SPRING"
+            await pilot.pause()
+            assert errors_shown(app) == []  # the service spoke of NOPE
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: type(app.screen).__name__ == "PushesScreen")
+
+            await open_screen(pilot, "f2")
+            await open_form(pilot, "k", "GoodsForm")
+            app.screen.query_one("#batch").value = "A100 20.00 18.00 seq=200"  # the service's bounds, not the form's
+            await pilot.press("enter")
+            await until(pilot, lambda: "request.invalid" in text_of(app, "#err-batch"))
+            assert text_of(app, "#err-batch").strip() == say["seq"] and raw() == []
+
+    run(scenario)
+
+
+def test_a_refused_push_shows_its_error_where_it_is_to_be_corrected(shop: Shop) -> None:
+    """At 80×24 the refusal of a field far down the form was said below the visible part: nothing seemed
+    to happen. It is said under that field, which gets the focus and is brought into view."""
+    app = app_for(shop, "S001-T1")
+
+    async def scenario() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await log_in_at_counter(pilot, "carol", PINS["carol"])
+            await open_screen(pilot, "f7")
+            await open_form(pilot, "n", "PushForm")
+            app.screen.query_one("#p-campaign").value = "SPRING"
+            app.screen.query_one("#p-items").value = ", ".join(f"A{i}" for i in range(1, 18))  # 17: one too many
+            app.screen.query_one("#p-kind").focus()
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: "push.items.invalid" in said(app, "#err-items") + said(app, "#form-error"))
+            await pilot.pause(0.3)
+            assert "Show at most 16 goods. (push.items.invalid)" in screen_text(app), screen_text(app)
+            assert app.focused.id == "p-items"
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_no_back_office_text_is_cut_at_80_by_24(shop: Shop, language: str) -> None:
+    """Every screen and every form, as it opens and with the errors of an empty save, at 80×24."""
+    app = app_for(shop, "S001-T1", language=language)
+
+    async def scenario() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await log_in_at_counter(pilot, "carol", PINS["carol"])
+            cut: list[str] = []
+            for screen_key in SCREENS:
+                await open_screen(pilot, screen_key)
+                cut += cut_off(app.screen)
+                if screen_key == "f4":  # its own error line
+                    await until(pilot, lambda: app.screen.query_one("#v-path").value)
+                    app.screen.query_one("#v-count").value = ""
+                    await pilot.press("ctrl+n")
+                    await pilot.pause(1)
+                    cut += cut_off(app.screen)
+                for _screen, key, form, _first in [f for f in FORMS if f[0] == screen_key]:
+                    await open_form(pilot, key, form)
+                    cut += cut_off(app.screen)
+                    if form != "RightsForm":  # (carol's rights as they are would simply be saved)
+                        await pilot.press("ctrl+s")
+                        await pilot.pause(1)
+                        cut += cut_off(app.screen)
+                    await pilot.press("escape")
+                    await until(pilot, lambda key=screen_key: type(app.screen).__name__ == SCREENS[key])
+            assert cut == [], "\n".join(cut)
 
     run(scenario)

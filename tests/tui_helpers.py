@@ -94,3 +94,41 @@ def text_of(app: Any, selector: str) -> str:
 
 def run(scenario: Callable[[], Awaitable[None]]) -> None:
     asyncio.run(scenario())
+
+
+def screen_text(app: Any) -> str:
+    """What the current screen shows, as the lines of text on the terminal."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+def cut_off(screen: Any) -> list[str]:
+    """Every piece of text the layout cuts on ``screen``: a label or button drawn without all of its words
+    (an ellipsis, a clipped line), a widget that sticks out of its container's side, and one below the
+    screen's bottom that nothing can scroll to. The footer scrolls sideways and is left out; so is the status
+    line, which says less on a narrow terminal by design of its own."""
+    from textual.geometry import Region
+    from textual.widgets import Button, Footer, Static
+
+    def skipped(widget: Any) -> bool:
+        return any(type(node).__name__ in ("Footer", "StatusLine", "ToastRack", "DataTable", "Input")
+                   for node in (widget, *widget.ancestors))
+
+    found = []
+    bottom = screen.size.height - sum(f.outer_size.height for f in screen.query(Footer))
+    for widget in screen.query("*").results():
+        if not widget.display or not widget.region.area or skipped(widget):
+            continue
+        if isinstance(widget, (Static, Button)):
+            full = widget.label.plain if isinstance(widget, Button) else widget.visual.plain
+            drawn = "".join(s.text for s in widget.render_lines(Region(0, 0, *widget.region.size)))
+            if "".join(full.split()) not in "".join(drawn.split()):
+                found.append(f"{widget!r} draws {drawn.strip()!r} of {full!r}")
+        parent = widget.parent
+        if parent is not None and parent is not screen and hasattr(parent, "content_region"):
+            side = parent.content_region
+            if widget.region.x < side.x or widget.region.right > side.right:
+                found.append(f"{widget!r} at {widget.region} sticks out of {parent!r} at {side}")
+        if widget.region.bottom > bottom and not any(
+                node.styles.overflow_y in ("auto", "scroll") for node in widget.ancestors if hasattr(node, "styles")):
+            found.append(f"{widget!r} at {widget.region} is below the screen and nothing scrolls to it")
+    return found

@@ -1,25 +1,23 @@
-"""Create or edit a campaign. Every change is checked at once by the domain's rules, and each broken
-rule is shown under its own field with its stable code; the service checks the same rules on save."""
+"""Create or edit a campaign. The domain's rules check the form as it is typed; each broken rule is shown
+under its own field as a sentence with its stable code once that field was left after a change (or at the
+first save), and follows what is typed from then on. The service checks the same rules on save."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import VerticalScroll
-from textual.widgets import Button, Checkbox, Input, Label, Select
+from textual.widgets import Checkbox, Input, Label, Select
 
 from pos.domain import Campaign, money
 from pos.domain.amounts import parse_amount
 from pos.domain.campaigns import validate
 from pos.domain.model import zone
 from pos.domain.promotions import Problem
-from pos.terminal.endpoint import Refused
-from pos.tui.i18n import KINDS, _, kind_text, sentence, zone_name
+from pos.tui.i18n import KINDS, _, kind_text, zone_name
 from pos.tui.jobs import work
+from pos.tui.problems import problem_sentence, with_code
 from pos.tui.screens.form import FormModal
 
 FIELDS = [  # (field, label, placeholder)
@@ -92,13 +90,17 @@ def typed_at(iso: str | None, zone_name: str) -> str:
 
 
 class CampaignForm(FormModal):
-    BINDINGS = [Binding("ctrl+s", "save", "Save")]
-
     def __init__(self, existing: dict[str, Any] | None = None) -> None:
         super().__init__()
         self.existing = existing
 
-    def compose(self) -> ComposeResult:
+    ALIASES = SHOWN_AT
+    CODE_FIELDS = {"campaign.id.taken": "id", "campaign.id.invalid": "id"}
+
+    def heading(self) -> str:
+        return _("Edit campaign {id}", id=self.existing["id"]) if self.existing else _("New campaign")
+
+    def fields(self) -> ComposeResult:
         c = self.existing or {}
         d = c.get("discount") or {}
         tz = c.get("timezone") or zone_name() or "UTC"  # a new campaign lives on this store's clock
@@ -125,40 +127,35 @@ class CampaignForm(FormModal):
             "per_order_max": str((c.get("limits") or {}).get("per_order_max", 0)),
             **rule_values(c.get("rule")),
         }
-        title = _("Edit campaign {id}", id=c["id"]) if c else _("New campaign")
-        with VerticalScroll(id="form"):
-            yield Label(title, classes="section-title")
-            for field, label, placeholder in FIELDS:
-                yield Label(_(label), classes="field-label")
-                yield Input(values[field], placeholder=placeholder, id=f"f-{field}", disabled=field == "id" and bool(c))
-                yield Label("", id=f"err-{field}", classes="field-error")
-            yield Label(_("Kind"), classes="field-label")
-            yield Select([(kind_text(k), k) for k in KINDS], value=c.get("kind", "order_total"), allow_blank=False,
-                         id="f-kind")
-            yield Label(_("Per customer"), classes="field-label")
-            yield Select([("unlimited", "unlimited"), ("once", "once"), ("once_per_day", "once_per_day")],
-                         value=c.get("per_customer", "unlimited"), allow_blank=False, id="f-per_customer")
-            yield Label(_("Claims per customer"), classes="field-label")
-            yield Select([("unlimited", "unlimited"), ("once", "once"), ("once_per_day", "once_per_day")],
-                         value=c.get("claim_limit", "unlimited"), allow_blank=False, id="f-claim_limit")
-            yield Label(_("Member level (and above)"), classes="field-label")
-            yield Select([(_(name), level) for name, level in MEMBER_LEVELS], value=c.get("member", 50),
-                         allow_blank=False, id="f-member")
-            yield Label(_("Goods that count (order-total)"), classes="field-label")
-            yield Select([(_("all goods"), "all"), (_("only the listed SKUs"), "listed"),
-                          (_("all but the listed SKUs"), "except_listed")],
-                         value=c.get("scope", "all"), allow_blank=False, id="f-scope")
-            yield Label(_("Order rule (order-total; none: the coupon discount above)"), classes="field-label")
-            mode = (c.get("rule") or {}).get("mode")
-            yield Select([(_(m), m) for m in RULE_MODES], allow_blank=True, id="f-rule_mode",
-                         **({"value": mode} if mode else {}))
-            yield Checkbox("offline", value=(c.get("offline") or {}).get("allowed", True), id="f-offline")
-            yield Checkbox(_("One promoted item per order"), value=(c.get("limits") or {}).get("one_only", False),
-                           id="f-one_only")
-            yield Checkbox(_("May be given to a friend"), value=c.get("giftable", False), id="f-giftable")
-            yield Checkbox(_("Share with affiliates (cannot be changed later)"), value=c.get("affiliates", True),
-                           id="f-affiliates", disabled=bool(c))
-            yield from self.buttons()
+        for field, label, placeholder in FIELDS:
+            yield from self.field(field, _(label), Input(values[field], placeholder=placeholder, id=f"f-{field}",
+                                                         disabled=field == "id" and bool(c)))
+        yield Label(_("Kind"), classes="field-label")
+        yield Select([(kind_text(k), k) for k in KINDS], value=c.get("kind", "order_total"), allow_blank=False,
+                     id="f-kind")
+        yield Label(_("Per customer"), classes="field-label")
+        yield Select([("unlimited", "unlimited"), ("once", "once"), ("once_per_day", "once_per_day")],
+                     value=c.get("per_customer", "unlimited"), allow_blank=False, id="f-per_customer")
+        yield Label(_("Claims per customer"), classes="field-label")
+        yield Select([("unlimited", "unlimited"), ("once", "once"), ("once_per_day", "once_per_day")],
+                     value=c.get("claim_limit", "unlimited"), allow_blank=False, id="f-claim_limit")
+        yield Label(_("Member level (and above)"), classes="field-label")
+        yield Select([(_(name), level) for name, level in MEMBER_LEVELS], value=c.get("member", 50),
+                     allow_blank=False, id="f-member")
+        yield Label(_("Goods that count (order-total)"), classes="field-label")
+        yield Select([(_("all goods"), "all"), (_("only the listed SKUs"), "listed"),
+                      (_("all but the listed SKUs"), "except_listed")],
+                     value=c.get("scope", "all"), allow_blank=False, id="f-scope")
+        yield Label(_("Order rule (order-total; none: the coupon discount above)"), classes="field-label")
+        mode = (c.get("rule") or {}).get("mode")
+        yield Select([(_(m), m) for m in RULE_MODES], allow_blank=True, id="f-rule_mode",
+                     **({"value": mode} if mode else {}))
+        yield Checkbox("offline", value=(c.get("offline") or {}).get("allowed", True), id="f-offline")
+        yield Checkbox(_("One promoted item per order"), value=(c.get("limits") or {}).get("one_only", False),
+                       id="f-one_only")
+        yield Checkbox(_("May be given to a friend"), value=c.get("giftable", False), id="f-giftable")
+        yield Checkbox(_("Share with affiliates (cannot be changed later)"), value=c.get("affiliates", True),
+                       id="f-affiliates", disabled=bool(c))
 
     def value(self, field: str) -> str:
         return self.query_one(f"#f-{field}", Input).value.strip()
@@ -188,7 +185,10 @@ class CampaignForm(FormModal):
             try:
                 return local_time(self.value(field), tz).isoformat()
             except ValueError:
-                unread.append(Problem("form.time.invalid", field, _("Not a date and time: {text}", text=self.value(field))))
+                text = self.value(field)
+                unread.append(Problem("form.time.invalid", field,
+                                      _("Not a date and time: {text}", text=text) if text
+                                      else _("Type a date and time such as 2026-12-01 09:00.")))
                 return None
 
         def optional_time(field: str) -> str | None:
@@ -237,54 +237,33 @@ class CampaignForm(FormModal):
         body["timezone"] = tz
         return body, unread
 
-    def check(self) -> tuple[dict[str, Any], list[Problem]]:
-        """The domain's rules on everything that could be read; a field that could not is reported as such."""
+    def check(self) -> tuple[dict[str, Any], dict[str, list[str]]]:
+        """The request body, and every rule it breaks by field: the domain's rules on everything that could
+        be read, and each field that could not be read said as such."""
         body, unread = self.build()
         now = datetime.now(UTC).replace(second=0, microsecond=0)
         stand_in = {"begins_at": (now + timedelta(hours=1)).isoformat(), "ends_at": (now + timedelta(days=1)).isoformat()}
         readable = {**body, **{k: v for k, v in stand_in.items() if body[k] is None}, "status": "not_reviewed"}
         campaign = Campaign.from_dict(readable)
         skip = {p.field for p in unread}
-        problems = unread + [p for p in validate(campaign, now=datetime.now(UTC), new=self.existing is None)
-                             if p.field not in skip and not (p.field in ("begins_at", "ends_at") and skip & {"begins_at", "ends_at"})]
-        self.show_problems(problems)
-        return body, problems
-
-    def show_problems(self, problems: list[Problem] | list[dict[str, str]]) -> None:
+        broken = [p for p in validate(campaign, now=datetime.now(UTC), new=self.existing is None)
+                  if p.field not in skip and not (p.field in ("begins_at", "ends_at") and skip & {"begins_at", "ends_at"})]
         by_field: dict[str, list[str]] = {}
-        for p in problems:
-            code, field, message = (p.code, p.field, p.message) if isinstance(p, Problem) else (
-                p["code"], p["field"], p["message"])
-            target = SHOWN_AT.get(field, field)
-            if target not in FIELD_NAMES:
-                target = "id"
-            by_field.setdefault(target, []).append(f"{code}: {sentence(code, message)}")
-        for field, _label, _placeholder in FIELDS:
-            label = self.query_one(f"#err-{field}", Label)
-            label.update("\n".join(by_field.get(field, [])))
-            self.query_one(f"#f-{field}", Input).set_class(field in by_field, "-invalid")
+        for p in unread:  # said by the form itself, already in the reader's language
+            by_field.setdefault(self.place(p.field) or "id", []).append(with_code(p.message, p.code))
+        for p in broken:
+            by_field.setdefault(self.place(p.field) or "id", []).append(
+                with_code(problem_sentence(p.code, p.message), p.code))
+        return body, by_field
 
-    @on(Input.Changed)
-    @on(Select.Changed)
-    @on(Checkbox.Changed)
-    def changed(self) -> None:
-        if self.is_mounted:
-            self.check()
-
-    @on(Button.Pressed, "#save")
-    def action_save(self) -> None:
-        self.save()
-
-    def refused(self, err: Refused) -> None:
-        super().refused(err)
-        self.show_problems(err.problems or [{"code": err.code, "field": "id", "message": err.message}])
+    def check_fields(self) -> dict[str, list[str]]:
+        return self.check()[1]
 
     @work(exclusive=True, group="save")
     async def save(self) -> None:
-        body, problems = self.check()
-        if problems:
-            self.app.bell()
+        if not self.begin():
             return
+        body, _problems = self.check()
         saved = await self.send(lambda office, session: office.save_campaign(session, body, new=self.existing is None))
         if saved is not None:
             self.dismiss(saved)

@@ -3,19 +3,21 @@ buyers of orders read from a CSV or Excel file), its preview, cancelling, and th
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
 from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Static
 
 from pos.domain import parse_time
+from pos.domain.promotions import SKU_PATTERN
 from pos.domain.pushes import send_dates, slots
-from pos.tui.i18n import _, day, sentence, zone_name
+from pos.tui.i18n import _, day, zone_name
 from pos.tui.jobs import work
+from pos.tui.problems import with_code
 from pos.tui.screens.confirm import Confirm
 from pos.tui.screens.form import FormModal
 from pos.tui.screens.office import OfficeError, OfficeScreen
@@ -23,52 +25,82 @@ from pos.tui.widgets.status import StatusLine
 
 
 class PushForm(FormModal):
-    BINDINGS = [Binding("ctrl+s", "save", "Save"), Binding("ctrl+o", "preview", "Preview")]
+    BINDINGS = [Binding("ctrl+o", "preview", "Preview")]
+    ALIASES = {"orders": "file"}
 
-    def compose(self) -> ComposeResult:
+    def heading(self) -> str:
+        return _("New coupon push")
+
+    def hint(self) -> str:
+        return _("Ctrl+S saves from any field · Ctrl+O previews · Esc cancels · Tab goes to the next field")
+
+    def fields(self) -> ComposeResult:
         # the next three days on the store's clock (a campaign's zone is its store's unless set otherwise),
         # never the machine's: the service checks them in the campaign's zone
         days = self.days = [d.isoformat() for d in send_dates(self.app.clock(), zone_name() or "UTC")]
-        with VerticalScroll(id="form"):
-            yield Label(_("New coupon push"), classes="section-title")
-            yield Label(_("Kind"), classes="field-label")
-            yield Select([(_("advertising: to followers"), "advertising"), (_("compensation: to buyers of orders"),
-                                                                            "compensation")],
-                         value="advertising", allow_blank=False, id="p-kind")
-            yield Label(_("Campaign id"), classes="field-label")
-            yield Input(placeholder="SPRING", id="p-campaign")
-            yield Label(_("Send date (one of the next three days)"), classes="field-label")
-            yield Select([(d, d) for d in days], value=days[0], allow_blank=False, id="p-date")
-            yield Label(_("Send time (10:00 to 22:00)"), classes="field-label")
-            yield Select([(t.strftime("%H:%M"), t.strftime("%H:%M")) for t in slots()], value="10:00", allow_blank=False,
-                         id="p-time")
-            yield Label(_("Followed from / to (YYYY-MM-DD; empty: all followers)"), classes="field-label")
-            yield Input(placeholder="2026-11-01", id="p-from")
-            yield Input(placeholder="2026-11-21", id="p-to")
-            yield Label(_("Order numbers file (CSV or Excel, column A)"), classes="field-label")
-            yield Input(placeholder="orders.xlsx", id="p-file")
-            yield Label(_("Goods shown in the mail (SKUs, at most 16)"), classes="field-label")
-            yield Input(placeholder="A100, B200", id="p-items")
-            yield Static("", id="p-preview")
-            yield Button(_("Preview"), id="preview")
-            yield from self.buttons()
+        yield from self.field("kind", _("Kind"), Select(
+            [(_("advertising: to followers"), "advertising"), (_("compensation: to buyers of orders"), "compensation")],
+            value="advertising", allow_blank=False, id="p-kind"))
+        yield from self.field("campaign_id", _("Campaign id"), Input(placeholder="SPRING", id="p-campaign"))
+        yield from self.field("send_date", _("Send date (one of the next three days)"),
+                              Select([(d, d) for d in days], value=days[0], allow_blank=False, id="p-date"))
+        yield from self.field("send_time", _("Send time (10:00 to 22:00)"), Select(
+            [(t.strftime("%H:%M"), t.strftime("%H:%M")) for t in slots()], value="10:00", allow_blank=False, id="p-time"))
+        yield from self.field("followed_from", _("Followed from (YYYY-MM-DD; empty: all followers)"),
+                              Input(placeholder="2026-11-01", id="p-from"))
+        yield from self.field("followed_to", _("Followed until (YYYY-MM-DD)"), Input(placeholder="2026-11-21", id="p-to"))
+        yield from self.field("file", _("Order numbers file (CSV or Excel, column A)"),
+                              Input(placeholder="orders.xlsx", id="p-file"))
+        yield from self.field("items", _("Goods shown in the mail (SKUs, at most 16)"),
+                              Input(placeholder="A100, B200", id="p-items"))
+        yield Static("", id="p-preview")
+        yield Button(_("Preview") + " (ctrl+o)", id="preview", compact=True)
 
     def value(self, wid: str) -> str:
         return self.query_one(f"#{wid}", Input).value.strip()
 
+    def check_fields(self) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        if not self.value("p-campaign"):
+            found["campaign_id"] = [self.required("campaign_id")]
+        for key, wid in (("followed_from", "p-from"), ("followed_to", "p-to")):
+            text = self.value(wid)
+            try:
+                if text:
+                    date.fromisoformat(text)
+            except ValueError:
+                found[key] = [with_code(_("Not a date: {text}. Type it as 2026-11-01.", text=text), "form.date.invalid")]
+        compensation = self.query_one("#p-kind", Select).value == "compensation"
+        if compensation and not self.value("p-file"):
+            found["file"] = [with_code(_("A compensation push needs the file of order numbers whose buyers get the coupon."),
+                                       "push.orders.invalid")]
+        bad = [s for s in self.items() if not SKU_PATTERN.match(s)]
+        if bad:
+            found["items"] = [with_code(_("Not a SKU: {skus}. A SKU is letters, digits, '.', '-' or '_'.",
+                                          skus=", ".join(bad)), "sku.skuId.invalid")]
+        return found
+
+    def items(self) -> list[str]:
+        return [s.strip() for s in self.value("p-items").split(",") if s.strip()]
+
     async def body(self) -> dict[str, Any] | None:
+        if not self.begin():
+            return None
         kind = str(self.query_one("#p-kind", Select).value)
         body: dict[str, Any] = {"kind": kind, "campaign_id": self.value("p-campaign").upper(),
                                 "send_date": str(self.query_one("#p-date", Select).value),
                                 "send_time": str(self.query_one("#p-time", Select).value),
                                 "followed_from": self.value("p-from") or None, "followed_to": self.value("p-to") or None,
-                                "items": [s.strip() for s in self.value("p-items").split(",") if s.strip()]}
+                                "items": self.items()}
         path = self.value("p-file")
         if kind == "compensation" and path:
             try:
                 content = Path(path).expanduser().read_bytes()
             except OSError as exc:
-                self.query_one("#form-error", Label).update(_("Cannot read {path}: {error}", path=path, error=exc.strerror))
+                self.said["file"] = [with_code(_("Cannot read {path}: {error}", path=path, error=exc.strerror),
+                                               "push.file.invalid")]
+                self.point_at(self.show_errors())
+                self.app.bell()
                 return None
             read = await self.send(lambda office, session: office.push_orders(session, content, Path(path).name))
             if read is None:
@@ -82,22 +114,25 @@ class PushForm(FormModal):
 
     @work(exclusive=True, group="preview")
     async def preview(self) -> None:
+        shown = self.query_one("#p-preview", Static)
+        shown.update("")
         body = await self.body()
         if body is None:
             return
         seen = await self.send(lambda office, session: office.preview_push(session, body))
         if seen is None:
             return
-        lines = [f"{p['code']}: {sentence(p['code'], p['message'])}" for p in seen["problems"]]
+        lines = []
+        if seen["problems"]:  # said next to their fields, as a refusal of the save would say them
+            self.service_said("push.refused", "", seen["problems"])
+            lines += [_("Saving it would be refused: see the fields marked in red."), ""]
         lines.append(_("{n} will receive it, {skipped} skipped (opted out or no verified address).",
                        n=seen["recipients"], skipped=seen["skipped"]))
         if seen.get("subject"):
             lines += ["", seen["subject"], "", seen["body"]]
-        self.query_one("#p-preview", Static).update("\n".join(lines))
-
-    @on(Button.Pressed, "#save")
-    def action_save(self) -> None:
-        self.save()
+        shown.update("\n".join(lines))
+        if not seen["problems"]:
+            self.call_after_refresh(shown.scroll_visible, animate=False)
 
     @work(exclusive=True, group="save")
     async def save(self) -> None:

@@ -9,12 +9,12 @@ from typing import Any
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
-from textual.widgets import Button, Checkbox, DataTable, Footer, Input, Label, Select
+from textual.widgets import Checkbox, DataTable, Footer, Input, Label, Select
 
 from pos.domain import parse_time
 from pos.tui.i18n import _, clock
 from pos.tui.jobs import work
+from pos.tui.problems import problem_sentence, with_code
 from pos.tui.screens.confirm import Confirm
 from pos.tui.screens.form import FormModal
 from pos.tui.screens.office import OfficeError, OfficeScreen
@@ -30,29 +30,53 @@ def where(verifier: dict[str, Any] | None) -> str:
 class StaffForm(FormModal):
     """Add a staff member (id, name, role, PIN); the service answers with its own codes."""
 
-    def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
-            yield Label(_("Add a staff member"), classes="section-title")
-            yield Label(_("Staff id"), classes="field-label")
-            yield Input(id="s-id", max_length=32)
-            yield Label(_("Name"), classes="field-label")
-            yield Input(id="s-name", max_length=40)
-            yield Label(_("Role"), classes="field-label")
-            yield Select([("cashier", "cashier"), ("manager", "manager")], value="cashier", allow_blank=False, id="s-role")
-            yield Label(_("PIN"), classes="field-label")
-            yield Input(id="s-pin", password=True, max_length=8, restrict=r"[0-9]*")
-            yield from self.buttons()
+    NARROW = True
+    ALIASES = {"id": "staff_id"}
+    CODE_FIELDS = {"staff.id.invalid": "staff_id", "staff.id.taken": "staff_id", "staff.name.invalid": "name",
+                   "staff.role.invalid": "role", "pin.invalid": "pin", "pin.manager_short": "pin"}
 
-    @on(Button.Pressed, "#save")
+    def heading(self) -> str:
+        return _("Add a staff member")
+
+    def fields(self) -> ComposeResult:
+        yield from self.field("staff_id", _("Staff id"), Input(id="s-id", max_length=32))
+        yield from self.field("name", _("Name"), Input(id="s-name", max_length=40))
+        yield from self.field("role", _("Role"), Select([(_("cashier"), "cashier"), (_("manager"), "manager")],
+                                                        value="cashier", allow_blank=False, id="s-role"))
+        yield from self.field("pin", _("PIN"), Input(id="s-pin", password=True, max_length=8, restrict=r"[0-9]*"))
+
+    def check_fields(self) -> dict[str, list[str]]:
+        found = {key: [self.required(key)]
+                 for key, wid in (("staff_id", "s-id"), ("name", "s-name"), ("pin", "s-pin"))
+                 if not self.query_one(f"#{wid}", Input).value.strip()}
+        pin = self.query_one("#s-pin", Input).value
+        if pin and not pin_fits(pin, str(self.query_one("#s-role", Select).value)):
+            found["pin"] = [pin_rule(pin)]
+        return found
+
     @on(Input.Submitted, "#s-pin")
     @work(exclusive=True)
     async def save(self) -> None:
+        if not self.begin():
+            return
         values = {"staff_id": self.query_one("#s-id", Input).value.strip(),
                   "name": self.query_one("#s-name", Input).value.strip(),
                   "role": str(self.query_one("#s-role", Select).value), "pin": self.query_one("#s-pin", Input).value}
         added = await self.send(lambda office, session: office.add_staff(session, **values))
         if added is not None:
             self.dismiss(added)
+
+
+def pin_fits(pin: str, role: str) -> bool:
+    """A PIN as the service will take it: 4 to 8 digits, a manager's 6 to 8."""
+    return pin.isdigit() and (6 if role == "manager" else 4) <= len(pin) <= 8
+
+
+def pin_rule(pin: str) -> str:
+    """Why the service would refuse a PIN that does not fit, with its code."""
+    if pin.isdigit() and 4 <= len(pin) <= 8:
+        return with_code(problem_sentence("pin.manager_short", "A manager's PIN is 6 to 8 digits."), "pin.manager_short")
+    return with_code(problem_sentence("pin.invalid", "A PIN is 4 to 8 digits."), "pin.invalid")
 
 
 def lock_state(member: dict[str, Any]) -> str:
@@ -66,60 +90,83 @@ class PinForm(FormModal):
     """A new PIN for a member of staff, typed twice and never shown; the service checks it against the rules
     for their role and clears their lockout."""
 
+    NARROW = True
+    CODE_FIELDS = {"pin.invalid": "pin", "pin.manager_short": "pin"}
+
     def __init__(self, member: dict[str, Any]) -> None:
         super().__init__()
         self.member = member
 
-    def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
-            yield Label(_("New PIN for {staff}", staff=f"{self.member['name']} ({self.member['id']})"),
-                        classes="section-title")
-            yield Label(_("A cashier's PIN is 4 to 8 digits, a manager's 6 to 8."), classes="field-label")
-            yield Label(_("New PIN"), classes="field-label")
-            yield Input(id="p-pin", password=True, max_length=8, restrict=r"[0-9]*")
-            yield Label(_("New PIN again"), classes="field-label")
-            yield Input(id="p-again", password=True, max_length=8, restrict=r"[0-9]*")
-            yield from self.buttons()
+    def heading(self) -> str:
+        return _("New PIN for {staff}", staff=f"{self.member['name']} ({self.member['id']})")
+
+    def fields(self) -> ComposeResult:
+        yield Label(_("A cashier's PIN is 4 to 8 digits, a manager's 6 to 8."), classes="field-label")
+        yield from self.field("pin", _("New PIN"), Input(id="p-pin", password=True, max_length=8, restrict=r"[0-9]*"))
+        yield from self.field("again", _("New PIN again"),
+                              Input(id="p-again", password=True, max_length=8, restrict=r"[0-9]*"))
+
+    def check_fields(self) -> dict[str, list[str]]:
+        pin, again = self.query_one("#p-pin", Input).value, self.query_one("#p-again", Input).value
+        found: dict[str, list[str]] = {}
+        if not pin:
+            found["pin"] = [self.required("pin")]
+        elif not pin_fits(pin, self.member.get("role", "cashier")):
+            found["pin"] = [pin_rule(pin)]
+        if pin and again != pin and (self.attempted or again):
+            found["again"] = [with_code(_("The two PINs differ: type the same PIN twice."), "form.pin.differ")]
+        return found
 
     @on(Input.Submitted, "#p-pin")
     def next_field(self) -> None:
         self.query_one("#p-again", Input).focus()
 
-    @on(Button.Pressed, "#save")
     @on(Input.Submitted, "#p-again")
     @work(exclusive=True)
     async def save(self) -> None:
-        pin, again = self.query_one("#p-pin", Input).value, self.query_one("#p-again", Input).value
-        if pin != again:
-            self.query_one("#form-error", Label).update(_("The two PINs differ: type the same PIN twice."))
-            self.query_one("#p-again", Input).value = ""
-            self.app.bell()
+        if not self.begin():
+            if "again" in self.errors():
+                self.query_one("#p-again", Input).value = ""
             return
+        pin = self.query_one("#p-pin", Input).value
         done = await self.send(lambda office, session: office.reset_pin(session, self.member["id"], pin))
         if done is not None:
             self.dismiss(done)
 
 
 class RightsForm(FormModal):
+    NARROW = True
+    CODE_FIELDS = {"verifier.store_unknown": "stores", "verifier.no_store": "stores"}
+
     def __init__(self, member: dict[str, Any]) -> None:
         super().__init__()
         self.member = member
 
-    def compose(self) -> ComposeResult:
-        v = self.member.get("verifier") or {}
-        with Vertical(id="dialog"):
-            yield Label(_("Verifier rights for {staff}", staff=f"{self.member['name']} ({self.member['id']})"),
-                        classes="section-title")
-            yield Checkbox(_("All stores"), value=bool(v.get("all_stores")), id="r-all")
-            yield Label(_("Chosen stores (e.g. S001,S002)"), classes="field-label")
-            yield Input(",".join(v.get("stores") or []), id="r-stores")
-            yield from self.buttons()
+    def heading(self) -> str:
+        return _("Verifier rights for {staff}", staff=f"{self.member['name']} ({self.member['id']})")
 
-    @on(Button.Pressed, "#save")
+    def fields(self) -> ComposeResult:
+        v = self.member.get("verifier") or {}
+        yield from self.field("all_stores", _("Verifies in"), Checkbox(_("All stores"), value=bool(v.get("all_stores")),
+                                                                  id="r-all"))
+        yield from self.field("stores", _("Chosen stores (e.g. S001,S002)"),
+                              Input(",".join(v.get("stores") or []), id="r-stores"))
+
+    def stores(self) -> list[str]:
+        return [s.strip().upper() for s in self.query_one("#r-stores", Input).value.split(",") if s.strip()]
+
+    def check_fields(self) -> dict[str, list[str]]:
+        if not self.query_one("#r-all", Checkbox).value and not self.stores():
+            return {"stores": [with_code(problem_sentence("verifier.no_store", "Choose all stores or at least one store."),
+                                         "verifier.no_store")]}
+        return {}
+
     @on(Input.Submitted, "#r-stores")
     @work(exclusive=True)
     async def save(self) -> None:
-        stores = [s.strip().upper() for s in self.query_one("#r-stores", Input).value.split(",") if s.strip()]
+        if not self.begin():
+            return
+        stores = self.stores()
         all_stores = self.query_one("#r-all", Checkbox).value
         grant = await self.send(lambda office, session: office.set_verifier(
             session, self.member["id"], all_stores=all_stores, stores=[] if all_stores else stores))
