@@ -4,6 +4,8 @@ Update after a deliberate change with ``pytest tests/test_tui_snapshots.py --sna
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from textual.widgets import DataTable, Input
 
@@ -126,3 +128,34 @@ def test_reports_screen(shop: Shop, snap_compare) -> None:
         await steady(pilot)
 
     assert snap_compare(app_for(shop), run_before=before, terminal_size=SIZE)
+
+
+FORMS = {  # a form: the screen it opens from, its key, and whether it is shown after an empty save
+    "new_campaign": ("f2", "CampaignsScreen", "n", True),
+    "new_push": ("f7", "PushesScreen", "n", True),
+    "add_staff": ("f3", "StaffScreen", "n", False),
+    "new_pin": ("f3", "StaffScreen", "p", False),
+    "rights": ("f3", "StaffScreen", "v", False),
+}
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+@pytest.mark.parametrize("form", list(FORMS))
+def test_form_at_80_by_24(shop: Shop, snap_compare, monkeypatch: pytest.MonkeyPatch, form: str, language: str) -> None:
+    """Each form on the smallest terminal: its first field focused, the keys in its hint line and footer; the
+    new campaign and the new push after Ctrl+S on an empty form, their errors wrapped under their fields."""
+    monkeypatch.setattr("pos.tui.screens.pushes.send_dates", lambda now, tz: [date(2026, 12, d) for d in (1, 2, 3)])
+    key, screen, opens, saved = FORMS[form]
+
+    async def before(pilot) -> None:
+        await manager_at(pilot, key, screen)
+        await pilot.press(opens)
+        await until(pilot, lambda: pilot.app.screen.is_modal and pilot.app.screen.query("#form-hint"))
+        await pilot.pause(0.3)
+        if saved:
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: any(e.display for e in pilot.app.screen.query(".field-error")))
+            await pilot.pause(0.3)
+        await steady(pilot)
+
+    assert snap_compare(app_for(shop, language=language), run_before=before, terminal_size=(80, 24))
