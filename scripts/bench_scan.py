@@ -44,6 +44,7 @@ from pos.testing.qrcorpus import (
     place,
     qr_image,
     write_pass_video,
+    write_video,
 )
 
 
@@ -92,7 +93,7 @@ def rates(per_category: int) -> None:
     for category, frame, text in corpus(per_category, seed=99):
         for name, d in ds.items():
             if isinstance(d, Pipeline):
-                d.last = None
+                d.forget()
             hits[category][name] += any(r.text == text for r in decode(d, frame))
     print(f"{'category':<14}" + "".join(f"{n[:22]:>24}" for n in ds))
     for c in CATEGORIES:
@@ -112,7 +113,7 @@ def broad_rates(per_category: int) -> None:
     for category, _size, frame, text in broad_corpus(per_category):
         for name, d in ds.items():
             if isinstance(d, Pipeline):
-                d.last = None
+                d.forget()
             t0 = time.perf_counter()
             got = decode(d, frame)
             times[name].append((time.perf_counter() - t0) * 1000)
@@ -159,30 +160,37 @@ def appearances(videos: int, workdir: Path) -> None:
 
 
 def capture(minutes: float, workdir: Path) -> None:
-    """The default pipeline on a video looped through cv2.VideoCapture, each frame released at its
-    30 fps moment, as a camera delivers them; CPU share and peak RSS of this process."""
-    print(f"\n## capture: {minutes} min of a 30 fps source through cv2.VideoCapture and the default pipeline")
+    """A camera's stream through cv2.VideoCapture, each frame released at its 30 fps moment: the CPU
+    share of reading the frames alone (the floor), and with the pipeline with and without its recovery,
+    at 640x480 (a held voucher) and at 1280x720 (vouchers passing, blurred on the way); peak RSS."""
+    print(f"\n## capture: {minutes} min per row of a 30 fps source through cv2.VideoCapture")
     workdir.mkdir(parents=True, exist_ok=True)
-    video = workdir / "counter.avi"
-    write_pass_video(video, payload(random.Random(8)), passes=6, seed=8)  # 1280x720, about 12 s, looped
+    small, large = workdir / "counter-640.avi", workdir / "counter-1280.avi"
+    write_video(small, payload(random.Random(8)), before=150, held=60, after=90)  # 10 s, looped
+    write_pass_video(large, payload(random.Random(8)), passes=6, seed=8)  # about 12 s, looped
     frame_time = 1 / 30
-    start, cpu0 = time.monotonic(), time.process_time()
-    count = 0
+    for video, label in ((small, "640x480"), (large, "1280x720")):
+        for name, decoder in (("frames only", None), ("pipeline, no recovery", Pipeline(recover=False)),
+                              ("pipeline (default)", Pipeline())):
+            start, cpu0 = time.monotonic(), time.process_time()
+            count = 0
 
-    def camera() -> Iterator[np.ndarray]:
-        nonlocal count
-        while time.monotonic() - start < minutes * 60:
-            for frame in frames(str(video)):
-                if (wait := start + count * frame_time - time.monotonic()) > 0:
-                    time.sleep(wait)
-                count += 1
-                yield frame
+            def camera(path: Path = video, t0: float = start) -> Iterator[np.ndarray]:
+                nonlocal count
+                while time.monotonic() - t0 < minutes * 60:
+                    for frame in frames(str(path)):
+                        if (wait := t0 + count * frame_time - time.monotonic()) > 0:
+                            time.sleep(wait)
+                        count += 1
+                        yield frame
 
-    reads = sum(1 for _ in events(camera(), Pipeline()))
-    wall = time.monotonic() - start
-    cpu = time.process_time() - cpu0
+            reads = sum(1 for _ in camera()) if decoder is None else sum(1 for _ in events(camera(), decoder))
+            wall = time.monotonic() - start
+            cpu = time.process_time() - cpu0
+            shown = "-" if decoder is None else str(reads)
+            print(f"{label:<9} {name:<24} frames {count:>6}  events {shown:>4}  CPU {cpu / wall:6.1%} of one core")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"frames {count}, events {reads}, CPU {cpu / wall:.1%} of one core, peak RSS {rss:.0f} MiB")
+    print(f"peak RSS of this process {rss:.0f} MiB (run with --capture-only for the capture's own)")
 
 
 def main() -> int:

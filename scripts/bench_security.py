@@ -19,16 +19,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchlib import machine, percentile  # noqa: E402
+from benchlib import machine, percentile
 
-from pos.demo import PINS, TOKENS, demo_fixture  # noqa: E402
-from pos.domain.pins import MAX_FAILURES, hash_pin, verify_pin  # noqa: E402
-from pos.service.admin import load_fixture  # noqa: E402
-from pos.service.schema import open_db  # noqa: E402
-from pos.terminal.endpoint import Endpoint, Refused  # noqa: E402
-from pos.terminal.localdb import LocalDB  # noqa: E402
-from pos.terminal.sync import sync  # noqa: E402
-from pos.testing.process import ServiceProcess  # noqa: E402
+from pos.demo import PINS, TOKENS, demo_fixture
+from pos.domain.pins import MAX_FAILURES, hash_pin, verify_pin
+from pos.service.admin import load_fixture
+from pos.service.schema import open_db
+from pos.terminal.endpoint import Endpoint, Refused
+from pos.terminal.localdb import LocalDB
+from pos.terminal.sync import sync
+from pos.testing.process import ServiceProcess
 
 
 def hash_cost(n: int) -> float:

@@ -34,7 +34,7 @@ def test_pipeline_reads_every_category_at_least_as_well_as_each_library() -> Non
     pipeline, zxing, zbar = Pipeline(fallback=PyzbarDecoder()), ZxingDecoder(), PyzbarDecoder()
     reads: dict[str, Counter] = {c: Counter() for c in CATEGORIES}
     for category, frame, text in corpus(8, seed=21):
-        pipeline.last = None  # independent pictures
+        pipeline.forget()  # independent pictures
         gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         reads[category]["pipeline"] += any(r.text == text for r in pipeline.decode(frame))
         reads[category]["zxing"] += any(r.text == text for r in zxing.decode(gray))
@@ -172,7 +172,7 @@ def test_each_category_of_the_broad_corpus_is_read(category: str) -> None:
     pipeline, zxing = Pipeline(budget=1.0), ZxingDecoder()
     read = alone = 0
     for _, _size, frame, text in broad_corpus(4, seed=31, categories=(category,)):
-        pipeline.last = None
+        pipeline.forget()
         read += any(r.text == text for r in pipeline.decode(frame))
         alone += any(r.text == text for r in zxing.decode(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)))
     assert read >= 3 and read >= alone, (category, read, alone)
@@ -183,7 +183,8 @@ def test_motion_blur_is_what_zxing_alone_cannot_read_and_the_cascade_can() -> No
     got = {"cascade": 0, "plain": 0, "zxing": 0}
     used = Counter()
     for _, _size, frame, text in broad_corpus(6, seed=41, categories=("motion_blur",)):
-        pipeline.last = plain.last = None
+        pipeline.forget()
+        plain.forget()
         if any(r.text == text for r in pipeline.decode(frame)):
             got["cascade"] += 1
             used[pipeline.recovery.last_used] += 1  # type: ignore[union-attr]

@@ -108,6 +108,9 @@ def scaled(box: tuple[int, int, int, int], scale: float) -> tuple[int, int, int,
     return int(x / scale), int(y / scale), int(w / scale), int(h / scale)
 
 
+RESTS_AFTER_READ = 30  # frames (a second at 30 fps) after a read in which no recovery is tried
+
+
 class Pipeline:
     """The counter's decoder: grayscale once; first the region around the last hit, then the frame
     (downscaled when large, and at full size only when the primary saw a symbol it could not decode);
@@ -130,9 +133,17 @@ class Pipeline:
         self.fallback_when = fallback_when
         # a frame with a code-like region that nothing read gets second chances (pos.scanner.recover)
         self.recovery = Recovery(self.primary.decode, budget=budget) if recover else None
+        self.since_read = 10**9  # frames since the last read (a code just read needs no second chances)
+        self.recovery_failed = False  # the last frame's recovery read nothing: this frame does without
         self.max_side = max_side
         self.roi_margin = roi_margin
         self.last: tuple[int, int, int, int] | None = None
+
+    def forget(self) -> None:
+        """Start afresh, as for an unrelated picture (the next frame is not the previous one's successor)."""
+        self.last = None
+        self.since_read = 10**9
+        self.recovery_failed = False
 
     def decode(self, frame: np.ndarray) -> list[Reading]:
         started = time.perf_counter()
@@ -163,8 +174,16 @@ class Pipeline:
                 found = self.fallback.decode(gray)
                 scale = 1.0
         found = [Reading(r.text, scaled(r.box, scale)) for r in found]
-        if not found and self.recovery is not None:
-            found = self._recover(gray, small, small_scale, started)
+        # second chances, on a frame with no read, while no code was read in the last second (the counter has
+        # it already: the same voucher leaving the view need not be deblurred) and on every other frame at most
+        # while they fail (a code still too blurred, or no code at all, costs half the frames, not all)
+        if not found and self.recovery is not None and self.since_read > RESTS_AFTER_READ:
+            if self.recovery_failed:
+                self.recovery_failed = False
+            else:
+                found = self._recover(gray, small, small_scale, started)
+                self.recovery_failed = not found
+        self.since_read = 0 if found else self.since_read + 1
         self.last = found[0].box if len(found) == 1 else None
         return found
 
