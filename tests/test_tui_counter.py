@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from textual import events
+from textual.keys import _character_to_key
 
 from pos.demo import PINS
-from pos.domain import generate
+from pos.domain import Reason, generate
 from tests.conftest import Shop
 from tests.tui_helpers import Clock, app_for, log_in_at_counter, login, ready, run, scan, text_of, until
 
@@ -128,6 +130,32 @@ def test_usb_scanner_bursts_are_one_scan_each(shop: Shop) -> None:
             assert [str(v.reason) for v in screen.shown] == ["ok", "expired"] and screen.drawn == 2
 
     run(scenario)
+
+
+def test_scans_arriving_in_one_read_are_one_verdict_each(shop: Shop) -> None:
+    """A terminal hands the app a scanner's keys in one read: two codes and their Enters are queued before
+    the first Enter is handled. Each code is still a scan of its own (not one code of 24 characters)."""
+    app = app_for(shop)
+
+    async def scenario() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await log_in_at_counter(pilot, "alice", PINS["alice"])
+            screen = app.screen
+            screen.query_one("#amount").value = "600"
+            screen.query_one("#code").focus()
+            await pilot.pause()
+            burst = shop.codes["spring"] + "\r" + shop.codes["spring2"] + "\r"
+            for ch in burst:  # as the terminal's input parser posts them: no pause between keys
+                app.post_message(events.Key("enter" if ch == "\r" else _character_to_key(ch), ch))
+            await until(pilot, lambda: screen.drawn == 2)
+            await pilot.pause(0.3)
+            assert [(v.reason, v.code) for v in screen.shown] == [
+                (Reason.OK, shop.codes["spring"]), (Reason.OK, shop.codes["spring2"])]
+            await until(pilot, lambda: screen.query_one("#shift").row_count == 2)
+            assert screen.query_one("#code").value == ""
+
+    run(scenario)
+    assert shop.query("SELECT count(*) FROM redemptions WHERE cancelled_at IS NULL") == [(2,)]
 
 
 @pytest.mark.parametrize("inside", [True, False])

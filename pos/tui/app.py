@@ -1,15 +1,21 @@
 """The app: thin on purpose. It owns the station (counter machinery), the link indicator, the shift
-and the modes; each place in the UI is a screen in :mod:`pos.tui.screens`."""
+and the modes; each place in the UI is a screen in :mod:`pos.tui.screens`.
+
+The login screen is drawn first, with nothing else loaded: the terminal's file, the service's client,
+the counter and the back office are imported and opened after that first frame, while the cashier types
+(see :meth:`PosApp.on_mount`); a back-office screen's module loads when its mode is first shown.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import logging
-import traceback
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from functools import partial
-from logging.handlers import RotatingFileHandler
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
@@ -17,36 +23,46 @@ from textual.screen import Screen
 from textual.worker import get_current_worker
 
 from pos.terminal.config import TerminalConfig
-from pos.terminal.counter import Clock, utcnow
-from pos.terminal.endpoint import Endpoint
-from pos.terminal.localdb import LocalDB
-from pos.terminal.login import Shift
-from pos.terminal.sync import SyncReport, sync
 from pos.tui.i18n import _, language_from_env, set_language, set_zone
 from pos.tui.jobs import work
 from pos.tui.keys import translate_bindings
-from pos.tui.screens.campaigns import CampaignsScreen
 from pos.tui.screens.confirm import Confirm
-from pos.tui.screens.counter import CounterScreen
 from pos.tui.screens.login import LoginScreen
-from pos.tui.screens.pushes import PushesScreen
-from pos.tui.screens.reports import ReportsScreen
-from pos.tui.screens.staff import StaffScreen
-from pos.tui.screens.sync import SyncScreen
-from pos.tui.screens.vouchers import VouchersScreen
-from pos.tui.station import Station
+from pos.tui.station import Station, terminal_modules
 from pos.tui.widgets.status import StatusLine
 
-#: mode → (screen, manager only, needs the service)
-MODES_AVAILABLE: dict[str, tuple[type[Screen[Any]], bool, bool]] = {
-    "counter": (CounterScreen, False, False),
-    "campaigns": (CampaignsScreen, True, True),
-    "staff": (StaffScreen, True, True),
-    "vouchers": (VouchersScreen, True, True),
-    "sync": (SyncScreen, True, False),
-    "reports": (ReportsScreen, True, True),
-    "pushes": (PushesScreen, True, True),
+if TYPE_CHECKING:
+    from pos.terminal.endpoint import Endpoint
+    from pos.terminal.login import Shift
+    from pos.terminal.sync import SyncReport
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+#: mode → (the screen, as "module:class", imported when the mode is first shown; manager only; needs the service)
+MODES_AVAILABLE: dict[str, tuple[str, bool, bool]] = {
+    "counter": ("pos.tui.screens.counter:CounterScreen", False, False),
+    "campaigns": ("pos.tui.screens.campaigns:CampaignsScreen", True, True),
+    "staff": ("pos.tui.screens.staff:StaffScreen", True, True),
+    "vouchers": ("pos.tui.screens.vouchers:VouchersScreen", True, True),
+    "sync": ("pos.tui.screens.sync:SyncScreen", True, False),
+    "reports": ("pos.tui.screens.reports:ReportsScreen", True, True),
+    "pushes": ("pos.tui.screens.pushes:PushesScreen", True, True),
 }
+
+
+def screen_class(mode: str) -> type[Screen[Any]]:
+    module, _sep, name = MODES_AVAILABLE[mode][0].partition(":")
+    screen: type[Screen[Any]] = getattr(importlib.import_module(module), name)
+    return screen
+
+
+def new_screen(mode: str) -> Screen[Any]:
+    return screen_class(mode)()
 
 Hint = tuple[str, str, str]  # (what it is, what to submit, how to show it)
 
@@ -79,8 +95,8 @@ class PosApp(App[None]):
         self.camera_source = camera
         self.transport = transport  # an httpx transport for every call to the service (tests hold requests)
         self.station = Station(cfg, clock=clock, transport=transport)
-        self.office = self._endpoint(10.0)
-        self._probe_endpoint = self._endpoint(1.0)
+        self._office: Endpoint | None = None  # clients are made when first used (each costs an SSL context)
+        self._probe_endpoint: Endpoint | None = None
         self.log_path = Path(cfg.database).with_name("pos-ui.log")
         # where the back office saves what it exports (reports, vouchers, templates): beside the terminal's
         # own file, whatever folder the UI was started from
@@ -90,20 +106,33 @@ class PosApp(App[None]):
         self.pull_every = 300.0  # seconds between background syncs (catalog pull, outbox push)
         self.shift: Shift | None = None
         self.online: bool | None = None
-        self.waiting = 0
+        self.waiting: int | None = None  # unknown until the terminal's file has been read
         self.store_label = cfg.store_id
         self._modes_added: list[str] = []
         self.syncing = False
         self.auto_login = auto_login  # the demo opens on a logged-in counter
+        self.counter: Any = None  # the counter screen of the next (or this) shift, built before the login
 
     def _endpoint(self, timeout: float) -> Endpoint | None:
         if not self.cfg.service_url:
             return None
+        from pos.terminal.endpoint import Endpoint
+
         return Endpoint(self.cfg.service_url, self.cfg.token, timeout=timeout, transport=self.transport)
+
+    @property
+    def office(self) -> Endpoint | None:
+        """The back office's client (longer timeout), made when a back-office screen first needs it."""
+        if self._office is None:
+            self._office = self._endpoint(10.0)
+        return self._office
 
     # -- failures --------------------------------------------------------------------------------
     def worker_failed(self, what: str, exc: BaseException) -> None:
         """The one handler for a failed worker (see :mod:`pos.tui.jobs`): log it, say it, carry on."""
+        import traceback
+        from logging.handlers import RotatingFileHandler
+
         self.failures += 1
         logger = logging.getLogger("pos.ui")
         target = str(self.log_path.resolve())
@@ -128,12 +157,27 @@ class PosApp(App[None]):
 
     # -- life ----------------------------------------------------------------------------------
     async def on_mount(self) -> None:
-        await self.know_store()
+        """The login screen first; the rest once it is on the screen (:meth:`_open`)."""
+        if self.cfg.service_url:
+            self.syncing = True  # the first sync is due: it starts as soon as the station is open
         self.add_mode("login", LoginScreen)
         await self.switch_mode("login")
+        self.call_after_refresh(self._open)
+
+    @work(group="open")
+    async def _open(self) -> None:
+        """After the first frame: the station opens the terminal's file and loads the counter (in its own
+        thread, while the cashier types), then the counter screen's module; then the store's name, the
+        first sync and the link probe."""
+        await self.station.open()
+        await asyncio.to_thread(screen_class, "counter")
+        await self.know_store()
+        self.refresh_status()
+        self.prepare_counter()
         if self.auto_login is not None:
             await self.begin_shift(await self.station.sign_in(*self.auto_login))
-        if self._probe_endpoint is not None:
+        if self.cfg.service_url:
+            self.syncing = False
             self.start_sync(None, None)  # fresh campaigns, staff and vouchers; the outbox goes up
             self.set_interval(self.pull_every, lambda: self.start_sync(None, None))
             if self.probe_every > 0:
@@ -143,15 +187,32 @@ class PosApp(App[None]):
     async def on_unmount(self) -> None:
         self.workers.cancel_all()
         self.station.close()
-        for endpoint in (self.office, self._probe_endpoint):
+        for endpoint in (self._office, self._probe_endpoint):
             if endpoint is not None:
                 endpoint.close()
 
+    def prepare_counter(self) -> None:
+        """Build the next shift's counter screen now (compose, styles, layout), while the login screen is up,
+        so that the login shows it rather than builds it. Textual builds a mode's screen in the first step of
+        switching to it (``App._init_mode``), which is taken here ahead of time."""
+        if self.counter is not None:
+            return
+        self.counter = new_screen("counter")
+        self.add_mode("counter", lambda: self.counter)
+        init = getattr(self, "_init_mode", None)
+        if callable(init):
+            init("counter")  # composed and mounted; its styles were brought up to date with the whole app's
+            self.counter._css_update_count = self._css_update_count  # so the switch need not redo them
+
     async def begin_shift(self, shift: Shift) -> None:
         self.shift = shift
-        for mode, (screen, manager_only, _needs) in MODES_AVAILABLE.items():
-            if not manager_only or shift.is_manager:
-                self.add_mode(mode, screen)
+        self.prepare_counter()
+        self.counter.begin()
+        for mode, (_screen, manager_only, _needs) in MODES_AVAILABLE.items():
+            if mode == "counter":
+                self._modes_added.append(mode)
+            elif not manager_only or shift.is_manager:
+                self.add_mode(mode, partial(new_screen, mode))
                 self._modes_added.append(mode)
         await self.switch_mode("counter")
         if not shift.online:
@@ -177,7 +238,9 @@ class PosApp(App[None]):
             await self.remove_mode(mode)
         self._modes_added.clear()
         self.shift = None
+        self.counter = None
         self.refresh_bindings()
+        self.call_after_refresh(self.prepare_counter)  # the next shift's, once the login screen is drawn
 
     # -- navigation -----------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -217,36 +280,53 @@ class PosApp(App[None]):
     # -- the link and the outbox ----------------------------------------------------------------
     @work(thread=True, exclusive=True, group="probe")
     def probe(self) -> None:
+        if self._probe_endpoint is None:
+            self._probe_endpoint = self._endpoint(1.0)
         assert self._probe_endpoint is not None
         ok = self._probe_endpoint.health()
         if not get_current_worker().is_cancelled:
             self.call_from_thread(self.saw_link, ok)
 
-    def saw_link(self, online: bool) -> None:
-        """What the last contact with the service said; coming back online starts an upload of the outbox."""
+    def saw_link(self, online: bool, *, queued: int | None = None) -> None:
+        """What the last contact with the service said; coming back online starts an upload of the outbox.
+
+        ``queued``: a verdict that knows what it added to the outbox (an acceptance: 0 online, 1 offline); the
+        status line is then redrawn from that, only if something moved, without reading the file again."""
         was = self.online
         self.online = online
         if online and was is False and self.waiting and self.shift is not None:
             self.notify(_("Back online: uploading {n} offline redemption(s)…", n=self.waiting))
             self.start_sync(None, lambda report: self.notify(
                 _("Uploaded {n}; {c} conflict(s).", n=sum(report.results.values()), c=len(report.conflicts))))
-        self.refresh_status()
+        if queued is None or self.waiting is None:
+            self.refresh_status()
+        elif queued or was != online:
+            self.waiting += queued
+            self.draw_status()
 
     async def know_store(self) -> None:
         """The store's name for the status line, and its zone for every time shown (the machine's own zone
         until the first catalog pull names it)."""
         name, zone = await self.station.store()
-        self.store_label = f"{name} ({self.cfg.store_id})" if name else self.cfg.store_id
+        label = f"{name} ({self.cfg.store_id})" if name else self.cfg.store_id
         set_zone(zone)
+        if label != self.store_label:
+            self.store_label = label
+            if isinstance(self.screen, LoginScreen):  # else it shows it when it is back (on_screen_resume)
+                self.screen.show_store()
+
+    def draw_status(self) -> None:
+        """The status line of the current screen, from what the app knows now (no reading of the file)."""
+        staff = f"{self.shift.name} ({_(self.shift.role)})" if self.shift else None
+        for line in self.screen.query(StatusLine):
+            line.show(store=self.store_label, terminal=self.cfg.terminal_id, staff=staff, online=self.online,
+                      waiting=self.waiting)
 
     @work(exclusive=True, group="status")
     async def refresh_status(self) -> None:
         self.waiting = await self.station.pending()
         await self.know_store()  # a first start: the store's name and zone come with the catalog
-        staff = f"{self.shift.name} ({_(self.shift.role)})" if self.shift else None
-        for line in self.screen.query(StatusLine):
-            line.show(store=self.store_label, terminal=self.cfg.terminal_id, staff=staff, online=self.online,
-                      waiting=self.waiting)
+        self.draw_status()
 
     def start_sync(self, progress: Callable[[str, int, int], None] | None,
                    done: Callable[[SyncReport], None] | None) -> None:
@@ -257,6 +337,11 @@ class PosApp(App[None]):
     @work(thread=True, group="sync")
     def _sync(self, progress: Callable[[str, int, int], None] | None, done: Callable[[SyncReport], None] | None) -> None:
         """A sync with its own connection and client, in its own thread: the counter keeps answering."""
+        terminal_modules()
+        from pos.terminal.endpoint import Endpoint
+        from pos.terminal.localdb import LocalDB
+        from pos.terminal.sync import SyncReport, sync
+
         try:
             db = LocalDB(self.cfg.database)
             endpoint = Endpoint(self.cfg.service_url, self.cfg.token, timeout=max(self.cfg.timeout, 10.0),

@@ -4,25 +4,56 @@ A SQLite connection belongs to the thread that opened it, and the counter's step
 must not interleave with another's, so everything that touches the terminal's file runs here, one
 job after another. The UI awaits a job's future from an async worker (``await station.call(...)``):
 the event loop never blocks, and the screen keeps drawing while the service is being asked.
+
+The terminal's modules (its SQLite file, the service's client, the counter) are imported in the station's
+thread when it opens (:meth:`Station.open`, after the login screen's first frame), not with the UI.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pos.domain import Reason, Verdict
-from pos.domain.promotions import BasketError, parse_lines
 from pos.terminal.config import TerminalConfig
-from pos.terminal.counter import Clock, Counter, Decision, Undo, utcnow
-from pos.terminal.endpoint import Endpoint
-from pos.terminal.localdb import LocalDB
-from pos.terminal.login import Shift, sign_in
+
+if TYPE_CHECKING:
+    from pos.terminal.counter import Counter, Decision, Undo
+    from pos.terminal.endpoint import Endpoint
+    from pos.terminal.localdb import LocalDB
+    from pos.terminal.login import Shift
 
 T = TypeVar("T")
+Clock = Callable[[], datetime]
+_loading = threading.Lock()
+
+
+def terminal_modules() -> None:
+    """Import the terminal's modules (once; from any thread).
+
+    sqlite_utils, which the terminal's file is read through, imports numpy whenever it is installed, only
+    to map numpy's number types to column types; the till never stores a numpy value, and numpy costs a
+    till with the camera extra some 60 ms and 12 MiB at each start. So numpy is hidden while sqlite_utils
+    loads (the camera imports it for real when it is switched on)."""
+    with _loading:
+        if "pos.terminal.counter" in sys.modules:
+            return
+        hide = "numpy" not in sys.modules and "sqlite_utils" not in sys.modules
+        if hide:
+            sys.modules["numpy"] = None  # type: ignore[assignment]  # import numpy → ImportError
+        try:
+            import sqlite_utils  # noqa: F401
+        finally:
+            if hide:
+                del sys.modules["numpy"]
+        import pos.terminal.counter
+        import pos.terminal.login  # noqa: F401
 
 
 @dataclass
@@ -47,7 +78,7 @@ class ShiftRow:
 
 
 class Station:
-    def __init__(self, cfg: TerminalConfig, *, clock: Clock = utcnow, transport: Any = None) -> None:
+    def __init__(self, cfg: TerminalConfig, *, clock: Clock, transport: Any = None) -> None:
         self.cfg = cfg
         self.clock = clock
         self.transport = transport  # an httpx transport for every call to the service (tests hold requests)
@@ -58,6 +89,11 @@ class Station:
     # -- plumbing -------------------------------------------------------------------------------
     def _open(self) -> Desk:
         if self._desk is None:
+            terminal_modules()
+            from pos.terminal.counter import Counter
+            from pos.terminal.endpoint import Endpoint
+            from pos.terminal.localdb import LocalDB
+
             db = LocalDB(self.cfg.database)
             endpoint = (Endpoint(self.cfg.service_url, self.cfg.token, timeout=self.cfg.timeout, transport=self.transport)
                         if self.cfg.service_url else None)
@@ -76,6 +112,14 @@ class Station:
     async def call(self, job: Callable[[Desk], T]) -> T:
         return await asyncio.wrap_future(self.run(job))
 
+    async def open(self) -> None:
+        """Import the terminal's modules, open its file and make the service's client, in the station's thread."""
+        await self.call(lambda d: None)
+
+    @property
+    def is_open(self) -> bool:
+        return self._desk is not None
+
     def close(self) -> None:
         def shut(desk: Desk) -> None:
             if desk.endpoint is not None:
@@ -90,13 +134,25 @@ class Station:
 
     # -- jobs ----------------------------------------------------------------------------------
     async def sign_in(self, staff_id: str, pin: str) -> Shift:
+        from pos.terminal.login import sign_in
+
         return await self.call(lambda d: sign_in(d.db, d.endpoint, staff_id, pin, self.clock(), self.cfg.store_id))
 
-    async def redeem(self, raw: str, staff_id: str, amount: int | None, goods: str = "") -> Decision | Verdict | str:
-        """The counter's decision (confirm it with :meth:`shown` once it is on screen); a verdict that was
+    async def redeem(self, raw: str, staff_id: str, amount: int | None,
+                     goods: str = "") -> tuple[Decision | Verdict | str, ShiftRow | None]:
+        """:meth:`start_redeem`, awaited."""
+        return await asyncio.wrap_future(self.start_redeem(raw, staff_id, amount, goods))
+
+    def start_redeem(self, raw: str, staff_id: str, amount: int | None,
+                     goods: str = "") -> Future[tuple[Decision | Verdict | str, ShiftRow | None]]:
+        """Queue a redemption now (scans are decided in the order they were read); its future holds the
+        counter's decision (confirm it with :meth:`shown` once it is on screen); a verdict that was
         never journalled (a basket that cannot be read); or, before anything is journalled or sent, the
         field to ask the cashier for: ``"amount"`` when this voucher's rules need the basket amount,
-        ``"goods"`` when they need the goods bought (typed as in :func:`pos.domain.promotions.parse_lines`)."""
+        ``"goods"`` when they need the goods bought (typed as in :func:`pos.domain.promotions.parse_lines`).
+        With it, for an acceptance, the redemption as this shift's list shows it (read in the same job)."""
+        from pos.domain.promotions import BasketError, parse_lines
+
         def job(d: Desk) -> Decision | Verdict | str:
             first = d.counter.check(raw, staff_id, amount)
             campaign = d.db.campaign(first.campaign_id) if first.campaign_id else None
@@ -118,7 +174,16 @@ class Station:
                 d.counter.shown(decision.entry)  # a question, not a refusal: nothing to show again later
                 return "goods" if asked == "rules.items_required" else "amount"
             return decision
-        return await self.call(job)
+
+        def with_row(d: Desk) -> tuple[Decision | Verdict | str, ShiftRow | None]:
+            decided = job(d)
+            verdict = getattr(decided, "verdict", None)
+            if verdict is None or not verdict.accepted or not verdict.code:
+                return decided, None
+            r = d.db.local_redemption(verdict.code)
+            return decided, (ShiftRow(r["nonce"], r["code"], r["campaign_id"], r["discount"], r["amount"],
+                                      r["redeemed_at"], r["mode"], r["cancelled_at"] is not None) if r else None)
+        return self.run(with_row)
 
     async def shown(self, entry: int) -> bool:
         """The verdict of journal entry ``entry`` is on the screen."""

@@ -2,14 +2,21 @@
 
 A USB scanner types a whole code and Enter within milliseconds; ``Input.Submitted`` fires once per
 Enter, so that is one scan (an empty Enter, as from a scanner sending CR LF, is ignored). The input is
-cleared at once, so the next scan can arrive while the service is still being asked about this one;
-the station answers them in order.
+cleared at once, in turn with the keys (:class:`~pos.tui.widgets.code_input.CodeInput`), so the next scan
+can arrive while the service is still being asked about this one; the station answers them in order.
+
+A verdict changes only what it changes: the panel, a row added at the top of this shift's list (the list
+is not read again), the status line when the link or the outbox count moved. "Checking…" is shown only
+when the answer takes longer than a frame or two would.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
+from concurrent.futures import Future
 from datetime import UTC, datetime
+from itertools import count
 from typing import TYPE_CHECKING
 
 from textual import on
@@ -22,19 +29,35 @@ from textual.widgets.option_list import Option
 
 from pos.domain import Verdict, display, format_time, money, parse_time
 from pos.domain.amounts import AmountError, parse_amount
-from pos.terminal.counter import CancelError, Decision
-from pos.terminal.endpoint import Refused
 from pos.tui.i18n import _, clock
 from pos.tui.jobs import work
 from pos.tui.keys import translate_bindings
 from pos.tui.screens.confirm import Confirm
 from pos.tui.station import ShiftRow
 from pos.tui.widgets.camera import CameraScanner, toggle_camera, toggle_preview
+from pos.tui.widgets.code_input import CodeInput
 from pos.tui.widgets.status import StatusLine
 from pos.tui.widgets.verdict import VerdictPanel
 
 if TYPE_CHECKING:
+    from textual.timer import Timer
+
+    from pos.terminal.counter import Decision
     from pos.tui.app import PosApp
+
+SHIFT_ROWS = 200  # this shift's list shows the latest redemptions, newest first
+CHECKING_AFTER = 0.15  # seconds an answer may take before "Checking…" is drawn
+
+
+class Stamp(str):
+    """The list's time cell: the time shown, and the order the row came in (the list is kept newest first)."""
+
+    order: int
+
+    def __new__(cls, text: str, order: int) -> Stamp:
+        stamp = super().__new__(cls, text)
+        stamp.order = order
+        return stamp
 
 
 class CounterScreen(Screen[None]):
@@ -49,8 +72,9 @@ class CounterScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         translate_bindings(self)
-        self.since = format_time(datetime.now(UTC))  # this shift's redemptions: from the login on
-        self.rows: list[ShiftRow] = []
+        self.since = format_time(datetime.now(UTC))  # this shift's redemptions: from the login on (see begin)
+        self.rows: list[ShiftRow] = []  # as listed, newest first
+        self._order = count()
         self.pending_code: str | None = None  # a code waiting for its basket amount
         self.shown: deque[Verdict] = deque(maxlen=100)  # the latest verdicts drawn, oldest first
         self.drawn = 0  # how many verdicts were drawn this shift
@@ -60,7 +84,8 @@ class CounterScreen(Screen[None]):
         with Horizontal(id="counter"):
             with Vertical(id="counter-left"):
                 yield Label(_("Voucher code"), classes="field-label")
-                yield Input(placeholder=_("Type or scan a voucher code, then Enter"), id="code", max_length=512)
+                yield CodeInput(placeholder=_("Type or scan a voucher code, then Enter"), id="code", max_length=512,
+                                on_enter=self.code_entered)
                 yield Label(_("Basket amount (optional)"), classes="field-label")
                 yield Input(placeholder=_("e.g. 620 or 620.50"), id="amount", max_length=16, restrict=r"[0-9.,¥]*")
                 yield Label(_("Goods (when the promotion counts them)"), classes="field-label")
@@ -77,22 +102,35 @@ class CounterScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        """Built before the login (see ``PosApp.prepare_counter``): nothing here may need the shift."""
         table = self.query_one("#shift", DataTable)
-        table.add_columns(_("Time"), _("Code"), _("Campaign"), _("Discount"), _("Mode"))
+        # DataTable keeps up to 10,000 rendered cells and 1,000 rendered rows and lines, keyed by its update
+        # count, which every added row moves on: the renders of rows long scrolled away filled several MiB
+        # over a shift. The list shows some forty rows of five cells; a few screens' worth is kept.
+        for cache, size in ((table._cell_render_cache, 600), (table._row_render_cache, 120),
+                            (table._row_renderable_cache, 120), (table._line_cache, 120)):
+            cache.maxsize = size
+        for label, key in ((_("Time"), "time"), (_("Code"), "code"), (_("Campaign"), "campaign"),
+                           (_("Discount"), "discount"), (_("Mode"), "mode")):
+            table.add_column(label, key=key)
         self.query_one("#code", Input).focus()
-        slot = self.query_one("#camera-slot")
+        if not self.app.camera_source:
+            self.query_one("#camera-slot").mount(
+                Static(_("Camera off. Press F8 to scan with the camera."), classes="camera-note"))
+
+    def begin(self) -> None:
+        """The shift begins (the person logged in): its list starts now, the camera starts if configured."""
+        self.since = format_time(datetime.now(UTC))
         if self.app.camera_source:
-            slot.mount(CameraScanner(self.app.camera_source, id="camera"))
-        else:
-            slot.mount(Static(_("Camera off. Press F8 to scan with the camera."), classes="camera-note"))
+            self.query_one("#camera-slot").mount(CameraScanner(self.app.camera_source, id="camera"))
+
+    def on_screen_resume(self) -> None:
         self.app.refresh_status()
-        self.reload_shift()
 
     # -- scanning ------------------------------------------------------------------------------
-    @on(Input.Submitted, "#code")
-    def code_entered(self, event: Input.Submitted) -> None:
-        raw = event.value.strip()
-        event.input.value = ""
+    def code_entered(self, text: str) -> None:
+        """Enter in the code field, in turn with the keys (the field has emptied itself, see CodeInput)."""
+        raw = text.strip()
         if raw:
             self.submit(raw)
 
@@ -137,21 +175,31 @@ class CounterScreen(Screen[None]):
             self.app.bell()
             amount_input.focus()
             return
-        self.redeem(raw, amount, self.query_one("#goods", Input).value)
-
-    @work(group="redeem")
-    async def redeem(self, raw: str, amount: int | None, goods: str = "") -> None:
-        panel = self.query_one(VerdictPanel)
         shift = self.app.shift
         if shift is None:  # logged out meanwhile
             return
-        panel.waiting(raw)
+        panel = self.query_one(VerdictPanel)
+        checking = self.set_timer(CHECKING_AFTER, lambda: panel.waiting(raw))
+        # handed to the station now, not when a worker starts: scans are decided in the order they came
+        answer = self.app.station.start_redeem(raw, shift.staff_id, amount, self.query_one("#goods", Input).value)
+        self.redeem(raw, answer, checking)
+
+    @work(group="redeem")
+    async def redeem(self, raw: str, answer: Future[tuple[Decision | Verdict | str, ShiftRow | None]],
+                     checking: Timer) -> None:
+        """The station's answer for one scan, drawn."""
+        from pos.terminal.counter import Decision
+        from pos.terminal.endpoint import Refused
+
+        panel = self.query_one(VerdictPanel)
         try:
-            decided = await self.app.station.redeem(raw, shift.staff_id, amount, goods)
+            decided, row = await asyncio.wrap_future(answer)
         except Refused as err:  # the service would not consider it at all (a withdrawn token, say)
+            checking.stop()
             panel.prompt(_("Refused: {message}", message=err.message))
             self.app.bell()
             return
+        checking.stop()
         verdict = decided.verdict if isinstance(decided, Decision) else decided
         if verdict == "amount":
             self.pending_code = raw
@@ -175,10 +223,12 @@ class CounterScreen(Screen[None]):
         self.action_focus_code()
         self.shown.append(verdict)
         self.drawn += 1
-        if verdict.accepted:  # a refusal changes neither this shift's list nor the outbox
-            self.reload_shift()
-        if verdict.accepted or verdict.offline:
-            self.app.saw_link(not verdict.offline)  # refreshes the status line too
+        if row is not None:  # a refusal changes neither this shift's list nor the outbox
+            self.call_after_refresh(self.list_redemption, row)  # after the verdict's frame: the list redraws in full
+        if verdict.accepted:  # online: the link is up; offline: one more redemption waits to be uploaded
+            self.app.saw_link(not verdict.offline, queued=int(verdict.offline))
+        elif verdict.offline:  # an offline refusal may have queued a void
+            self.app.saw_link(False)
 
     @work(group="shown")
     async def confirm_shown(self, entry: int) -> None:
@@ -187,13 +237,29 @@ class CounterScreen(Screen[None]):
     # -- this shift ----------------------------------------------------------------------------
     @work(group="shift", exclusive=True)
     async def reload_shift(self) -> None:
-        self.rows = await self.app.station.shift(self.since)
+        """This shift's list read again from the terminal's file (after an undo)."""
+        self.rows = await self.app.station.shift(self.since, SHIFT_ROWS)
         table = self.query_one("#shift", DataTable)
         table.clear()
-        for r in self.rows:
-            mode = _("undone") if r.cancelled else _(r.mode)
-            table.add_row(clock(parse_time(r.redeemed_at)), display(r.code), r.campaign_id, money(r.discount), mode,
-                          key=r.nonce)
+        for r in reversed(self.rows):
+            self._add_row(table, r)
+        table.sort("time", key=lambda stamp: stamp.order, reverse=True)
+
+    def list_redemption(self, row: ShiftRow) -> None:
+        """A redemption just made, at the top of this shift's list: one row added, the rest moved down."""
+        table = self.query_one("#shift", DataTable)
+        if row.nonce in table.rows:
+            return
+        self.rows.insert(0, row)
+        self._add_row(table, row)
+        if len(self.rows) > SHIFT_ROWS:
+            table.remove_row(self.rows.pop().nonce)
+        table.sort("time", key=lambda stamp: stamp.order, reverse=True)
+
+    def _add_row(self, table: DataTable[str], r: ShiftRow) -> None:
+        mode = _("undone") if r.cancelled else _(r.mode)
+        table.add_row(Stamp(clock(parse_time(r.redeemed_at)), next(self._order)), display(r.code), r.campaign_id,
+                      money(r.discount), mode, key=r.nonce)
 
     def action_focus_code(self) -> None:
         self.query_one("#code", Input).focus()
@@ -212,6 +278,8 @@ class CounterScreen(Screen[None]):
 
     @work(group="undo")
     async def undo(self, nonce: str) -> None:
+        from pos.terminal.counter import CancelError
+
         try:
             shift = self.app.shift
             if shift is None:

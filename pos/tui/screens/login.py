@@ -10,10 +10,10 @@ from textual.containers import Center, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label
 
-from pos.terminal.login import LoginError
 from pos.tui.i18n import _, sentence
 from pos.tui.jobs import work
 from pos.tui.keys import translate_bindings
+from pos.tui.widgets.code_input import EnterInput
 from pos.tui.widgets.status import StatusLine
 
 if TYPE_CHECKING:
@@ -33,18 +33,24 @@ class LoginScreen(Screen[None]):
             yield Label(_("Store {store} · terminal {terminal}", store=self.app.store_label,
                           terminal=self.app.cfg.terminal_id), id="login-store")
             yield Label(_("Staff id"))
-            yield Input(id="staff", max_length=32)
+            yield EnterInput(id="staff", max_length=32)
             yield Label(_("PIN"))
-            yield Input(id="pin", password=True, max_length=8, restrict=r"[0-9]*")
+            yield EnterInput(id="pin", password=True, max_length=8, restrict=r"[0-9]*")
             yield Label("", id="login-error")
             yield Button(_("Log in"), variant="primary", id="login")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.app.refresh_status()
+        self.app.draw_status()  # what is known now; the station fills in the rest once it is open
         self.query_one("#staff", Input).focus()
 
+    def show_store(self) -> None:
+        """The store's name, once the terminal's file has been read (the first frame shows its id)."""
+        self.query_one("#login-store", Label).update(
+            _("Store {store} · terminal {terminal}", store=self.app.store_label, terminal=self.app.cfg.terminal_id))
+
     def on_screen_resume(self) -> None:
+        self.show_store()
         self.query_one("#pin", Input).value = ""
         self.query_one("#staff", Input).value = ""
         self.query_one("#login-error", Label).update("")
@@ -61,6 +67,8 @@ class LoginScreen(Screen[None]):
 
     @work(exclusive=True, group="login")
     async def log_in(self, staff_id: str, pin: str) -> None:
+        from pos.terminal.login import LoginError  # loaded by the station by now, not with the first frame
+
         error = self.query_one("#login-error", Label)
         error.update(_("Checking…"))
         error.set_classes("")

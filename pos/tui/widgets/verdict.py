@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from rich.console import Group
 from rich.text import Text
+from textual.visual import VisualType
 from textual.widgets import Static
 
 from pos.domain import Verdict, display, money
@@ -15,6 +16,11 @@ from pos.tui.i18n import _, clock, code_text, verdict_sentence
 
 
 class VerdictPanel(Static):
+    """Its size is fixed by the style sheet, so a new verdict is drawn without laying out the screen again."""
+
+    def update(self, content: VisualType = "", *, layout: bool = False) -> None:
+        super().update(content, layout=layout)
+
     def on_mount(self) -> None:
         self.idle()
 
