@@ -87,17 +87,18 @@ class Counter:
         self.budget = budget
 
     def check(self, raw: str, staff_id: str, amount: int | None, *, offline: bool = False,
-              items: list[dict[str, Any]] | None = None) -> Verdict:
-        now = self.trusted_now() if offline else self.clock()
+              items: list[dict[str, Any]] | None = None, anchor: dict[str, Any] | None = None) -> Verdict:
+        """``anchor``: the clock anchor already read for this offline decision (else it is read here)."""
+        now = self.trusted_now(anchor) if offline else self.clock()
         return check(raw, store_id=self.store_id, staff_id=staff_id, amount=amount, catalog=self.db,
                      history=self.db, now=now, offline=offline, items=items)
 
-    def trusted_now(self) -> datetime:
+    def trusted_now(self, anchor: dict[str, Any] | None = None) -> datetime:
         """The time an offline decision is made at: the wall clock, unless the anchor (the service's time at
         the last pull plus the monotonic seconds since) says it is off by more than the allowed skew, as the
         service would find at the upload; so a till whose clock is days behind refuses an expired voucher."""
         wall = self.clock()
-        anchor = self.db.clock_anchor()
+        anchor = anchor if anchor is not None else self.db.clock_anchor()
         if anchor is None or anchor["elapsed"] is None:
             return wall
         anchored = parse_time(anchor["contact_at"]) + timedelta(seconds=anchor["elapsed"])
@@ -207,13 +208,14 @@ class Counter:
                  items: list[dict[str, Any]] | None = None) -> Decision:
         """Decide with the campaign's offline policy. ``maybe_sent``: the service may hold this nonce already."""
         now = self.clock()
-        verdict = self.check(raw, staff_id, amount, offline=True, items=items)
+        anchor = self.db.clock_anchor()  # read once: the time it decides at, and what goes up with the redemption
+        verdict = self.check(raw, staff_id, amount, offline=True, items=items, anchor=anchor)
         try:
             with self.db.atomic():
                 if verdict.accepted:
                     self.db.remember(nonce, verdict, store_id=self.store_id, staff_id=staff_id, amount=amount, at=now,
                                      mode="offline")
-                    self.db.enqueue(nonce, "redeem", offline_item(nonce, raw, staff_id, amount, now, items, self.db.clock_anchor()), now,
+                    self.db.enqueue(nonce, "redeem", offline_item(nonce, raw, staff_id, amount, now, items, anchor), now,
                                     maybe_sent=maybe_sent)
                     verdict = verdict.but(message=verdict.message + " (offline: uploaded at the next sync)")
                 elif maybe_sent:
