@@ -337,3 +337,28 @@ def test_a_daily_report_counts_each_redemption_on_its_own_days_offset_across_a_d
     assert report["from"] == "2026-10-29" and report["to"] == "2026-11-02"
     assert {r["day"]: r["redemptions"] for r in report["rows"]} == {"2026-10-30": 1, "2026-10-31": 1, "2026-11-01": 3,
                                                                     "2026-11-02": 1}
+
+
+def test_a_manager_moves_a_store_to_another_zone_from_the_back_office(chain: Shop) -> None:
+    app = app_for(chain)
+
+    async def scenario() -> None:
+        async with app.run_test(size=(100, 32)) as pilot:
+            await log_in_at_counter(pilot, "carol", PINS["carol"])
+            await pilot.press("f3")
+            await until(pilot, lambda: type(app.screen).__name__ == "StaffScreen")
+            await pilot.press("t")
+            await until(pilot, lambda: type(app.screen).__name__ == "StoreZoneForm")
+            assert app.screen.query_one("#z-zone").value == SHANGHAI
+            app.screen.query_one("#z-store", Select).value = "S003"
+            await pilot.pause()
+            field = app.screen.query_one("#z-zone")
+            field.value = "Mars/Olympus"
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: "store.timezone.invalid" in app.screen.query_one("#err-timezone").render().plain)
+            field.value = "Europe/Lisbon"
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: type(app.screen).__name__ == "StaffScreen")
+
+    run(scenario)
+    assert chain.query("SELECT timezone FROM stores WHERE id='S003'") == [("Europe/Lisbon",)]

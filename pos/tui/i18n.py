@@ -258,6 +258,12 @@ ZH: dict[str, str] = {
     "Added {staff}.": "已添加 {staff}。",
     "Time zone of these times and of the claim and push days (IANA name)": "时区(以上时间及领券、推送日期所用,IANA 名称)",
     "Unknown time zone.": "未知时区。",
+    "Store zones": "门店时区",
+    "The stores' time zones; move a store to another": "各门店的时区;可将门店改到另一时区",
+    "Stores and their time zones": "门店及其时区",
+    "Time zone (IANA name, e.g. Asia/Shanghai)": "时区(IANA 名称,如 Asia/Shanghai)",
+    "{store} keeps {zone} time; its tills follow at their next catalog pull.":
+        "{store} 改用 {zone} 时间;其终端在下次拉取目录后更新。",
     "Unlock": "解锁",
     "Clear the selected staff member's wrong PINs and lockout": "清除所选员工的密码错误次数与锁定",
     "New PIN": "新密码",

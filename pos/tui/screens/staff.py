@@ -12,6 +12,7 @@ from textual.binding import Binding
 from textual.widgets import Checkbox, DataTable, Footer, Input, Label, Select
 
 from pos.domain import parse_time
+from pos.domain.model import zone
 from pos.tui.i18n import _, clock
 from pos.tui.jobs import work
 from pos.tui.problems import problem_sentence, with_code
@@ -174,6 +175,55 @@ class RightsForm(FormModal):
             self.dismiss(grant)
 
 
+class StoreZoneForm(FormModal):
+    """Move a store to another time zone: its "day" and the clock its tills show (audited)."""
+
+    NARROW = True
+    CODE_FIELDS = {"store.timezone.invalid": "timezone", "store.not_found": "store"}
+
+    def __init__(self, stores: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self.stores = stores
+
+    def heading(self) -> str:
+        return _("Stores and their time zones")
+
+    def fields(self) -> ComposeResult:
+        yield from self.field("store", _("Store"), Select([(f"{s['id']} {s['name']} · {s['timezone']}", s["id"])
+                                                           for s in self.stores],
+                                                          value=self.stores[0]["id"], allow_blank=False, id="z-store"))
+        yield from self.field("timezone", _("Time zone (IANA name, e.g. Asia/Shanghai)"),
+                              Input(self.stores[0]["timezone"], id="z-zone", max_length=64))
+
+    @on(Select.Changed, "#z-store")
+    def chosen(self, event: Select.Changed) -> None:
+        zone_of = {s["id"]: s["timezone"] for s in self.stores}
+        self.query_one("#z-zone", Input).value = zone_of.get(str(event.value), "")
+
+    def check_fields(self) -> dict[str, list[str]]:
+        text = self.query_one("#z-zone", Input).value.strip()
+        if not text:
+            return {"timezone": [self.required("timezone")]}
+        try:
+            zone(text)
+        except ValueError:
+            return {"timezone": [with_code(problem_sentence("store.timezone.invalid",
+                                                            "Unknown time zone: use an IANA name such as Asia/Shanghai."),
+                                           "store.timezone.invalid")]}
+        return {}
+
+    @on(Input.Submitted, "#z-zone")
+    @work(exclusive=True)
+    async def save(self) -> None:
+        if not self.begin():
+            return
+        store = str(self.query_one("#z-store", Select).value)
+        text = self.query_one("#z-zone", Input).value.strip()
+        moved = await self.send(lambda office, session: office.set_store_zone(session, store, text))
+        if moved is not None:
+            self.dismiss(moved)
+
+
 class StaffScreen(OfficeScreen):
     BINDINGS = [
         Binding("n", "add", "Add staff", tooltip="Add a staff member", id="staff.add"),
@@ -182,6 +232,8 @@ class StaffScreen(OfficeScreen):
         Binding("u", "unlock", "Unlock", tooltip="Clear the selected staff member's wrong PINs and lockout",
                 id="staff.unlock"),
         Binding("p", "pin", "New PIN", tooltip="Give the selected staff member a new PIN", id="staff.pin"),
+        Binding("t", "zones", "Store zones", tooltip="The stores' time zones; move a store to another",
+                id="staff.zones"),
         Binding("ctrl+r", "reload", "Refresh", tooltip="Reload from the service", id="staff.refresh"),
     ]
 
@@ -232,6 +284,25 @@ class StaffScreen(OfficeScreen):
         if keep in ids:
             table.move_cursor(row=ids.index(keep))
         self.refresh_bindings()
+
+    def action_zones(self) -> None:
+        self.open_zones()
+
+    @work(exclusive=True, group="zones")
+    async def open_zones(self) -> None:
+        try:
+            stores = await self.ask(lambda e, s: e.stores(s))
+        except OfficeError:  # already shown by ask()
+            return
+        if not stores:
+            return
+
+        def moved(store: dict[str, Any] | None) -> None:
+            if store:
+                self.notify(_("{store} keeps {zone} time; its tills follow at their next catalog pull.",
+                              store=f"{store['name']} ({store['id']})", zone=store["timezone"]))
+
+        self.app.push_screen(StoreZoneForm(stores), moved)
 
     def action_reload(self) -> None:
         self.load()
