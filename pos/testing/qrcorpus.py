@@ -76,7 +76,15 @@ def sample(category: str, rng: random.Random, size: tuple[int, int] = (640, 480)
     frame = place(frame, code, nrng, angle=angle, perspective=0.12 if category == "perspective" else 0.0)
     if category == "blur":
         frame = cv2.GaussianBlur(frame, (0, 0), rng.uniform(1.2, 1.8))
-    elif category == "noise":
+    else:
+        frame = _lighting(frame, category, rng, nrng)
+    return frame, text
+
+
+def _lighting(frame: np.ndarray, category: str, rng: random.Random, nrng: np.random.Generator) -> np.ndarray:
+    """The distortions both corpora share: sensor noise, low contrast, a glare, an inverted code."""
+    height, width = frame.shape[:2]
+    if category == "noise":
         frame = np.clip(frame + nrng.normal(0, rng.uniform(25, 35), frame.shape), 0, 255).astype(np.uint8)
     elif category == "low_contrast":
         lo = rng.uniform(90, 120)
@@ -85,11 +93,11 @@ def sample(category: str, rng: random.Random, size: tuple[int, int] = (640, 480)
         overlay = np.zeros(frame.shape[:2], np.float32)
         cv2.ellipse(overlay, (int(nrng.integers(0, width)), int(nrng.integers(0, height))),
                     (int(width * 0.25), int(height * 0.18)), rng.uniform(0, 180), 0, 360, 1.0, -1)
-        overlay = cv2.GaussianBlur(overlay, (0, 0), 25) * rng.uniform(0.5, 0.8)
+        overlay = cv2.GaussianBlur(overlay, (0, 0), 25 * width / 640) * rng.uniform(0.5, 0.8)
         frame = np.clip(frame + overlay[..., None] * 255, 0, 255).astype(np.uint8)
     elif category == "inverted":
         frame = 255 - frame
-    return frame, text
+    return frame
 
 
 def corpus(per_category: int, seed: int = 7, size: tuple[int, int] = (640, 480)) -> Iterator[tuple[str, np.ndarray, str]]:
@@ -132,20 +140,11 @@ SIZES = ((1280, 720), (1920, 1080))
 
 
 def motion_kernel(length: float, angle: float) -> np.ndarray:
-    """A straight streak ``length`` pixels long at ``angle`` degrees (anti-clockwise from the x axis)."""
-    size = int(np.ceil(length)) + 2
-    k = np.zeros((size, size), np.float32)
-    c = (size - 1) / 2
-    dx, dy = np.cos(np.radians(angle)), -np.sin(np.radians(angle))
-    for t in np.linspace(-(length - 1) / 2, (length - 1) / 2, max(2, int(length * 4))):
-        x, y = c + t * dx, c + t * dy
-        x0, y0 = int(np.floor(x)), int(np.floor(y))
-        fx, fy = x - x0, y - y0
-        for xx, yy, w in ((x0, y0, (1 - fx) * (1 - fy)), (x0 + 1, y0, fx * (1 - fy)), (x0, y0 + 1, (1 - fx) * fy),
-                          (x0 + 1, y0 + 1, fx * fy)):
-            if 0 <= xx < size and 0 <= yy < size:
-                k[yy, xx] += w
-    return k / k.sum()
+    """A straight streak ``length`` pixels long at ``angle`` degrees (anti-clockwise from the x axis): the
+    same kernel the scanner deblurs with, so that a length measured is a length made."""
+    from pos.scanner.recover import streak
+
+    return streak(length, angle)
 
 
 def _phone(code: np.ndarray, rng: random.Random) -> np.ndarray:
@@ -218,19 +217,8 @@ def broad_sample(category: str, rng: random.Random, size: tuple[int, int] = (128
         length = rng.uniform(9, 17) * (1.4 if big else 1.0) * (0.8 if category == "phone_motion" else 1.0)
         frame = cv2.filter2D(frame, -1, motion_kernel(length, rng.uniform(0, 180)))
         frame = np.clip(frame + nrng.normal(0, 2, frame.shape), 0, 255).astype(np.uint8)
-    elif category == "noise":
-        frame = np.clip(frame + nrng.normal(0, rng.uniform(25, 35), frame.shape), 0, 255).astype(np.uint8)
-    elif category == "low_contrast":
-        lo = rng.uniform(90, 120)
-        frame = (lo + frame.astype(np.float32) * rng.uniform(0.12, 0.18)).astype(np.uint8)
-    elif category == "glare":
-        overlay = np.zeros(frame.shape[:2], np.float32)
-        cv2.ellipse(overlay, (int(nrng.integers(0, width)), int(nrng.integers(0, height))),
-                    (int(width * 0.25), int(height * 0.18)), rng.uniform(0, 180), 0, 360, 1.0, -1)
-        overlay = cv2.GaussianBlur(overlay, (0, 0), 25 * width / 640) * rng.uniform(0.5, 0.8)
-        frame = np.clip(frame + overlay[..., None] * 255, 0, 255).astype(np.uint8)
-    elif category == "inverted":
-        frame = 255 - frame
+    else:
+        frame = _lighting(frame, category, rng, nrng)
     if category in ("dark", "small_dark"):
         frame = _dark(frame, rng, nrng)
     return frame, text
