@@ -362,3 +362,23 @@ def test_a_manager_moves_a_store_to_another_zone_from_the_back_office(chain: Sho
 
     run(scenario)
     assert chain.query("SELECT timezone FROM stores WHERE id='S003'") == [("Europe/Lisbon",)]
+
+
+@pytest.mark.parametrize("name", ["America", "Etc", "", "../../etc/passwd", "/etc/localtime", "zone.tab", "Mars/Olympus"])
+def test_a_time_zone_is_an_iana_zone_name_and_nothing_else(chain: Shop, name: str) -> None:
+    """A region's folder of the zone database (``America``) once reached the filesystem and failed as a 500."""
+    with Endpoint(chain.service.url, TOKENS["S001-T1"]) as e:
+        manager = e.login("carol", PINS["carol"])["session"]
+        for call, code in ((lambda: e.set_store_zone(manager, "S002", name), "store.timezone.invalid"),
+                           (lambda: e.report(manager, tz=name or "x"), "report.tz.invalid")):
+            with pytest.raises(Refused) as err:
+                call()
+            assert err.value.code in (code, "request.invalid") and err.value.status in (400, 422)
+        soon = (datetime.now(UTC) + timedelta(days=1)).replace(second=0, microsecond=0)
+        with pytest.raises(Refused) as err:
+            e.save_campaign(manager, {"id": "ZONES", "name": "Zones", "begins_at": soon.isoformat(),
+                                      "ends_at": (soon + timedelta(days=5)).isoformat(), "timezone": name or "x",
+                                      "discount": {"amount_off": 500}},
+                            new=True)
+        assert err.value.status == 422
+        assert "campaign.timezone.invalid" in {p["code"] for p in err.value.problems} or err.value.code == "request.invalid"

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from enum import IntEnum, StrEnum
 from functools import lru_cache
 from typing import Any, overload
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 
 def parse_time(value: str | datetime) -> datetime:
@@ -32,12 +32,20 @@ def format_time(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
+@lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
 @lru_cache(maxsize=64)
 def zone(name: str) -> ZoneInfo:
-    """An IANA time zone by name (``Asia/Shanghai``); :class:`ValueError` for an unknown one."""
+    """An IANA time zone by name (``Asia/Shanghai``); :class:`ValueError` for anything else (a region's
+    folder such as ``America``, a path, a file of the database that is no zone)."""
+    if name not in _zone_names():
+        raise ValueError(f"Unknown time zone {name!r}; use an IANA name such as Asia/Shanghai.")
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise ValueError(f"Unknown time zone {name!r}; use an IANA name such as Asia/Shanghai.") from exc
 
 
