@@ -145,3 +145,76 @@ def test_widening_a_campaigns_stores_sends_its_vouchers_to_the_new_stores(shop: 
     assert all(station.db.voucher(c) is not None for c in codes)
     versions = [r[0] for r in shop.query("SELECT version FROM vouchers WHERE campaign_id='XMAS' ORDER BY code")]
     assert len(set(versions)) == 3 and versions == sorted(versions)
+
+
+def step(t: Any, session: str, campaign_id: str, action: str, reason: str | None = None) -> dict[str, Any]:
+    """A lifecycle step with its reason (the terminal's client sends steps without one)."""
+    body = None if reason is None else {"reason": reason}
+    return t.endpoint._json("POST", f"/v1/campaigns/{campaign_id}/{action}", headers={"X-Staff-Session": session},
+                            json=body)
+
+
+def test_a_campaign_with_redemptions_is_ended_not_deleted(shop: Shop) -> None:
+    t = shop.terminal()
+    assert t.counter.redeem(shop.codes["spring"], "alice", 60000).accepted
+    session = t.endpoint.login("carol", PINS["carol"])["session"]
+    view = t.endpoint.campaign(session, "SPRING")
+    assert (view["issued"], view["redeemed"]) == (5, 1)
+    assert "delete" not in view["actions"] and "end" in view["actions"]  # not offered
+    listed = next(c for c in t.endpoint.campaigns(session, limit=100)["items"] if c["id"] == "SPRING")
+    assert (listed["issued"], listed["redeemed"]) == (5, 1) and "delete" not in listed["actions"]
+
+    with pytest.raises(Refused) as err:
+        t.endpoint.campaign_step(session, "SPRING", "delete")
+    assert (err.value.status, err.value.code) == (409, "campaign.delete.redeemed")
+    assert err.value.message == ("SPRING has 1 redemption(s): a campaign with redemptions cannot be deleted; "
+                                 "end it instead.")
+    assert t.endpoint.campaign(session, "SPRING")["status"] == "active"
+    [(detail,)] = shop.query("SELECT detail FROM audit WHERE action='campaign.refused' AND subject='SPRING'")
+    assert '"campaign.delete.redeemed"' in str(detail)
+    assert t.endpoint.campaign_step(session, "SPRING", "end")["status"] == "ended"
+
+    # issued but never redeemed, or redeemed and undone: nothing was redeemed, so it may go
+    t.endpoint.save_campaign(session, body(), new=True)
+    t.endpoint.issue_vouchers(session, "XMAS", 2)
+    assert t.endpoint.campaign(session, "XMAS")["actions"] == ["submit", "delete"]
+    assert t.endpoint.campaign_step(session, "XMAS", "delete")["status"] == "deleted"
+    station = shop.terminal("S002-T1")
+    assert station.counter.redeem(shop.codes["station"], "dan", None).accepted
+    station.counter.cancel(shop.codes["station"], "dan")
+    assert t.endpoint.campaign(session, "STATION")["redeemed"] == 0
+    assert t.endpoint.campaign_step(session, "STATION", "delete")["status"] == "deleted"
+
+
+def test_a_rejection_needs_its_reason_which_the_campaign_keeps_and_the_audit_records(shop: Shop) -> None:
+    t = shop.terminal()
+    carol = t.endpoint.login("carol", PINS["carol"])["session"]
+    grace = t.endpoint.login("grace", PINS["grace"])["session"]
+    made = t.endpoint.save_campaign(carol, body(), new=True)
+    assert made["rejection"] is None
+    step(t, carol, "XMAS", "submit")
+    for reason in (None, "", "   ", "x" * 201):
+        with pytest.raises(Refused) as err:
+            step(t, grace, "XMAS", "reject", reason)
+        assert (err.value.status, err.value.code) == (422, "campaign.reject.reason"), reason
+        assert [p["field"] for p in err.value.problems] == ["reason"]
+    with pytest.raises(Refused) as err:  # the terminal's own client, which sends no reason
+        t.endpoint.campaign_step(grace, "XMAS", "reject")
+    assert err.value.code == "campaign.reject.reason"
+    assert t.endpoint.campaign(carol, "XMAS")["status"] == "manual_review"
+
+    why = "10 off is too much for S001; make it 5 off and name the stores."
+    after = step(t, grace, "XMAS", "reject", f"  {why} ")
+    assert after["status"] == "rejected" and after["rejection"]["reason"] == why
+    assert after["rejection"]["by"] == "grace" and after["rejection"]["at"]
+    assert t.endpoint.campaign(carol, "XMAS")["rejection"]["reason"] == why
+    assert next(c for c in t.endpoint.campaigns(carol)["items"] if c["id"] == "XMAS")["rejection"]["reason"] == why
+    [(actor, detail)] = shop.query("SELECT actor, detail FROM audit WHERE action='campaign.reject' AND subject='XMAS'")
+    assert actor == "grace" and why in str(detail)
+    assert len(shop.query("SELECT 1 FROM audit WHERE action='campaign.refused' AND subject='XMAS'")) == 5
+
+    # the campaign goes back to its author, is edited and sent again; the reason stays until the next rejection
+    t.endpoint.save_campaign(carol, body(discount={"amount_off": 500}, stores=["S001"]), new=False)
+    step(t, carol, "XMAS", "submit")
+    assert step(t, grace, "XMAS", "reject", "y" * 200)["rejection"]["reason"] == "y" * 200
+    assert "rejection" not in str(shop.query("SELECT body FROM campaigns WHERE id='XMAS'"))  # never sent to tills

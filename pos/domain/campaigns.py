@@ -26,6 +26,7 @@ VALIDITY_DAYS_MAX = 365
 CANCEL_WINDOW_MAX = 24 * 60
 MONEY_MAX = 10**9  # ten million yuan in cents: beyond any voucher
 ID_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,31}$")
+REASON_MAX = 200  # a rejection's reason, in characters
 
 
 class CampaignError(DomainError):
@@ -165,6 +166,15 @@ def apply(c: Campaign, action: Action, now: datetime) -> Campaign:
     if action is Action.SUBMIT and (missing := validate_complete(c)):
         raise CampaignError(missing)
     return replace(c, status=target)
+
+
+def reason_problems(reason: str | None) -> list[Problem]:
+    """What is wrong with a rejection's reason: it is required (not blank) and at most 200 characters."""
+    text = (reason or "").strip()
+    if not text or len(text) > REASON_MAX:
+        return [Problem("campaign.reject.reason", "reason",
+                        f"Say why the campaign is rejected, in 1 to {REASON_MAX} characters; its author reads it.")]
+    return []
 
 
 def check_editable(c: Campaign, now: datetime) -> None:

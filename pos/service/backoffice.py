@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pos.domain import Campaign, CampaignStatus, format_time, money, parse_time
 from pos.domain.campaigns import (
@@ -24,6 +24,7 @@ from pos.domain.campaigns import (
     check_editable,
     check_update,
     effective_status,
+    reason_problems,
     validate,
 )
 from pos.domain.model import Bind, PromoSku, Scope, zone
@@ -44,26 +45,38 @@ def _load(db: Db, campaign_id: str) -> tuple[Campaign, int]:
     return Campaign.from_dict(json.loads(row[0])), int(row[1])
 
 
-def _stats(db: Db) -> dict[str, tuple[int, int]]:
-    issued = dict(db.conn.execute("SELECT campaign_id, count(*) FROM vouchers GROUP BY campaign_id").fetchall())
-    redeemed = dict(db.conn.execute("SELECT campaign_id, count(*) FROM redemptions WHERE cancelled_at IS NULL "
-                                    "GROUP BY campaign_id").fetchall())
-    return {k: (issued.get(k, 0), redeemed.get(k, 0)) for k in issued.keys() | redeemed.keys()}
+def _stats(db: Db, ids: list[str]) -> dict[str, tuple[int, int]]:
+    """Vouchers issued and live redemptions of these campaigns: two counts on their campaign indexes."""
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    issued = dict(db.conn.execute(f"SELECT campaign_id, count(*) FROM vouchers WHERE campaign_id IN ({marks}) "
+                                  "GROUP BY campaign_id", ids).fetchall())
+    redeemed = dict(db.conn.execute(f"SELECT campaign_id, count(*) FROM redemptions WHERE campaign_id IN ({marks}) "
+                                    "AND cancelled_at IS NULL GROUP BY campaign_id", ids).fetchall())
+    return {k: (int(issued.get(k, 0)), int(redeemed.get(k, 0))) for k in ids}
 
 
-def campaign_view(c: Campaign, now: datetime, issued: int = 0, redeemed: int = 0) -> dict[str, Any]:
+def _rejection(text: str | None) -> dict[str, Any] | None:
+    return None if not text else dict(json.loads(text))
+
+
+def campaign_view(c: Campaign, now: datetime, issued: int = 0, redeemed: int = 0,
+                  rejection: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A campaign as the back office shows it: its body, its status now, the steps open to it (no delete once
+    something was redeemed), its vouchers issued and redeemed, and its last rejection (reason, by, at)."""
     body = c.to_dict()
     body["sku_count"] = len(body.pop("skus"))  # a page at a time: GET /v1/campaigns/{id}/skus
+    actions = [str(a) for a in allowed_actions(c, now) if not (a is Action.DELETE and redeemed)]
     return {**body, "effective_status": str(effective_status(c, now)), "usage": describe(c),
-            "actions": [str(a) for a in allowed_actions(c, now)], "issued": issued, "redeemed": redeemed}
+            "actions": actions, "issued": issued, "redeemed": redeemed, "rejection": rejection}
 
 
 def list_campaigns(db: Db, now: datetime, *, status: str | None = None, kind: str | None = None,
                    offset: int = 0, limit: int = 20) -> dict[str, Any]:
     """One page of campaigns, newest first; ``status`` filters on the status as it is now."""
-    stats = _stats(db)
     items = []
-    for body, in db.conn.execute("SELECT body FROM campaigns ORDER BY version DESC"):
+    for body, rejection in db.conn.execute("SELECT body, rejection FROM campaigns ORDER BY version DESC"):
         c = Campaign.from_dict(json.loads(body))
         if c.status is CampaignStatus.DELETED and status != "deleted":
             continue
@@ -71,15 +84,21 @@ def list_campaigns(db: Db, now: datetime, *, status: str | None = None, kind: st
             continue
         if kind and str(c.kind) != kind:
             continue
-        items.append(c)
+        items.append((c, rejection))
     page = items[offset:offset + limit]
+    stats = _stats(db, [c.id for c, _ in page])
     return {"total": len(items), "offset": offset, "limit": limit,
-            "items": [campaign_view(c, now, *stats.get(c.id, (0, 0))) for c in page]}
+            "items": [campaign_view(c, now, *stats[c.id], _rejection(r)) for c, r in page]}
+
+
+def _view(db: Db, c: Campaign, now: datetime) -> dict[str, Any]:
+    row = db.conn.execute("SELECT rejection FROM campaigns WHERE id=?", (c.id,)).fetchone()
+    return campaign_view(c, now, *_stats(db, [c.id])[c.id], _rejection(row[0] if row else None))
 
 
 def get_campaign(db: Db, campaign_id: str, now: datetime) -> dict[str, Any]:
     c, _ = _load(db, campaign_id)
-    return campaign_view(c, now, *_stats(db).get(c.id, (0, 0)))
+    return _view(db, c, now)
 
 
 def _parse(body: dict[str, Any]) -> Campaign:
@@ -147,7 +166,7 @@ def update_campaign(db: Db, terminal: Terminal, manager: StaffSession, campaign_
                             (first, campaign_id))
     audit(db, now, "campaign.update", actor=manager.staff_id, terminal=terminal, subject=campaign_id,
           before=old.to_dict(), after=c.to_dict())
-    return campaign_view(c, now, *_stats(db).get(c.id, (0, 0)))
+    return _view(db, c, now)
 
 
 #: the audit entries that give a campaign its content: who made it, and every change to it since
@@ -197,25 +216,41 @@ def _four_eyes(db: Db, manager: StaffSession, campaign_id: str, version: int, au
 
 def campaign_action(db: Db, terminal: Terminal, manager: StaffSession, campaign_id: str,
                     action: Action, now: datetime, *, four_eyes: bool = True,
-                    authors: Authors | None = None) -> dict[str, Any]:
+                    authors: Authors | None = None, reason: str | None = None) -> dict[str, Any]:
     """A lifecycle step. An approval needs a manager other than the one who created the campaign or last
     edited it (four eyes), unless the service runs with the waiver (``four_eyes=False``, one-manager shops);
-    either way the approval's audit entry says which. ``authors`` may be read beforehand on a reader."""
+    either way the approval's audit entry says which. ``authors`` may be read beforehand on a reader.
+    A rejection needs its ``reason`` (kept on the campaign and in the audit; any other step's goes in the
+    audit only); a campaign with live redemptions is not deleted (``campaign.delete.redeemed``): it is ended."""
     db.lock(f"campaign:{campaign_id}")
     old, version = _load(db, campaign_id)
     refused = {"action": "campaign.refused", "actor": manager.staff_id, "terminal": terminal,
                "subject": campaign_id, "step": str(action)}
     try:
         c = apply(old, action, now)
+        if action is Action.REJECT and (problems := reason_problems(reason)):
+            raise CampaignError(problems)
     except CampaignError as err:
         raise RulesRefused(err, refused) from err
     detail: dict[str, Any] = {}
+    if action is Action.DELETE:
+        (redeemed,) = db.conn.execute("SELECT count(*) FROM redemptions WHERE campaign_id=? AND cancelled_at IS NULL",
+                                      (campaign_id,)).fetchone()
+        if redeemed:
+            raise ServiceError(409, "campaign.delete.redeemed",
+                               f"{campaign_id} has {redeemed} redemption(s): a campaign with redemptions cannot be "
+                               f"deleted; end it instead.", {**refused, "redeemed": int(redeemed)})
     if action is Action.APPROVE:
         detail = _four_eyes(db, manager, campaign_id, version, authors, refused, waived=not four_eyes)
     _save(db, c)
+    if reason is not None and reason.strip():
+        detail["reason"] = reason.strip()
+    if action is Action.REJECT:
+        rejection = {"reason": reason.strip() if reason else "", "by": manager.staff_id, "at": format_time(now)}
+        db.execute("UPDATE campaigns SET rejection=? WHERE id=?", (json.dumps(rejection), campaign_id))
     audit(db, now, f"campaign.{action}", actor=manager.staff_id, terminal=terminal, subject=campaign_id,
           before=str(effective_status(old, now)), after=str(c.status), **detail)
-    return campaign_view(c, now, *_stats(db).get(c.id, (0, 0)))
+    return _view(db, c, now)
 
 
 # -- the goods of a promotion --------------------------------------------------------------------------
@@ -412,18 +447,18 @@ def set_store_zone(db: Db, terminal: Terminal, manager: StaffSession, store_id: 
 def redemption_report(db: Db, now: datetime, *, days: int = 30, tz: str = "UTC") -> dict[str, Any]:
     """Live redemptions per day, campaign and store over the last ``days`` days, in the shop's time zone."""
     try:
-        zone = ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+        zone_info = zone(tz)
+    except ValueError as exc:
         raise ServiceError(422, "report.tz.invalid", f"Unknown time zone {tz!r}.") from exc
-    local_today = now.astimezone(zone).date()
+    local_today = now.astimezone(zone_info).date()
     first_day = local_today - timedelta(days=days - 1)
-    since = datetime.combine(first_day, datetime.min.time(), zone).astimezone(UTC)
+    since = datetime.combine(first_day, datetime.min.time(), zone_info).astimezone(UTC)
     # each redemption's day in the zone at its own moment (right across a change to or from summer time)
     totals: dict[tuple[str, str, str], list[int]] = {}
     for at, campaign_id, store_id, discount, amount in db.execute(
             "SELECT redeemed_at, campaign_id, store_id, discount, coalesce(amount, 0) FROM redemptions "
             "WHERE cancelled_at IS NULL AND redeemed_at >= ?", (format_time(since),)):
-        day = parse_time(at).astimezone(zone).date().isoformat()
+        day = parse_time(at).astimezone(zone_info).date().isoformat()
         t = totals.setdefault((day, campaign_id, store_id), [0, 0, 0])
         t[0] += 1
         t[1] += discount

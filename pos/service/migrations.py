@@ -193,6 +193,8 @@ STEPS: tuple[Step, ...] = (
          "last_failed_at TEXT NOT NULL)",
          "CREATE TABLE IF NOT EXISTS login_failures (staff_id text PRIMARY KEY, failures integer NOT NULL, "
          "last_failed_at timestamptz NOT NULL)"),
+    # a campaign's last rejection (its reason, who, when) as JSON: shown in the back office, never sent to tills
+    Step(5, "campaigns.rejection", _add_column("campaigns", "rejection", "TEXT"), _add_column("campaigns", "rejection", "text")),
 )
 LATEST = STEPS[-1].version
 

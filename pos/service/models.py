@@ -87,6 +87,12 @@ class GiveRequest(Strict):
     to_customer: Ident
 
 
+class StepRequest(Strict):
+    reason: Annotated[str, Field(max_length=2000)] | None = Field(
+        None, description="Why: required to reject (1 to 200 characters, kept on the campaign and shown to its author); "
+                          "for any other step, kept in the audit.")
+
+
 class SkuBody(Strict):
     sku: SkuId
     price: Cents = Field(description="List price in cents, to 0.10 yuan.")

@@ -23,6 +23,7 @@ from pos.service.models import (
     IssueRequest,
     SkuBatch,
     SkuId,
+    StepRequest,
 )
 
 router = APIRouter()
@@ -129,13 +130,14 @@ async def update_campaign(service: ServiceDep, campaign_id: Ident, body: Campaig
 
 
 @router.post("/v1/campaigns/{campaign_id}/{action}",
-          summary="Manager: a lifecycle step (submit, approve, reject, pause, resume, end, delete)")
+          summary="Manager: a lifecycle step (submit, approve, reject with a reason, pause, resume, end, delete)")
 async def campaign_step(service: ServiceDep, campaign_id: Ident, action: Action, terminal: TerminalDep,
-                        session: ManagerDep) -> dict[str, Any]:
+                        session: ManagerDep, body: StepRequest | None = None) -> dict[str, Any]:
     now = datetime.now(UTC)
+    reason = body.reason if body else None
     authors = None
     if action is Action.APPROVE:  # who made and changed it, read off the writer (a scan of the audit)
         authors = await run_in_threadpool(lambda: backoffice.campaign_authors(service.reader(), campaign_id))
     return await write(service, lambda db: backoffice.campaign_action(db, terminal, session, campaign_id, action, now,
                                                                       four_eyes=not service.single_manager,
-                                                                      authors=authors))
+                                                                      authors=authors, reason=reason))
