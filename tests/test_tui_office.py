@@ -624,3 +624,104 @@ def test_no_back_office_text_is_cut_at_80_by_24(shop: Shop, language: str) -> No
             assert cut == [], "\n".join(cut)
 
     run(scenario)
+
+
+def campaign_body(**kw: Any) -> dict[str, Any]:
+    now = datetime.now().astimezone()
+    return {"id": "XMAS", "name": "Xmas 10", "begins_at": (now - timedelta(minutes=5)).replace(second=0, microsecond=0).isoformat(),
+            "ends_at": (now + timedelta(days=20)).replace(second=0, microsecond=0).isoformat(),
+            "discount": {"amount_off": 1000}, **kw}
+
+
+def select(app: Any, campaign_id: str) -> None:
+    table = app.screen.query_one("#campaigns", DataTable)
+    table.move_cursor(row=[r[0] for r in rows(table)].index(campaign_id))
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_a_lasting_step_names_the_campaign_and_its_counts_and_a_rejection_asks_why(shop: Shop, language: str) -> None:
+    """End, delete and reject say which campaign and how many vouchers were issued and redeemed (the service's
+    counts when the key is pressed); a rejection's reason is asked for and shown with the campaign; a campaign
+    with redemptions is not offered for deletion, and one redeemed since the list was read is refused."""
+    t = shop.terminal()
+    assert t.counter.redeem(shop.codes["spring"], "alice", 60000).accepted
+    carol = t.endpoint.login("carol", PINS["carol"])["session"]
+    t.endpoint.save_campaign(carol, campaign_body(), new=True)
+    t.endpoint.issue_vouchers(carol, "XMAS", 3)
+    t.endpoint.campaign_step(carol, "XMAS", "submit")
+    app = app_for(shop, "S001-T1", language=language)
+    say = {
+        "en": {"end": "End SPRING “Spring 30 off”? 5 issued, 1 redeemed.\nIts vouchers are refused from now on.",
+               "reject": "Reject XMAS “Xmas 10”? 3 issued, 0 redeemed.",
+               "required": "Reason is required. (form.required)",
+               "rejected": "Rejected by grace (",
+               "delete": "Delete XMAS “Xmas 10”? 3 issued, 0 redeemed.",
+               "redeemed": "STATION has 1 redemption(s): it cannot be deleted; end it instead (x). "
+                           "(campaign.delete.redeemed)"},
+        "zh": {"end": "结束 SPRING“Spring 30 off”?已发 5 张,已核销 1 张。\n此后它的券都将被拒绝。",
+               "reject": "驳回 XMAS“Xmas 10”?已发 3 张,已核销 0 张。",
+               "required": "请填写驳回原因。 (form.required)",
+               "rejected": "grace 于 ",
+               "delete": "删除 XMAS“Xmas 10”?已发 3 张,已核销 0 张。",
+               "redeemed": "STATION 已有 1 笔核销:不能删除,请改为结束(x)。 (campaign.delete.redeemed)"},
+    }[language]
+    why = "Name the stores, and 5 off is enough."
+
+    async def scenario() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await log_in_at_counter(pilot, "grace", PINS["grace"])
+            await open_screen(pilot, "f2")
+            select(app, "SPRING")
+            await pilot.pause()
+            assert app.screen.check_action("step", ("delete",)) is False  # redeemed: end it, not delete it
+            await pilot.press("x")
+            await until(pilot, lambda: type(app.screen).__name__ == "Confirm")
+            assert text_of(app, "#question").startswith(say["end"]), text_of(app, "#question")
+            assert cut_off(app.screen) == []
+            await pilot.press("n")
+            await until(pilot, lambda: type(app.screen).__name__ == "CampaignsScreen")
+            assert selected_row(app)[3] == ("active" if language == "en" else "已生效")
+
+            select(app, "XMAS")
+            await pilot.pause()
+            assert not app.screen.query_one("#campaign-note").display
+            await pilot.press("j")
+            await until(pilot, lambda: type(app.screen).__name__ == "RejectForm")
+            await pilot.pause(0.3)
+            assert said(app, "#form-title") == say["reject"] and app.focused.id == "j-reason"
+            assert cut_off(app.screen) == []
+            await pilot.press("ctrl+s")  # no reason: not sent
+            await until(pilot, lambda: said(app, "#err-reason"))
+            assert said(app, "#err-reason") == say["required"]
+            await pilot.press(*why, "ctrl+s")
+            await until(pilot, lambda: type(app.screen).__name__ == "CampaignsScreen"
+                        and selected_row(app)[3] == ("rejected" if language == "en" else "已驳回"))
+            await until(pilot, lambda: app.screen.query_one("#campaign-note").display)
+            note = said(app, "#campaign-note")
+            assert note.startswith(say["rejected"]) and note.endswith(why), note
+            assert cut_off(app.screen) == []
+
+            await pilot.press("delete")
+            await until(pilot, lambda: type(app.screen).__name__ == "Confirm")
+            assert text_of(app, "#question").startswith(say["delete"]), text_of(app, "#question")
+            await pilot.press("y")
+            await until(pilot, lambda: "XMAS" not in [r[0] for r in rows(app.screen.query_one("#campaigns", DataTable))])
+
+            select(app, "STATION")  # redeemed at Station Road after the list was read
+            await pilot.pause()
+            assert app.screen.check_action("step", ("delete",))
+            station = shop.terminal("S002-T1")
+            assert station.counter.redeem(shop.codes["station"], "dan", None).accepted
+            bells = app.bells
+            await pilot.press("delete")
+            await until(pilot, lambda: app.bells > bells)
+            assert say["redeemed"] in notes(app), notes(app)
+            assert type(app.screen).__name__ == "CampaignsScreen"
+            await until(pilot, lambda: app.screen.check_action("step", ("delete",)) is False)
+
+    run(scenario)
+    [(actor, detail)] = shop.query("SELECT actor, detail FROM audit WHERE action='campaign.reject' AND subject='XMAS'")
+    assert actor == "grace" and why in str(detail)
+    assert shop.query("SELECT count(*) FROM audit WHERE action='campaign.delete' AND subject='STATION'") == [(0,)]
+    assert shop.query("SELECT count(*) FROM audit WHERE action='campaign.end' AND subject='SPRING'") == [(0,)]
+

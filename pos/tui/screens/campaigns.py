@@ -1,5 +1,7 @@
 """Campaigns: a list filtered by status and kind, a page at a time; create, edit, and the lifecycle
-steps — each step's key is offered only when the selected campaign's state allows it."""
+steps — each step's key is offered only when the selected campaign's state allows it. A step that cannot be
+taken back (end, delete, reject) first names the campaign and its vouchers issued and redeemed, as the service
+counts them then; a rejection asks for its reason, which the campaign shows until its next review."""
 
 from __future__ import annotations
 
@@ -9,12 +11,16 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Label, Select
+from textual.widgets import Button, DataTable, Footer, Input, Label, Select
 
+from pos.domain.campaigns import REASON_MAX
+from pos.terminal.endpoint import Endpoint
 from pos.tui.i18n import KINDS, STATUS, _, day, kind_text, status_text
 from pos.tui.jobs import work
+from pos.tui.problems import with_code
 from pos.tui.screens.campaign_form import CampaignForm
 from pos.tui.screens.confirm import Confirm
+from pos.tui.screens.form import FormModal
 from pos.tui.screens.goods import BindForm, GoodsForm
 from pos.tui.screens.office import OfficeError, OfficeScreen
 from pos.tui.widgets.status import StatusLine
@@ -24,13 +30,82 @@ STEPS = {"submit": "Submit", "approve": "Approve", "reject": "Reject", "pause": 
          "end": "End", "delete": "Delete"}
 
 
+#: the steps that cannot be taken back: their question names the campaign and its vouchers issued and redeemed
+LASTING = {"end": "Its vouchers are refused from now on. This cannot be undone.",
+           "delete": "It leaves the list and its vouchers are refused. This cannot be undone.",
+           "reject": "It goes back to be edited and submitted again; the reason is shown with it."}
+
+
 def when(iso: str) -> str:
     from pos.domain import parse_time
 
     return day(parse_time(iso))
 
 
+def question(step: str, campaign: dict[str, Any]) -> str:
+    """``End SPRING “Spring 30 off”? 120 issued, 37 redeemed.``"""
+    return _("{action} {id} “{name}”? {issued} issued, {redeemed} redeemed.", action=_(STEPS[step]),
+             id=campaign["id"], name=campaign["name"], issued=campaign["issued"], redeemed=campaign["redeemed"])
+
+
+def rejection_text(campaign: dict[str, Any]) -> str:
+    """The reason a campaign was last sent back, while it is being corrected and reviewed again."""
+    rejection = campaign.get("rejection")
+    if not rejection or campaign.get("effective_status") not in ("rejected", "not_reviewed", "manual_review"):
+        return ""
+    return _("Rejected by {staff} ({time}): {reason}", staff=rejection["by"], time=when(rejection["at"]),
+             reason=rejection["reason"])
+
+
+def reject(office: Endpoint, session: str, campaign_id: str, reason: str) -> dict[str, Any]:
+    """The reject step with its reason (the terminal's client sends a step without a body)."""
+    return office._json("POST", f"/v1/campaigns/{campaign_id}/reject", headers={"X-Staff-Session": session},
+                        json={"reason": reason})
+
+
+class RejectForm(FormModal):
+    """Send a campaign in review back to its author, saying why (required, at most 200 characters)."""
+
+    NARROW = True
+    BINDINGS = [Binding("ctrl+s", "save", "Reject")]
+
+    def __init__(self, campaign: dict[str, Any]) -> None:
+        super().__init__()
+        self.campaign = campaign
+
+    def heading(self) -> str:
+        return question("reject", self.campaign)
+
+    def hint(self) -> str:
+        return _("Ctrl+S rejects from any field · Esc cancels")
+
+    def fields(self) -> ComposeResult:
+        yield Label(_(LASTING["reject"]), classes="field-label")
+        yield from self.field("reason", _("Reason (its author reads it; at most 200 characters)"),
+                              Input(id="j-reason", max_length=REASON_MAX))
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#save", Button).label = f"{_('Reject')} (ctrl+s)"
+
+    def check_fields(self) -> dict[str, list[str]]:
+        if not self.query_one("#j-reason", Input).value.strip():
+            return {"reason": [self.required("reason")]}
+        return {}
+
+    @on(Input.Submitted, "#j-reason")
+    @work(exclusive=True)
+    async def save(self) -> None:
+        if not self.begin():
+            return
+        reason = self.query_one("#j-reason", Input).value.strip()
+        after = await self.send(lambda office, session: reject(office, session, self.campaign["id"], reason))
+        if after is not None:
+            self.dismiss(after)
+
+
 class CampaignsScreen(OfficeScreen):
+    DEFAULT_CSS = "#campaign-note { width: 100%; height: auto; margin: 0 1; color: $warning; }"
     BINDINGS = [
         Binding("n", "new", "New", tooltip="Create a campaign", id="campaign.new"),
         Binding("e", "edit", "Edit", tooltip="Edit the selected campaign", id="campaign.edit"),
@@ -63,6 +138,7 @@ class CampaignsScreen(OfficeScreen):
             yield Select([(kind_text(k), k) for k in KINDS], prompt=_("All kinds"), id="kind-filter")
             yield Label("", id="page-info")
         yield DataTable(id="campaigns", cursor_type="row", zebra_stripes=True)
+        yield Label("", id="campaign-note")  # why the selected campaign was sent back, while that matters
         yield Footer()
 
     def on_mount(self) -> None:
@@ -70,6 +146,7 @@ class CampaignsScreen(OfficeScreen):
         table = self.query_one("#campaigns", DataTable)
         table.add_columns(_("Id"), _("Name"), _("Kind"), _("Status"), _("Begins"), _("Ends"), _("Issued"), _("Redeemed"))
         table.focus()
+        self.query_one("#campaign-note", Label).display = False
         self.load()
 
     def selected(self) -> dict[str, Any] | None:
@@ -93,6 +170,14 @@ class CampaignsScreen(OfficeScreen):
     @on(DataTable.RowHighlighted)
     def highlighted(self) -> None:
         self.refresh_bindings()
+        self.show_note()
+
+    def show_note(self) -> None:
+        chosen = self.selected()
+        text = rejection_text(chosen) if chosen else ""
+        note = self.query_one("#campaign-note", Label)
+        note.update(text)
+        note.display = bool(text)
 
     @on(Select.Changed)
     def filter_changed(self) -> None:
@@ -122,6 +207,7 @@ class CampaignsScreen(OfficeScreen):
         self.query_one("#page-info", Label).update(
             _("Page {page} of {pages} · {total} campaign(s)", page=self.first // PAGE + 1, pages=pages, total=self.total))
         self.refresh_bindings()
+        self.show_note()
 
     def action_page(self, step: int) -> None:
         self.first = max(0, self.first + step * PAGE)
@@ -173,9 +259,44 @@ class CampaignsScreen(OfficeScreen):
         chosen = self.selected()
         if chosen is None:
             return
-        question = _("{action} {campaign}?", action=_(STEPS[step]), campaign=f"{chosen['id']} ({chosen['name']})")
-        self.app.push_screen(Confirm(question, _(STEPS[step])),
+        if step in LASTING:
+            self.ask_lasting(chosen["id"], step)
+            return
+        asked = _("{action} {campaign}?", action=_(STEPS[step]), campaign=f"{chosen['id']} ({chosen['name']})")
+        self.app.push_screen(Confirm(asked, _(STEPS[step])),
                              lambda yes: self.take_step(chosen["id"], step) if yes else None)
+
+    @work(group="step")
+    async def ask_lasting(self, campaign_id: str, step: str) -> None:
+        """A step that cannot be taken back: first the campaign as the service has it now, named, with its
+        vouchers issued and redeemed; a rejection asks for its reason."""
+        try:
+            fresh = await self.ask(lambda e, s: e.campaign(s, campaign_id))
+        except OfficeError:
+            self.app.bell()
+            return
+        if step not in fresh["actions"]:  # it changed since the list was read
+            if step == "delete" and fresh["redeemed"]:
+                said = _("{id} has {n} redemption(s): it cannot be deleted; end it instead (x).",
+                         id=campaign_id, n=fresh["redeemed"])
+                self.notify(with_code(said, "campaign.delete.redeemed"), severity="error", timeout=8)
+            else:
+                self.notify(_("{campaign} is {status} now: {action} is not open to it.", action=_(STEPS[step]),
+                              campaign=campaign_id, status=status_text(fresh["effective_status"])), severity="warning")
+            self.app.bell()
+            self.load(campaign_id)
+            return
+        if step == "reject":
+            self.app.push_screen(RejectForm(fresh), lambda after: self.stepped(step, after) if after else None)
+            return
+        text = f"{question(step, fresh)}\n{_(LASTING[step])}"
+        self.app.push_screen(Confirm(text, _(STEPS[step])),
+                             lambda yes: self.take_step(campaign_id, step) if yes else None)
+
+    def stepped(self, step: str, after: dict[str, Any]) -> None:
+        self.notify(_("{action}: {campaign} is now {status}.", action=_(STEPS[step]), campaign=after["id"],
+                      status=status_text(after["effective_status"])))
+        self.load(after["id"])
 
     @work(group="step")
     async def take_step(self, campaign_id: str, step: str) -> None:
@@ -183,7 +304,6 @@ class CampaignsScreen(OfficeScreen):
             after = await self.ask(lambda e, s: e.campaign_step(s, campaign_id, step))
         except OfficeError:  # already shown by ask()
             self.app.bell()
+            self.load(campaign_id)  # what it is now (the list may be out of date)
             return
-        self.notify(_("{action}: {campaign} is now {status}.", action=_(STEPS[step]), campaign=campaign_id,
-                      status=status_text(after["effective_status"])))
-        self.load(campaign_id)
+        self.stepped(step, after)
