@@ -725,3 +725,68 @@ def test_a_lasting_step_names_the_campaign_and_its_counts_and_a_rejection_asks_w
     assert shop.query("SELECT count(*) FROM audit WHERE action='campaign.delete' AND subject='STATION'") == [(0,)]
     assert shop.query("SELECT count(*) FROM audit WHERE action='campaign.end' AND subject='SPRING'") == [(0,)]
 
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_push_form_says_which_week_a_push_takes_and_until_when_it_can_be_cancelled(shop: Shop, language: str) -> None:
+    """Worked out in the form from the rules, on the store's clock, as soon as a day and a time are chosen: one
+    push a week (Monday to Sunday), cancellable until 24 hours before it is sent; a week already taken is said."""
+    from datetime import date, time
+
+    from pos.domain.pushes import week_of
+    from pos.tui import i18n
+
+    app = app_for(shop, "S001-T1", language=language)
+    say = {
+        "en": {"week": "One push a week: this one takes week {week} ({monday} to {sunday}); no other push can be "
+                       "scheduled for that week unless it is cancelled.",
+               "until": "It can be cancelled until {time} (24 hours before it is sent).",
+               "late": "Once saved it cannot be cancelled: it is sent in less than 24 hours.",
+               "taken": "Week {week} already has push {id}: choose a day in another week, or cancel that push first."},
+        "zh": {"week": "每周只能推送一次:此推送占用第 {week} 周({monday} 至 {sunday}),除非取消,该周不能再申请其他推送。",
+               "until": "可在 {time} 之前取消(发送前 24 小时)。",
+               "late": "保存后不能取消:距发送不足 24 小时。",
+               "taken": "第 {week} 周已有推送 {id}:请选择另一周的日期,或先取消该推送。"},
+    }[language]
+
+    def expected(day_text: str, hhmm: str, taken: int | None = None) -> str:
+        chosen = date.fromisoformat(day_text)
+        monday = chosen - timedelta(days=chosen.weekday())
+        sent = datetime.combine(chosen, time.fromisoformat(hhmm), tzinfo=i18n.zone(i18n.zone_name() or "UTC"))
+        deadline = sent - timedelta(hours=24)
+        first = (say["taken"].format(week=week_of(chosen), id=taken) if taken else
+                 say["week"].format(week=week_of(chosen), monday=monday.isoformat(),
+                                    sunday=(monday + timedelta(days=6)).isoformat()))
+        second = (say["until"].format(time=i18n.day(deadline)) if deadline > app.clock() else say["late"])
+        return f"{first}\n{second}"
+
+    async def choose(pilot: Any, day_text: str, hhmm: str) -> None:
+        app.screen.query_one("#p-date").value = day_text
+        app.screen.query_one("#p-time").value = hhmm
+        await pilot.pause()
+
+    async def scenario() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await log_in_at_counter(pilot, "carol", PINS["carol"])
+            assert i18n.zone_name() == "UTC"  # the store's clock, from the catalog
+            await open_screen(pilot, "f7")
+            await open_form(pilot, "n", "PushForm")
+            days = app.screen.days
+            assert said(app, "#p-week") == expected(days[0], "10:00")  # as the form opens, with its first choices
+            await choose(pilot, days[2], "21:30")  # three days ahead: cancellable until two days ahead
+            assert said(app, "#p-week") == expected(days[2], "21:30")
+            assert "(24" in said(app, "#p-week") or "24 小时" in said(app, "#p-week")
+            await choose(pilot, days[0], "10:00")  # tomorrow at ten: until today at ten, if that is still to come
+            assert said(app, "#p-week") == expected(days[0], "10:00")
+            assert cut_off(app.screen) == []
+
+            await choose(pilot, days[2], "21:30")
+            app.screen.query_one("#p-campaign").value = "SPRING"
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: type(app.screen).__name__ == "PushesScreen"
+                        and app.screen.query_one("#pushes", DataTable).row_count == 1)
+            await open_form(pilot, "n", "PushForm")
+            await choose(pilot, days[2], "21:30")
+            [(push_id,)] = shop.query("SELECT id FROM pushes")
+            assert said(app, "#p-week") == expected(days[2], "21:30", taken=push_id)
+
+    run(scenario)

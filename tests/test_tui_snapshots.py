@@ -4,7 +4,7 @@ Update after a deliberate change with ``pytest tests/test_tui_snapshots.py --sna
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from textual.widgets import DataTable, Input
@@ -145,6 +145,7 @@ def test_form_at_80_by_24(shop: Shop, snap_compare, monkeypatch: pytest.MonkeyPa
     """Each form on the smallest terminal: its first field focused, the keys in its hint line and footer; the
     new campaign and the new push after Ctrl+S on an empty form, their errors wrapped under their fields."""
     monkeypatch.setattr("pos.tui.screens.pushes.send_dates", lambda now, tz: [date(2026, 12, d) for d in (1, 2, 3)])
+    monkeypatch.setattr("pos.tui.screens.pushes.PushForm.now", lambda self: datetime(2026, 11, 29, 12, tzinfo=UTC))
     key, screen, opens, saved = FORMS[form]
 
     async def before(pilot) -> None:

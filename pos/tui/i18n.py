@@ -103,6 +103,12 @@ ZH: dict[str, str] = {
     'Send at': '发送时间',
     'Send date (one of the next three days)': '发送日期(次日起3日内)',
     'Send time (10:00 to 22:00)': '发送时间(10:00~22:00)',
+    "One push a week: this one takes week {week} ({monday} to {sunday}); no other push can be scheduled for that week unless it is cancelled.":
+        "每周只能推送一次:此推送占用第 {week} 周({monday} 至 {sunday}),除非取消,该周不能再申请其他推送。",
+    "Week {week} already has push {id}: choose a day in another week, or cancel that push first.":
+        "第 {week} 周已有推送 {id}:请选择另一周的日期,或先取消该推送。",
+    "It can be cancelled until {time} (24 hours before it is sent).": "可在 {time} 之前取消(发送前 24 小时)。",
+    "Once saved it cannot be cancelled: it is sent in less than 24 hours.": "保存后不能取消:距发送不足 24 小时。",
     'Sent': '已发送',
     'Share with affiliates (cannot be changed later)': '分享给联盟推广(创建后不可更改)',
     'Single item: reward voucher (yuan, multiple of 10)': '单品促销:奖励京券(元,10的倍数)',

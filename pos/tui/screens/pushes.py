@@ -1,9 +1,11 @@
 """Coupon pushes: the history, a form to schedule one (advertising to followers, or compensation to the
-buyers of orders read from a CSV or Excel file), its preview, cancelling, and the order-file template."""
+buyers of orders read from a CSV or Excel file), its preview, cancelling, and the order-file template.
+The form says, for the day and time chosen, that the push takes that week's one push and until when it can
+be cancelled (24 hours before it is sent), on the store's clock, before anything is sent."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +15,9 @@ from textual.binding import Binding
 from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Static
 
 from pos.domain import parse_time
+from pos.domain.model import zone
 from pos.domain.promotions import SKU_PATTERN
-from pos.domain.pushes import send_dates, slots
+from pos.domain.pushes import CANCEL_BEFORE, send_dates, slots, week_of
 from pos.tui.i18n import _, day, zone_name
 from pos.tui.jobs import work
 from pos.tui.problems import with_code
@@ -24,9 +27,38 @@ from pos.tui.screens.office import OfficeError, OfficeScreen
 from pos.tui.widgets.status import StatusLine
 
 
+def week_note(send_date: date, send_time: time, now: datetime, busy: dict[str, int] | None = None) -> str:
+    """What a push at this day and time takes and until when it can be undone, on the store's clock: the one
+    push of its week (Monday to Sunday), and the moment 24 hours before it is sent."""
+    name = zone_name()
+    local = datetime.combine(send_date, send_time)
+    sent = local.replace(tzinfo=zone(name)) if name else local.astimezone()
+    monday = send_date - timedelta(days=send_date.weekday())
+    week = week_of(send_date)
+    lines = [_("One push a week: this one takes week {week} ({monday} to {sunday}); no other push can be scheduled for that week unless it is cancelled.",
+               week=week, monday=monday.isoformat(), sunday=(monday + timedelta(days=6)).isoformat())]
+    if busy and week in busy:
+        lines = [_("Week {week} already has push {id}: choose a day in another week, or cancel that push first.",
+                   week=week, id=busy[week])]
+    deadline = sent - CANCEL_BEFORE
+    if deadline > now:
+        lines.append(_("It can be cancelled until {time} (24 hours before it is sent).", time=day(deadline)))
+    else:
+        lines.append(_("Once saved it cannot be cancelled: it is sent in less than 24 hours."))
+    return "\n".join(lines)
+
+
 class PushForm(FormModal):
+    DEFAULT_CSS = "#p-week { width: 100%; height: auto; margin: 1 0 0 0; color: $warning; }"
     BINDINGS = [Binding("ctrl+o", "preview", "Preview")]
     ALIASES = {"orders": "file"}
+
+    def __init__(self, busy: dict[str, int] | None = None) -> None:
+        super().__init__()
+        self.busy = busy or {}  # week → the push that has it (not cancelled)
+
+    def now(self) -> datetime:
+        return self.app.clock()
 
     def heading(self) -> str:
         return _("New coupon push")
@@ -46,6 +78,7 @@ class PushForm(FormModal):
                               Select([(d, d) for d in days], value=days[0], allow_blank=False, id="p-date"))
         yield from self.field("send_time", _("Send time (10:00 to 22:00)"), Select(
             [(t.strftime("%H:%M"), t.strftime("%H:%M")) for t in slots()], value="10:00", allow_blank=False, id="p-time"))
+        yield Static("", id="p-week")  # the week it takes and until when it can be cancelled
         yield from self.field("followed_from", _("Followed from (YYYY-MM-DD; empty: all followers)"),
                               Input(placeholder="2026-11-01", id="p-from"))
         yield from self.field("followed_to", _("Followed until (YYYY-MM-DD)"), Input(placeholder="2026-11-21", id="p-to"))
@@ -55,6 +88,18 @@ class PushForm(FormModal):
                               Input(placeholder="A100, B200", id="p-items"))
         yield Static("", id="p-preview")
         yield Button(_("Preview") + " (ctrl+o)", id="preview", compact=True)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.show_week()
+
+    @on(Select.Changed, "#p-date, #p-time")
+    def show_week(self) -> None:
+        chosen_day, chosen_time = self.query_one("#p-date", Select).value, self.query_one("#p-time", Select).value
+        if not isinstance(chosen_day, str) or not isinstance(chosen_time, str):
+            return
+        self.query_one("#p-week", Static).update(week_note(date.fromisoformat(chosen_day), time.fromisoformat(chosen_time),
+                                                           self.now(), self.busy))
 
     def value(self, wid: str) -> str:
         return self.query_one(f"#{wid}", Input).value.strip()
@@ -189,7 +234,8 @@ class PushesScreen(OfficeScreen):
                 self.notify(_("Push {id} scheduled.", id=made["id"]))
                 self.load()
 
-        self.app.push_screen(PushForm(), scheduled)
+        busy = {p["week"]: p["id"] for p in self.items if p["status"] != "cancelled" and p.get("week")}
+        self.app.push_screen(PushForm(busy), scheduled)
 
     def action_cancel_push(self) -> None:
         row = self.query_one("#pushes", DataTable).cursor_row
