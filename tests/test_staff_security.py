@@ -189,7 +189,7 @@ def test_a_one_manager_shop_waives_four_eyes_and_the_audit_says_so(shop: Shop, m
     if how == "env":
         monkeypatch.setenv("POS_SINGLE_MANAGER", "1")
     waived = ServiceProcess(shop.db_path, log=shop.tmp / "single.log", extra=["--single-manager"] if how == "flag" else [])
-    with waived.start():
+    with waived:  # started once: start() inside a with would leave the first process running
         shop.service = waived
         t = shop.terminal()
         carol = t.endpoint.login("carol", PINS["carol"])["session"]
