@@ -630,7 +630,7 @@ def scan(image: str | None, video: str | None, camera: int | None, url: str | No
 @click.option("--port", default=0, type=click.IntRange(0, 65535), help="Service port (default: any free loopback port).")
 @click.option("--walk", is_flag=True, help="Walk through every kind of verdict in a script instead of opening the UI "
                                            "(the default when there is no terminal).")
-@click.option("--lang", type=click.Choice(["en", "zh"]), help="UI language (default: from the locale).")
+@click.option("--lang", type=click.Choice(["en", "zh"]), help="Language of the UI and of the walk (default: from the locale).")
 @click.option("--camera", help="Camera index, video file or stream URL for the counter (default: off; F8 = camera 0).")
 @click.option("--postgres", is_flag=True, help="Run the shop's service as two processes on a PostgreSQL server of the "
                                                "demo's own (needs apt-get install postgresql) instead of a SQLite file.")
@@ -639,7 +639,7 @@ def demo(workdir: str, port: int, walk: bool, lang: str | None, camera: str | No
     from pos.demo import run_demo, run_ui
 
     if walk or not (sys.stdin.isatty() and sys.stdout.isatty()):
-        sys.exit(run_demo(Path(workdir), port=port, postgres=postgres))
+        sys.exit(run_demo(Path(workdir), port=port, postgres=postgres, language=lang))
     sys.exit(run_ui(Path(workdir), port=port, language=lang, camera=camera, postgres=postgres))
 
 

@@ -102,10 +102,12 @@ def demo_fixture(now: datetime | None = None) -> tuple[dict[str, Any], dict[str,
 
 
 def _verdict_table(title: str) -> Table:
+    from pos.tui.i18n import _ as say
+
     table = Table(title=title, show_lines=True)
-    table.add_column("case", ratio=2)
-    table.add_column("verdict", ratio=2, no_wrap=True)
-    table.add_column("what the cashier reads", ratio=3)
+    table.add_column(say("case"), ratio=2)
+    table.add_column(say("verdict"), ratio=2, no_wrap=True)
+    table.add_column(say("what the cashier reads"), ratio=3)
     return table
 
 
@@ -160,21 +162,42 @@ def shop_database(workdir: Path, *, postgres: bool = False) -> Iterator[tuple[st
 
 
 def demo_hints(codes: dict[str, str], vip_qr: str, forged: str) -> list[tuple[str, str, str]]:
-    """The vouchers the demo counter offers to try: (what it is, what is submitted, how it is shown)."""
+    """The vouchers the demo counter offers to try: (what it is, in the UI's language; what is submitted; how
+    it is shown)."""
+    from pos.tui.i18n import _ as say
+
     typo = codes["spring2"][:-1] + ("X" if codes["spring2"][-1] != "X" else "Y")
     items = [
-        ("Good: Spring 30 off (basket ≥ 500)", codes["spring"]),
-        ("Good: VIP 5% as a signed QR code", vip_qr),
-        ("Already used at the other till", codes["spring4"]),
-        ("Expired: last winter", codes["expired"]),
-        ("Wrong store: Station Road only", codes["station"]),
-        ("Not valid yet: summer", codes["future"]),
-        ("Withdrawn by the shop", codes["revoked"]),
-        ("Forged: altered QR code", forged),
-        ("Typo in a code", typo),
-        ("Good: Spring, another one", codes["spring3"]),
+        (say("Good: Spring 30 off (basket ≥ 500)"), codes["spring"]),
+        (say("Good: VIP 5% as a signed QR code"), vip_qr),
+        (say("Already used at the other till"), codes["spring4"]),
+        (say("Expired: last winter"), codes["expired"]),
+        (say("Wrong store: Station Road only"), codes["station"]),
+        (say("Not valid yet: summer"), codes["future"]),
+        (say("Withdrawn by the shop"), codes["revoked"]),
+        (say("Forged: altered QR code"), forged),
+        (say("Typo in a code"), typo),
+        (say("Good: Spring, another one"), codes["spring3"]),
     ]
     return [(label, raw, display(raw) if len(raw) <= 16 else raw[:20] + "…") for label, raw in items]
+
+
+def use_language(language: str | None) -> str:
+    """The demo speaks as the UI would: ``--lang``, else the locale (``LANG=zh_CN.UTF-8``); returns it."""
+    from pos.tui.i18n import language_from_env, set_language
+
+    chosen = language_from_env(language)
+    set_language(chosen)
+    return chosen
+
+
+def managers_hint(workdir: Path) -> str:
+    """What ``pos demo`` says as it ends: where its files are, and how to reach the back office."""
+    from pos.tui.i18n import _ as say
+
+    return say("Demo files are in {workdir}/. Managers: log out (Ctrl+L) and log in as carol, PIN {carol}, or grace, "
+               "PIN {grace} (a campaign one of them made, the other approves).",
+               workdir=workdir, carol=PINS["carol"], grace=PINS["grace"])
 
 
 def run_ui(workdir: Path, *, port: int = 0, language: str | None = None, camera: str | None = None,
@@ -189,8 +212,7 @@ def run_ui(workdir: Path, *, port: int = 0, language: str | None = None, camera:
             _counter_ui(workdir, service, codes, vip_qr, forged, language, camera)
         finally:
             service.stop()
-    print(f"Demo files are in {workdir}/. Managers: log out (Ctrl+L) and log in as carol, PIN {PINS['carol']}, "
-          f"or grace, PIN {PINS['grace']} (a campaign one of them made, the other approves).")
+    print(managers_hint(workdir))
     return 0
 
 
@@ -200,7 +222,6 @@ def _counter_ui(workdir: Path, service: Any, codes: dict[str, str], vip_qr: str,
     from pos.terminal.endpoint import Endpoint
     from pos.terminal.localdb import LocalDB
     from pos.terminal.sync import sync
-    from pos.tui import make_app
 
     service.start()
     with Endpoint(service.url, TOKENS["S001-T2"]) as other_till:  # a voucher already used next door
@@ -213,13 +234,23 @@ def _counter_ui(workdir: Path, service: Any, codes: dict[str, str], vip_qr: str,
     with Endpoint(cfg.service_url, cfg.token) as endpoint:
         sync(local, endpoint, "S001")
     local.close()
-    app = make_app(cfg, language=language, hints=demo_hints(codes, vip_qr, forged), camera=camera,
-                   auto_login=("alice", PINS["alice"]))
-    app.run()
+    demo_app(cfg, codes, vip_qr, forged, language, camera).run()
 
 
-def run_demo(workdir: Path, *, port: int = 0, postgres: bool = False) -> int:
-    """``pos demo --walk``: the same shop, walked through in a script (for a machine with no terminal)."""
+def demo_app(cfg: Any, codes: dict[str, str], vip_qr: str, forged: str, language: str | None,
+             camera: str | None = None, **kw: Any) -> Any:
+    """The demo's UI: logged in as alice at the counter, with the vouchers to try in the UI's language."""
+    from pos.tui import make_app
+
+    chosen = use_language(language)
+    return make_app(cfg, language=chosen, hints=demo_hints(codes, vip_qr, forged), camera=camera,
+                    auto_login=("alice", PINS["alice"]), **kw)
+
+
+def run_demo(workdir: Path, *, port: int = 0, postgres: bool = False, language: str | None = None) -> int:
+    """``pos demo --walk``: the same shop, walked through in a script (for a machine with no terminal), in the
+    UI's language (``--lang``, else the locale)."""
+    use_language(language)
     with shop_database(workdir, postgres=postgres) as (service_db, extra):
         return _walk(workdir, service_db, extra, port)
 
@@ -232,6 +263,8 @@ def _walk(workdir: Path, service_db: str, extra: list[str], port: int) -> int:
     from pos.terminal.localdb import LocalDB
     from pos.terminal.sync import sync
     from pos.testing.process import ServiceProcess
+    from pos.tui.i18n import _ as say
+    from pos.tui.i18n import language, verdict_sentence
 
     console = Console()
     codes, vip_qr, forged = _prepare(workdir, service_db)
@@ -239,7 +272,7 @@ def _walk(workdir: Path, service_db: str, extra: list[str], port: int) -> int:
     service = ServiceProcess(service_db, port, log=workdir / "service.log", extra=extra)
     try:
         console.rule("[bold]pos demo")
-        console.print(f"Starting the redemption service on {service.url} …")
+        console.print(say("Starting the redemption service on {url} …", url=service.url))
         service.start()
         cfg = TerminalConfig(service_url=service.url, token=TOKENS["S001-T1"], store_id="S001", terminal_id="S001-T1",
                              staff_id="alice", database=workdir / "terminal.db")
@@ -248,23 +281,24 @@ def _walk(workdir: Path, service_db: str, extra: list[str], port: int) -> int:
         endpoint = Endpoint(cfg.service_url, cfg.token)
         counter = Counter(local, endpoint, store_id="S001", terminal_id="S001-T1")
         report = sync(local, endpoint, "S001")
-        console.print(f"Terminal S001-T1 (store S001 Riverside) pulled {report.pulled} catalog rows.\n")
+        console.print(say("Terminal S001-T1 (store S001 Riverside) pulled {n} catalog rows.", n=report.pulled) + "\n")
 
         steps: list[tuple[str, str, str, int | None, str]] = [
-            ("Spring voucher, basket 620.00", codes["spring"], "alice", 62000, "ok"),
-            ("The same voucher again", codes["spring"], "alice", 62000, "already_redeemed"),
-            ("VIP voucher as a signed QR code", vip_qr, "alice", 12000, "ok"),
-            ("That QR code, altered", forged, "alice", 12000, "forged"),
-            ("A typo in a code", codes["spring2"][:-1] + ("X" if codes["spring2"][-1] != "X" else "Y"), "alice", None, "malformed"),
-            ("Spring voucher, basket only 120.00", codes["spring2"], "alice", 12000, "rules_not_met"),
-            ("Last winter's voucher", codes["expired"], "alice", None, "expired"),
-            ("Summer voucher, not valid yet", codes["future"], "alice", None, "not_yet_valid"),
-            ("A Station Road voucher here", codes["station"], "alice", None, "store_not_allowed"),
-            ("A withdrawn voucher", codes["revoked"], "alice", 62000, "revoked"),
-            ("Bob (not a verifier) scans one", codes["spring3"], "bob", 62000, "staff_not_verifier"),
-            ("The customer's second VIP voucher", codes["vip2"], "alice", 10000, "limit_reached"),
+            (say("Spring voucher, basket 620.00"), codes["spring"], "alice", 62000, "ok"),
+            (say("The same voucher again"), codes["spring"], "alice", 62000, "already_redeemed"),
+            (say("VIP voucher as a signed QR code"), vip_qr, "alice", 12000, "ok"),
+            (say("That QR code, altered"), forged, "alice", 12000, "forged"),
+            (say("A typo in a code"), codes["spring2"][:-1] + ("X" if codes["spring2"][-1] != "X" else "Y"), "alice", None,
+             "malformed"),
+            (say("Spring voucher, basket only 120.00"), codes["spring2"], "alice", 12000, "rules_not_met"),
+            (say("Last winter's voucher"), codes["expired"], "alice", None, "expired"),
+            (say("Summer voucher, not valid yet"), codes["future"], "alice", None, "not_yet_valid"),
+            (say("A Station Road voucher here"), codes["station"], "alice", None, "store_not_allowed"),
+            (say("A withdrawn voucher"), codes["revoked"], "alice", 62000, "revoked"),
+            (say("Bob (a cashier, not a verifier) scans one"), codes["spring3"], "bob", 62000, "staff_not_verifier"),
+            (say("The customer's second VIP voucher"), codes["vip2"], "alice", 10000, "limit_reached"),
         ]
-        table = _verdict_table("At the counter, online")
+        table = _verdict_table(say("At the counter, online"))
         failures = 0
 
         def row(label: str, raw: str, verdict: Verdict, expected: str) -> None:
@@ -272,9 +306,11 @@ def _walk(workdir: Path, service_db: str, extra: list[str], port: int) -> int:
             good = str(verdict.reason) == expected
             failures += not good
             style = "green" if verdict.accepted else "red"
-            word = f"ACCEPTED {money(verdict.discount)} off" if verdict.accepted else "REFUSED"
+            word = (f"{say('ACCEPTED')} {say('{amount} off', amount=money(verdict.discount))}" if verdict.accepted
+                    else say("REFUSED"))
+            reads = verdict.message if language() == "en" else verdict_sentence(verdict)
             table.add_row(label, f"[{style}]{word}[/]\n{verdict.reason}",
-                          verdict.message + ("" if good else f"  [bold red](expected {expected})"))
+                          reads + ("" if good else "  [bold red]" + say("(expected {expected})", expected=expected)))
 
         printed: list[int] = []  # journal entries whose verdict is on the screen once the table is printed
 
@@ -289,28 +325,28 @@ def _walk(workdir: Path, service_db: str, extra: list[str], port: int) -> int:
         for entry in printed:
             counter.shown(entry)
 
-        console.print("\n[bold]The network goes down[/] (the service is stopped).")
+        console.print(f"\n[bold]{say('The network goes down')}[/] {say('(the service is stopped).')}")
         service.stop()
-        table = offline = _verdict_table("At the counter, offline")
+        table = offline = _verdict_table(say("At the counter, offline"))
         for label, raw, staff, amount, expected in [
-            ("Spring voucher, basket 550.00", codes["spring3"], "alice", 55000, "ok"),
-            ("The same voucher again", codes["spring3"], "alice", 55000, "already_redeemed"),
-            ("VIP voucher (needs the network)", codes["vip3"], "alice", 10000, "offline_not_allowed"),
+            (say("Spring voucher, basket 550.00"), codes["spring3"], "alice", 55000, "ok"),
+            (say("The same voucher again"), codes["spring3"], "alice", 55000, "already_redeemed"),
+            (say("VIP voucher (needs the network)"), codes["vip3"], "alice", 10000, "offline_not_allowed"),
         ]:
             row(label, raw, scan(raw, staff, amount), expected)
         console.print(offline)
         for entry in printed:
             counter.shown(entry)
-        console.print(f"Outbox: {local.pending_count()} redemption(s) waiting.")
+        console.print(say("Outbox: {n} redemption(s) waiting.", n=local.pending_count()))
 
-        console.print("\n[bold]The network is back[/]: pos sync.")
+        console.print(f"\n[bold]{say('The network is back')}[/]: pos sync.")
         service.start()
         report = sync(local, endpoint, "S001")
-        console.print(f"Uploaded: {dict(report.results)}; conflicts: {len(report.conflicts)}; "
-                      f"outbox now {local.pending_count()}.")
+        console.print(say("Uploaded: {results}; conflicts: {n}; outbox now {left}.", results=dict(report.results),
+                          n=len(report.conflicts), left=local.pending_count()))
         failures += report.results.get("accepted", 0) != 1 or bool(report.conflicts)
         undo = counter.cancel(codes["spring"], "alice")
-        console.print(f"Undo of {display(undo.code)} inside the 60-minute window: done.")
+        console.print(say("Undo of {code} inside the 60-minute window: done.", code=display(undo.code)))
         service.stop()
         endpoint.close()
         local.close()
@@ -319,14 +355,14 @@ def _walk(workdir: Path, service_db: str, extra: list[str], port: int) -> int:
 
     console.rule()
     if extra:  # the demo's own PostgreSQL server ends with it
-        console.print(f"The service ran as {extra[-1]} processes on PostgreSQL ({describe(service_db)}).")
+        console.print(say("The service ran as {n} processes on PostgreSQL ({db}).", n=extra[-1], db=describe(service_db)))
     else:
-        console.print(f"Files are in {workdir}/: service.db, terminal.db, pos.toml. Try it by hand:\n"
+        console.print(say("Files are in {workdir}/: service.db, terminal.db, pos.toml. Try it by hand:", workdir=workdir) + "\n"
                       f"  pos serve --db {service_db} --port 8765 &\n"
                       f"  POS_CONFIG={workdir / 'pos.toml'} POS_SERVICE_URL=http://127.0.0.1:8765 pos redeem {display(codes['spring4'])} --amount 600\n"
                       f"  POS_CONFIG={workdir / 'pos.toml'} POS_SERVICE_URL=http://127.0.0.1:8765 pos sync")
     if failures:
-        console.print(f"[bold red]{failures} step(s) did not give the expected verdict.")
+        console.print("[bold red]" + say("{n} step(s) did not give the expected verdict.", n=failures))
         return 1
-    console.print("[bold green]Every step gave the expected verdict.")
+    console.print("[bold green]" + say("Every step gave the expected verdict."))
     return 0

@@ -436,6 +436,8 @@ def test_the_staff_screen_speaks_chinese(shop: Shop) -> None:
             assert footer.get("u") == "解锁" and footer.get("p") == "新密码", footer
             table = app.screen.query_one("#staff", DataTable)
             assert [str(c.label) for c in table.columns.values()][-1] == "锁定"
+            roles = {r[0]: r[2] for r in rows(table)}  # the role, as the language names it
+            assert roles == {"carol": "店长", "grace": "店长", "alice": "收银员", "bob": "收银员", "dan": "收银员"}, roles
 
     run(scenario)
 

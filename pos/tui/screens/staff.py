@@ -279,7 +279,7 @@ class StaffScreen(OfficeScreen):
         table = self.query_one("#staff", DataTable)
         table.clear()
         for m in self.members:
-            table.add_row(m["id"], m["name"], m["role"], where(m["verifier"]), lock_state(m), key=m["id"])
+            table.add_row(m["id"], m["name"], _(m["role"]), where(m["verifier"]), lock_state(m), key=m["id"])
         ids = [m["id"] for m in self.members]
         if keep in ids:
             table.move_cursor(row=ids.index(keep))
