@@ -12,10 +12,9 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pos.domain.codes import DomainError
-from pos.domain.model import Campaign, CampaignKind, CampaignStatus, MemberLevel
+from pos.domain.model import Campaign, CampaignKind, CampaignStatus, MemberLevel, zone
 from pos.domain.promotions import Problem, validate_complete, validate_promotion
 
 NAME_MAX = 10  # JD: promotion name at most 10 characters
@@ -96,8 +95,8 @@ def validate(c: Campaign, *, now: datetime, stores: Iterable[str] | None = None,
     if c.offline.max_discount is not None and c.offline.max_discount < 0:
         bad("campaign.offline.invalid", "offline", "The offline limit cannot be negative.")
     try:
-        ZoneInfo(c.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+        zone(c.timezone)
+    except ValueError:
         bad("campaign.timezone.invalid", "timezone", f"Unknown time zone {c.timezone!r}.")
     if c.member not in MemberLevel:
         bad("promo.member.invalid", "member", "Unknown member level.")
