@@ -111,6 +111,23 @@ def _verdict_table(title: str) -> Table:
     return table
 
 
+def pos_command() -> str:
+    """How to run pos from the shell the demo was started in: ``pos`` when that is this installation's on the
+    PATH (an activated virtual environment), else the path of this installation's (``.venv/bin/pos``)."""
+    import os
+    import sys
+
+    here = Path(sys.executable).parent / "pos"
+    found = shutil.which("pos")
+    if found and Path(found).resolve() == here.resolve():
+        return "pos"
+    if not here.exists():
+        return f"{sys.executable} -m pos"
+    if here.is_relative_to(Path.cwd()):
+        return os.path.join(".", os.path.relpath(here)) if os.sep not in os.path.relpath(here) else os.path.relpath(here)
+    return str(here)
+
+
 def local_zone() -> str:
     """This machine's IANA time zone (``TZ``, else the zone file ``/etc/localtime`` points at), or UTC."""
     import os
@@ -354,13 +371,14 @@ def _walk(workdir: Path, service_db: str, extra: list[str], port: int) -> int:
         service.stop()
 
     console.rule()
+    pos = pos_command()
     if extra:  # the demo's own PostgreSQL server ends with it
         console.print(say("The service ran as {n} processes on PostgreSQL ({db}).", n=extra[-1], db=describe(service_db)))
     else:
         console.print(say("Files are in {workdir}/: service.db, terminal.db, pos.toml. Try it by hand:", workdir=workdir) + "\n"
-                      f"  pos serve --db {service_db} --port 8765 &\n"
-                      f"  POS_CONFIG={workdir / 'pos.toml'} POS_SERVICE_URL=http://127.0.0.1:8765 pos redeem {display(codes['spring4'])} --amount 600\n"
-                      f"  POS_CONFIG={workdir / 'pos.toml'} POS_SERVICE_URL=http://127.0.0.1:8765 pos sync")
+                      f"  {pos} serve --db {service_db} --port 8765 &\n"
+                      f"  POS_CONFIG={workdir / 'pos.toml'} POS_SERVICE_URL=http://127.0.0.1:8765 {pos} redeem {display(codes['spring4'])} --amount 600\n"
+                      f"  POS_CONFIG={workdir / 'pos.toml'} POS_SERVICE_URL=http://127.0.0.1:8765 {pos} sync", soft_wrap=True)  # commands to copy: never broken
     if failures:
         console.print("[bold red]" + say("{n} step(s) did not give the expected verdict.", n=failures))
         return 1
