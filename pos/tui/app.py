@@ -109,6 +109,7 @@ class PosApp(App[None]):
         self.waiting: int | None = None  # unknown until the terminal's file has been read
         self.store_label = cfg.store_id
         self._modes_added: list[str] = []
+        self._login_mode = False  # the login's own mode, added when a first shift ends (the first login is the default's)
         self.syncing = False
         self.auto_login = auto_login  # the demo opens on a logged-in counter
         self.counter: Any = None  # the counter screen of the next (or this) shift, built before the login
@@ -156,12 +157,14 @@ class PosApp(App[None]):
         self.bell()
 
     # -- life ----------------------------------------------------------------------------------
+    def get_default_screen(self) -> Screen[Any]:
+        """The login screen is the app's first (its default mode's): drawn with no mode to set up first."""
+        return LoginScreen()
+
     async def on_mount(self) -> None:
         """The login screen first; the rest once it is on the screen (:meth:`_open`)."""
         if self.cfg.service_url:
             self.syncing = True  # the first sync is due: it starts as soon as the station is open
-        self.add_mode("login", LoginScreen)
-        await self.switch_mode("login")
         self.call_after_refresh(self._open)
 
     @work(group="open")
@@ -233,6 +236,9 @@ class PosApp(App[None]):
     async def action_logout(self) -> None:
         if self.shift is None:
             return
+        if not self._login_mode:  # Textual cannot switch back to its default mode: the login gets a mode of its own
+            self.add_mode("login", LoginScreen)
+            self._login_mode = True
         await self.switch_mode("login")
         for mode in self._modes_added:
             await self.remove_mode(mode)
