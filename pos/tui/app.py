@@ -172,7 +172,11 @@ class PosApp(App[None]):
         """After the first frame: the station opens the terminal's file and loads the counter (in its own
         thread, while the cashier types), then the counter screen's module; then the store's name, the
         first sync and the link probe."""
-        await self.station.open()
+        try:
+            await self.station.open()
+        except Exception as exc:  # the terminal's file cannot be opened (unreadable, a newer pos's): nothing works
+            self.exit(return_code=1, message=f"Cannot open the terminal's file: {exc.__class__.__name__}: {exc}")
+            return
         await asyncio.to_thread(screen_class, "counter")
         await self.know_store()
         self.refresh_status()
