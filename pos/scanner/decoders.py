@@ -147,6 +147,8 @@ class Pipeline:
 
     def decode(self, frame: np.ndarray) -> list[Reading]:
         started = time.perf_counter()
+        if self.recovery is not None:
+            self.recovery.last_used = None  # what read this frame, if the recovery did
         gray = to_gray(frame)
         if self.last is not None:
             x, y, w, h = self.last
