@@ -148,10 +148,8 @@ def test_widening_a_campaigns_stores_sends_its_vouchers_to_the_new_stores(shop: 
 
 
 def step(t: Any, session: str, campaign_id: str, action: str, reason: str | None = None) -> dict[str, Any]:
-    """A lifecycle step with its reason (the terminal's client sends steps without one)."""
-    body = None if reason is None else {"reason": reason}
-    return t.endpoint._json("POST", f"/v1/campaigns/{campaign_id}/{action}", headers={"X-Staff-Session": session},
-                            json=body)
+    """A lifecycle step, with its reason when there is one."""
+    return t.endpoint.campaign_step(session, campaign_id, action, reason=reason)
 
 
 def test_a_campaign_with_redemptions_is_ended_not_deleted(shop: Shop) -> None:

@@ -138,8 +138,8 @@ def test_the_creator_and_the_last_editor_may_not_approve_a_third_manager_may(sho
     assert (own.status, own.code) == (403, "campaign.four_eyes")
     assert own.message == "Four eyes: XMAS was created and last edited by carol; another manager must approve it."
 
-    t.endpoint._json("POST", "/v1/campaigns/XMAS/reject", headers={"X-Staff-Session": grace},  # grace sends it
-                     json={"reason": "Make it 20 off."})  # back, with her reason, and edits it herself
+    t.endpoint.campaign_step(grace, "XMAS", "reject", reason="Make it 20 off.")  # grace sends it back, with
+    # her reason, and edits it herself
     t.endpoint.save_campaign(grace, body(name="Xmas 20", discount={"amount_off": 2000}), new=False)
     t.endpoint.campaign_step(grace, "XMAS", "submit")
     for session in (grace, carol):  # the last editor, and the creator

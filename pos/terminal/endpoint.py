@@ -184,8 +184,10 @@ class Endpoint:
             return self._json("POST", "/v1/campaigns", headers=self._as(session), json=body)
         return self._json("PUT", f"/v1/campaigns/{body['id']}", headers=self._as(session), json=body)
 
-    def campaign_step(self, session: str, campaign_id: str, action: str) -> dict[str, Any]:
-        return self._json("POST", f"/v1/campaigns/{campaign_id}/{action}", headers=self._as(session))
+    def campaign_step(self, session: str, campaign_id: str, action: str, *, reason: str | None = None) -> dict[str, Any]:
+        """A lifecycle step; ``reason`` is required to reject, kept in the audit for the others."""
+        body = None if reason is None else {"reason": reason}
+        return self._json("POST", f"/v1/campaigns/{campaign_id}/{action}", headers=self._as(session), json=body)
 
     def staff(self, session: str) -> list[dict[str, Any]]:
         return self._items("staff", "GET", "/v1/staff", headers=self._as(session))

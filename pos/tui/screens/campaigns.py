@@ -58,9 +58,8 @@ def rejection_text(campaign: dict[str, Any]) -> str:
 
 
 def reject(office: Endpoint, session: str, campaign_id: str, reason: str) -> dict[str, Any]:
-    """The reject step with its reason (the terminal's client sends a step without a body)."""
-    return office._json("POST", f"/v1/campaigns/{campaign_id}/reject", headers={"X-Staff-Session": session},
-                        json={"reason": reason})
+    """The reject step with its reason."""
+    return office.campaign_step(session, campaign_id, "reject", reason=reason)
 
 
 class RejectForm(FormModal):
