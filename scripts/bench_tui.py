@@ -42,13 +42,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import pyte
-from benchlib import machine, percentile
+from benchlib import machine, make_service_db, percentile
 
 from pos.demo import PINS, TOKENS, demo_fixture
 from pos.domain import display, format_time
 from pos.domain.pins import hash_pin, verify_pin
-from pos.service.admin import issue_vouchers, load_fixture
-from pos.service.schema import open_db
 from pos.terminal.config import TerminalConfig, write
 from pos.terminal.counter import Counter
 from pos.terminal.endpoint import Endpoint
@@ -207,13 +205,7 @@ def make_shop(path: Path, vouchers: int) -> tuple[list[str], dict[str, str]]:
         "id": "QUICK", "name": "Quick 10 off", "begins_at": t(-timedelta(days=1)), "ends_at": t(timedelta(days=60)),
         "validity": {"starts_at": t(-timedelta(days=1)), "ends_at": t(timedelta(days=30))},
         "discount": {"amount_off": 1000}, "offline": {"allowed": True, "max_discount": 5000}})
-    db = open_db(path, synchronous="NORMAL")
-    load_fixture(db, fixture)
-    codes: list[str] = []
-    while len(codes) < vouchers:
-        codes += issue_vouchers(db, "QUICK", count=min(100_000, vouchers - len(codes)))
-    db.close()
-    return codes, named
+    return make_service_db(path, vouchers, campaign="QUICK", fixture=fixture), named
 
 
 def typo(code: str) -> str:
@@ -275,6 +267,14 @@ def accepted(code: str, *, offline: bool = False) -> Callable[[list[str]], bool]
     return has(*texts, x1=LEFT)
 
 
+def begin_shift(term: Terminal) -> None:
+    """From the login screen to a counter that is online and has stopped drawing."""
+    term.wait_for(LOGIN_DRAWN, what="the login screen")
+    log_in(term)
+    term.wait_for(has("Online"), what="the status line online")
+    term.quiet(0.3)
+
+
 def counter_session(toml: Path, folder: Path, service: ServiceProcess, codes: list[str], named: dict[str, str],
                     verdicts: int, burst: int) -> dict[str, Any]:
     """One shift at the counter: online verdicts, refusals, a scanner burst, then offline verdicts."""
@@ -282,10 +282,7 @@ def counter_session(toml: Path, folder: Path, service: ServiceProcess, codes: li
     out: dict[str, Any] = {"online": [], "expired": [], "typo": [], "offline": []}
     term = pos_ui(toml, folder)
     try:
-        term.wait_for(LOGIN_DRAWN, what="the login screen")
-        log_in(term)
-        term.wait_for(has("Online"), what="the status line online")
-        term.quiet(0.3)
+        begin_shift(term)
         for _ in range(verdicts):
             code = next(pool)
             out["online"].append(scan(term, code, accepted(code), f"online verdict for {code}"))
@@ -321,10 +318,7 @@ def shift_session(toml: Path, folder: Path, codes: list[str], samples: tuple[int
     out: dict[str, Any] = {"times": [], "rss": []}
     term = pos_ui(toml, folder)
     try:
-        term.wait_for(LOGIN_DRAWN, what="the login screen")
-        log_in(term)
-        term.wait_for(has("Online"), what="the status line online")
-        term.quiet(0.3)
+        begin_shift(term)
         out["rss"].append((0, term.rss_mib()))
         for n, code in enumerate(codes, 1):
             out["times"].append(scan(term, code, accepted(code), f"verdict {n} of the shift"))

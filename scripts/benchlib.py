@@ -7,6 +7,7 @@ import platform
 import statistics
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from pos.demo import demo_fixture
 from pos.service.admin import issue_vouchers, load_fixture
@@ -27,18 +28,18 @@ def summary_ms(values: list[float]) -> str:
             f"mean {statistics.fmean(ms):.3f} ms (n={len(ms)})")
 
 
-def make_service_db(path: Path | str, vouchers: int) -> list[str]:
-    """The demo shop plus ``vouchers`` SPRING vouchers (in a file, or an empty PostgreSQL database);
-    returns their codes."""
+def make_service_db(path: Path | str, vouchers: int, *, campaign: str = "SPRING",
+                    fixture: dict[str, Any] | None = None) -> list[str]:
+    """The demo shop (or ``fixture``) plus ``vouchers`` vouchers of ``campaign`` (in a file, or an empty
+    PostgreSQL database); returns their codes."""
     if not str(path).startswith("postgresql://"):
         for suffix in ("", "-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
-    fixture, _ = demo_fixture(datetime.now(UTC))
     db = open_db(path, synchronous="NORMAL")
-    load_fixture(db, fixture)
+    load_fixture(db, fixture or demo_fixture(datetime.now(UTC))[0])
     codes: list[str] = []
     while len(codes) < vouchers:
-        codes += issue_vouchers(db, "SPRING", count=min(100_000, vouchers - len(codes)))
+        codes += issue_vouchers(db, campaign, count=min(100_000, vouchers - len(codes)))
     db.close()
     return codes
 

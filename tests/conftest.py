@@ -6,6 +6,7 @@ of a throwaway PostgreSQL server that the test session starts (and stops) itself
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -136,17 +137,20 @@ def service_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         server.drop_database(url.rpartition("/")[2])
 
 
-@pytest.fixture
-def shop(tmp_path: Path, service_db: str) -> Iterator[Shop]:
-    db_path = service_db
-    fixture, codes = demo_fixture(datetime.now(UTC))
+@contextmanager
+def serving(tmp_path: Path, db_path: str, fixture: dict[str, Any], codes: dict[str, str]) -> Iterator[Shop]:
+    """``fixture`` loaded into the database at ``db_path`` and a real ``pos serve`` over it, stopped after."""
     db = open_db(db_path)
     load_fixture(db, fixture)
-    revoke_voucher(db, codes["revoked"])
+    if "revoked" in codes:
+        revoke_voucher(db, codes["revoked"])
     db.close()
-    service = ServiceProcess(db_path, log=tmp_path / "service.log")
-    service.start()
-    try:
+    with ServiceProcess(db_path, log=tmp_path / "service.log") as service:
         yield Shop(service, db_path, codes, tmp_path, "postgres" if db_path.startswith("postgresql:") else "sqlite")
-    finally:
-        service.stop()
+
+
+@pytest.fixture
+def shop(tmp_path: Path, service_db: str) -> Iterator[Shop]:
+    fixture, codes = demo_fixture(datetime.now(UTC))
+    with serving(tmp_path, service_db, fixture, codes) as running:
+        yield running

@@ -89,8 +89,7 @@ def test_cancel_outside_window_is_refused_by_terminal_and_service(shop: Shop) ->
     two_hours_ago = datetime.now(UTC) - timedelta(hours=2)
     t.counter.clock = lambda: two_hours_ago
     # and the till's anchor agrees: its last contact three hours ago, an hour of its monotonic clock before this
-    t.db.set_meta("contact_at", format_time(datetime.now(UTC) - timedelta(hours=3)))
-    t.db.set_meta("contact_mono", repr(time.monotonic() - 3600))
+    t.db.note_contact(format_time(datetime.now(UTC) - timedelta(hours=3)), monotonic=time.monotonic() - 3600)
     shop.service.stop()
     assert t.counter.redeem(shop.codes["spring"], "alice", 62000).offline
     shop.service.start()

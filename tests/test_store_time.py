@@ -22,9 +22,8 @@ from pos.service.admin import FixtureError, load_fixture
 from pos.service.schema import open_db
 from pos.terminal.counter import Counter
 from pos.terminal.endpoint import Endpoint, Refused
-from pos.testing.process import ServiceProcess
 from pos.tui import i18n
-from tests.conftest import Shop
+from tests.conftest import Shop, serving
 from tests.test_check import Memory, campaign
 from tests.tui_helpers import Clock, app_for, log_in_at_counter, run, text_of, until
 
@@ -150,15 +149,8 @@ def chain(tmp_path: Path, service_db: str) -> Iterator[Shop]:
                                         ("d4", "DAILY", "cust-7"), ("late", "LATE", None)]:
         codes[name] = generate()
         fixture["vouchers"].append({"campaign_id": campaign_id, "code": codes[name], "customer_id": customer})
-    db = open_db(service_db)
-    load_fixture(db, fixture)
-    db.close()
-    service = ServiceProcess(service_db, log=tmp_path / "service.log")
-    service.start()
-    try:
-        yield Shop(service, service_db, codes, tmp_path, "postgres" if service_db.startswith("postgresql:") else "sqlite")
-    finally:
-        service.stop()
+    with serving(tmp_path, service_db, fixture, codes) as running:
+        yield running
 
 
 def _redeem(code: str, at: datetime, **extra: Any) -> dict[str, Any]:
@@ -280,11 +272,7 @@ def test_the_push_form_offers_the_stores_next_days_not_the_machines(tmp_path: Pa
     assert now.astimezone(ZoneInfo(zone)).date() != now.date()
     fixture, codes = demo_fixture(now)
     fixture["timezone"] = zone
-    db = open_db(tmp_path / "service.db")
-    load_fixture(db, fixture)
-    db.close()
-    with ServiceProcess(tmp_path / "service.db", log=tmp_path / "service.log") as service:
-        shop = Shop(service, str(tmp_path / "service.db"), codes, tmp_path)
+    with serving(tmp_path, str(tmp_path / "service.db"), fixture, codes) as shop:
         app = app_for(shop, clock=Clock())
         picked: list[str] = []
 

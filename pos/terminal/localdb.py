@@ -233,24 +233,24 @@ class LocalDB:
         return row[0] if row and row[0] else "UTC"
 
     # -- the service's clock, as last seen -------------------------------------------------------
-    def note_contact(self, service_time: str) -> None:
+    def note_contact(self, service_time: str, *, monotonic: float | None = None) -> None:
         """Remember the service's time at a successful contact, with this machine's monotonic clock then,
-        so that offline redemptions can later be placed in time without trusting the wall clock."""
-        self.set_meta("contact_at", service_time)
-        self.set_meta("contact_mono", repr(time.monotonic()))
-        self.set_meta("contact_boot", boot_id())
+        so that offline redemptions can later be placed in time without trusting the wall clock. One
+        value, written and read whole: a counter reading it while a sync writes it sees one contact."""
+        mono = time.monotonic() if monotonic is None else monotonic
+        self.set_meta("contact", json.dumps({"at": service_time, "mono": mono, "boot": boot_id()}))
 
     def clock_anchor(self) -> dict[str, Any] | None:
         """The anchor sent with an offline redemption (see :mod:`pos.domain.offline_time`)."""
-        at = self.get_meta("contact_at")
-        if not at:
+        text = self.get_meta("contact")
+        if not text:
             return None
-        mono, boot = self.get_meta("contact_mono"), self.get_meta("contact_boot")
+        contact = json.loads(text)
         elapsed = None
-        if mono is not None and boot and boot == boot_id():  # the monotonic clock counts since that boot
-            seconds = time.monotonic() - float(mono)
+        if contact["boot"] and contact["boot"] == boot_id():  # the monotonic clock counts since that boot
+            seconds = time.monotonic() - float(contact["mono"])
             elapsed = round(seconds, 3) if seconds >= 0 else None
-        return {"contact_at": at, "elapsed": elapsed}
+        return {"contact_at": contact["at"], "elapsed": elapsed}
 
     def store(self, store_id: str) -> tuple[str, str | None]:
         """(name, time zone) of a store as the catalog gave it; ("", None) before the first pull."""
