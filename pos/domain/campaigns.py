@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from pos.domain.codes import DomainError
 from pos.domain.model import Campaign, CampaignKind, CampaignStatus, MemberLevel, zone
-from pos.domain.promotions import Problem, validate_complete, validate_promotion
+from pos.domain.promotions import Problem, Problems, validate_complete, validate_promotion
 
 NAME_MAX = 10  # JD: promotion name at most 10 characters
 SPAN_MAX = timedelta(days=180)  # JD: end at most 180 days after begin
@@ -38,70 +38,76 @@ class CampaignError(DomainError):
 
 def validate(c: Campaign, *, now: datetime, stores: Iterable[str] | None = None, new: bool = True) -> list[Problem]:
     """Every rule the campaign breaks, in form order. ``stores``: the chain's store ids, when known."""
-    out: list[Problem] = []
-
-    def bad(code: str, field: str, message: str) -> None:
-        out.append(Problem(code, field, message))
-
+    out = Problems()
     if not ID_PATTERN.match(c.id):
-        bad("campaign.id.invalid", "id", "The campaign id is 1 to 32 capital letters, digits, '-' or '_'.")
+        out.add("campaign.id.invalid", "id", "The campaign id is 1 to 32 capital letters, digits, '-' or '_'.")
     name = c.name.strip()
     if not name or len(name) > NAME_MAX or name != c.name:
-        bad("campaign.name.invalid", "name", f"The name must be 1 to {NAME_MAX} characters, with no spaces around it.")
-    if c.begins_at.second or c.begins_at.microsecond or c.ends_at.second or c.ends_at.microsecond:
-        bad("campaign.time.invalid", "begins_at", "Begin and end times are given to the minute.")
-    if c.ends_at < c.begins_at + SPAN_MIN:
-        bad("campaign.time.invalid", "ends_at", "The end must be at least one minute after the begin.")
-    elif c.ends_at - c.begins_at > SPAN_MAX:
-        bad("campaign.time.invalid", "ends_at", "Begin and end may be at most 180 days apart.")
-    if new and c.ends_at <= now:
-        bad("campaign.end.invalid", "ends_at", "The end must be in the future.")
-    if new and c.begins_at > now + SPAN_MAX:
-        bad("campaign.begin.invalid", "begins_at", "The begin may be at most 180 days from now.")
+        out.add("campaign.name.invalid", "name", f"The name must be 1 to {NAME_MAX} characters, with no spaces around it.")
+    _check_times(c, now, new, out)
+    _check_discount(c, out)
+    _check_limits(c, stores, out)
+    out.extend(validate_promotion(c))
+    return out
 
+
+def _check_times(c: Campaign, now: datetime, new: bool, out: Problems) -> None:
+    if c.begins_at.second or c.begins_at.microsecond or c.ends_at.second or c.ends_at.microsecond:
+        out.add("campaign.time.invalid", "begins_at", "Begin and end times are given to the minute.")
+    if c.ends_at < c.begins_at + SPAN_MIN:
+        out.add("campaign.time.invalid", "ends_at", "The end must be at least one minute after the begin.")
+    elif c.ends_at - c.begins_at > SPAN_MAX:
+        out.add("campaign.time.invalid", "ends_at", "Begin and end may be at most 180 days apart.")
+    if new and c.ends_at <= now:
+        out.add("campaign.end.invalid", "ends_at", "The end must be in the future.")
+    if new and c.begins_at > now + SPAN_MAX:
+        out.add("campaign.begin.invalid", "begins_at", "The begin may be at most 180 days from now.")
+
+
+def _check_discount(c: Campaign, out: Problems) -> None:
     d = c.discount
     coupon = c.kind is CampaignKind.ORDER_TOTAL and c.rule is None
     if not coupon and (d.amount_off is not None or d.percent_off is not None or d.cap is not None or d.min_spend):
-        bad("campaign.discount.invalid", "discount",
+        out.add("campaign.discount.invalid", "discount",
             "An order rule or the goods' promotion prices decide the discount; leave the coupon discount empty.")
     elif coupon and (d.amount_off is None) == (d.percent_off is None):
-        bad("campaign.discount.invalid", "discount", "Give either an amount off or a percentage off, not both.")
+        out.add("campaign.discount.invalid", "discount", "Give either an amount off or a percentage off, not both.")
     if d.amount_off is not None and not 0 < d.amount_off <= MONEY_MAX:
-        bad("campaign.discount.invalid", "amount_off", "The amount off must be more than 0.")
+        out.add("campaign.discount.invalid", "amount_off", "The amount off must be more than 0.")
     if d.percent_off is not None and not 1 <= d.percent_off <= 99:
-        bad("campaign.discount.invalid", "percent_off", "The percentage off must be between 1 and 99.")
+        out.add("campaign.discount.invalid", "percent_off", "The percentage off must be between 1 and 99.")
     if d.cap is not None and (d.percent_off is None or not 0 < d.cap <= MONEY_MAX):
-        bad("campaign.cap.invalid", "cap", "A cap (most taken off) goes with a percentage off and is more than 0.")
+        out.add("campaign.cap.invalid", "cap", "A cap (most taken off) goes with a percentage off and is more than 0.")
     if not 0 <= d.min_spend <= MONEY_MAX:
-        bad("campaign.min_spend.invalid", "min_spend", "The minimum spend cannot be negative.")
+        out.add("campaign.min_spend.invalid", "min_spend", "The minimum spend cannot be negative.")
     elif d.amount_off is not None and d.min_spend and d.amount_off > d.min_spend:
-        bad("campaign.discount.invalid", "amount_off", "The amount off cannot be more than the minimum spend.")
+        out.add("campaign.discount.invalid", "amount_off", "The amount off cannot be more than the minimum spend.")
 
+
+def _check_limits(c: Campaign, stores: Iterable[str] | None, out: Problems) -> None:
     if c.quantity is not None and not 1 <= c.quantity <= QUANTITY_MAX:
-        bad("campaign.quantity.invalid", "quantity", f"The quantity must be between 1 and {QUANTITY_MAX:,}.")
+        out.add("campaign.quantity.invalid", "quantity", f"The quantity must be between 1 and {QUANTITY_MAX:,}.")
     v = c.validity
     if v.days is not None:
         if not 1 <= v.days <= VALIDITY_DAYS_MAX:
-            bad("campaign.validity.invalid", "validity", f"Valid for 1 to {VALIDITY_DAYS_MAX} days after claiming.")
+            out.add("campaign.validity.invalid", "validity", f"Valid for 1 to {VALIDITY_DAYS_MAX} days after claiming.")
     elif v.starts_at and v.ends_at and v.ends_at <= v.starts_at:
-        bad("campaign.validity.invalid", "validity", "The validity must end after it starts.")
+        out.add("campaign.validity.invalid", "validity", "The validity must end after it starts.")
     if c.stores is not None:
         if not c.stores:
-            bad("campaign.stores.invalid", "stores", "Choose all stores or at least one store.")
+            out.add("campaign.stores.invalid", "stores", "Choose all stores or at least one store.")
         elif stores is not None and (unknown := sorted(c.stores - set(stores))):
-            bad("campaign.stores.invalid", "stores", f"No store {', '.join(unknown)}.")
+            out.add("campaign.stores.invalid", "stores", f"No store {', '.join(unknown)}.")
     if not 0 <= c.cancel_window_minutes <= CANCEL_WINDOW_MAX:
-        bad("campaign.cancel_window.invalid", "cancel_window_minutes", "The undo window is 0 to 1,440 minutes.")
+        out.add("campaign.cancel_window.invalid", "cancel_window_minutes", "The undo window is 0 to 1,440 minutes.")
     if c.offline.max_discount is not None and c.offline.max_discount < 0:
-        bad("campaign.offline.invalid", "offline", "The offline limit cannot be negative.")
+        out.add("campaign.offline.invalid", "offline", "The offline limit cannot be negative.")
     try:
         zone(c.timezone)
     except ValueError:
-        bad("campaign.timezone.invalid", "timezone", f"Unknown time zone {c.timezone!r}.")
+        out.add("campaign.timezone.invalid", "timezone", f"Unknown time zone {c.timezone!r}.")
     if c.member not in MemberLevel:
-        bad("promo.member.invalid", "member", "Unknown member level.")
-    out.extend(validate_promotion(c))
-    return out
+        out.add("promo.member.invalid", "member", "Unknown member level.")
 
 
 def check_update(old: Campaign, new: Campaign) -> list[Problem]:

@@ -57,59 +57,63 @@ class Problem:
         return {"code": self.code, "field": self.field, "message": self.message}
 
 
+class Problems(list[Problem]):
+    """What a validation collects: every rule broken, in form order."""
+
+    def add(self, code: str, field: str, message: str) -> None:
+        self.append(Problem(code, field, message))
+
+
 def tenths(cents: int) -> bool:
     return cents % 10 == 0
 
 
 def validate_promotion(c: Campaign) -> list[Problem]:
     """The JD promotion fields of ``c`` (slogan, comment, limits, reward, scope, order rule, coupon text)."""
-    out: list[Problem] = []
-
-    def bad(code: str, field: str, message: str) -> None:
-        out.append(Problem(code, field, message))
+    out = Problems()
 
     if len(c.slogan) > SLOGAN_MAX:
-        bad("campaign.slogan.invalid", "slogan", f"The slogan is at most {SLOGAN_MAX} characters.")
+        out.add("campaign.slogan.invalid", "slogan", f"The slogan is at most {SLOGAN_MAX} characters.")
     if len(c.comment.encode()) > COMMENT_MAX_BYTES:
-        bad("campaign.comment.invalid", "comment",
+        out.add("campaign.comment.invalid", "comment",
             f"The comment is at most {COMMENT_MAX_BYTES} bytes (a Chinese character takes 3).")
     if len(c.merchant) > MERCHANT_MAX:
-        bad("campaign.merchant.invalid", "merchant", f"The merchant name is at most {MERCHANT_MAX} characters.")
+        out.add("campaign.merchant.invalid", "merchant", f"The merchant name is at most {MERCHANT_MAX} characters.")
     if len(c.title) > TITLE_MAX:
-        bad("campaign.title.invalid", "title", f"The coupon title is at most {TITLE_MAX} characters.")
+        out.add("campaign.title.invalid", "title", f"The coupon title is at most {TITLE_MAX} characters.")
     if len(c.conditions) > CONDITIONS_MAX:
-        bad("campaign.conditions.invalid", "conditions", f"The usage conditions are at most {CONDITIONS_MAX} characters.")
+        out.add("campaign.conditions.invalid", "conditions", f"The usage conditions are at most {CONDITIONS_MAX} characters.")
     if (c.claim_starts_at is None) != (c.claim_ends_at is None):
-        bad("campaign.claim.invalid", "claim_ends_at", "Give both ends of the claim window, or neither.")
+        out.add("campaign.claim.invalid", "claim_ends_at", "Give both ends of the claim window, or neither.")
     elif c.claim_starts_at and c.claim_ends_at:
         if c.claim_ends_at <= c.claim_starts_at:
-            bad("campaign.claim.invalid", "claim_ends_at", "The claim window must end after it starts.")
+            out.add("campaign.claim.invalid", "claim_ends_at", "The claim window must end after it starts.")
         elif c.claim_ends_at > c.ends_at:
-            bad("campaign.claim.invalid", "claim_ends_at", "Vouchers cannot be claimed after the campaign ends.")
+            out.add("campaign.claim.invalid", "claim_ends_at", "Vouchers cannot be claimed after the campaign ends.")
 
     lim = c.limits
     if any(v < 0 for v in (lim.total, lim.per_order_max, lim.per_order_min)):
-        bad("activitymode.invalid", "limits", "Purchase limits are 0 (no limit) or more.")
+        out.add("activitymode.invalid", "limits", "Purchase limits are 0 (no limit) or more.")
     elif lim != type(lim)():
         if c.kind not in (CampaignKind.SINGLE_ITEM, CampaignKind.GIFT):
-            bad("activitymode.invalid", "limits", "Only single-item and gift promotions take purchase limits.")
+            out.add("activitymode.invalid", "limits", "Only single-item and gift promotions take purchase limits.")
         if c.kind is CampaignKind.GIFT and lim.per_order_min > GIFT_MIN_ITEMS_MAX:
-            bad("activitymode.invalid", "per_order_min",
+            out.add("activitymode.invalid", "per_order_min",
                 f"A gift promotion's least purchase is at most {GIFT_MIN_ITEMS_MAX} items.")
         if lim.per_order_max and lim.per_order_min > lim.per_order_max:
-            bad("activitymode.invalid", "per_order_min", "The least purchase cannot exceed the most.")
+            out.add("activitymode.invalid", "per_order_min", "The least purchase cannot exceed the most.")
 
     if c.reward is not None:
         if c.kind is not CampaignKind.SINGLE_ITEM:
-            bad("prop.type.invalid", "reward", "Only single-item promotions hand out a reward voucher.")
+            out.add("prop.type.invalid", "reward", "Only single-item promotions hand out a reward voucher.")
         elif c.reward <= 0 or c.reward % 1000:
-            bad("prop.num.invalid", "reward", "A reward voucher is worth a multiple of 10 yuan.")
+            out.add("prop.num.invalid", "reward", "A reward voucher is worth a multiple of 10 yuan.")
 
     if c.scope is not Scope.ALL and c.kind is not CampaignKind.ORDER_TOTAL:
-        bad("campaign.scope.invalid", "scope", "Only order-total promotions choose which goods count.")
+        out.add("campaign.scope.invalid", "scope", "Only order-total promotions choose which goods count.")
     if c.rule is not None:
         if c.kind is not CampaignKind.ORDER_TOTAL:
-            bad("promo.favorMode.invalid", "rule", "Only order-total promotions take an order rule.")
+            out.add("promo.favorMode.invalid", "rule", "Only order-total promotions take an order rule.")
         else:
             out.extend(validate_rule(c.rule, c.scope))
     return out
@@ -117,132 +121,123 @@ def validate_promotion(c: Campaign) -> list[Problem]:
 
 def validate_rule(r: OrderRule, scope: Scope) -> list[Problem]:
     """JD ``ordermode.add`` bounds for each order rule."""
-    out: list[Problem] = []
-
-    def bad(code: str, field: str, message: str) -> None:
-        out.append(Problem(code, field, message))
+    out = Problems()
 
     if r.mode is not RuleMode.SPEND_OFF_GIFT and (r.minus is not None or r.plus is not None or r.gift is not None):
-        bad("ordermode.minus.invalid", "minus", "Money off, an added price and a gift belong to spend-and-get rules.")
+        out.add("ordermode.minus.invalid", "minus", "Money off, an added price and a gift belong to spend-and-get rules.")
     if r.mode is RuleMode.ITEMS_OFF:
         if not 3 <= r.quota <= 20:
-            bad("ordermode.quota.invalid", "quota", "Buy M items: M is a whole number from 3 to 20.")
+            out.add("ordermode.quota.invalid", "quota", "Buy M items: M is a whole number from 3 to 20.")
         elif r.rate is None or not 1 <= r.rate <= r.quota // 3:
-            bad("ordermode.rate.invalid", "rate", f"Get N off: N is from 1 to a third of M ({r.quota // 3}).")
+            out.add("ordermode.rate.invalid", "rate", f"Get N off: N is from 1 to a third of M ({r.quota // 3}).")
     elif r.mode is RuleMode.PRICE_FOR_ITEMS:
         if r.quota <= 0 or not tenths(r.quota):
-            bad("ordermode.quota.invalid", "quota", "M yuan is more than 0, to one decimal (for example 9.9).")
+            out.add("ordermode.quota.invalid", "quota", "M yuan is more than 0, to one decimal (for example 9.9).")
         if r.rate is None or not 2 <= r.rate <= 5:
-            bad("ordermode.rate.invalid", "rate", "Any N items: N is from 2 to 5.")
+            out.add("ordermode.rate.invalid", "rate", "Any N items: N is from 2 to 5.")
         if scope is not Scope.LISTED:
-            bad("promo.bound.invalid", "scope", "M yuan for any N items works only on listed goods.")
+            out.add("promo.bound.invalid", "scope", "M yuan for any N items works only on listed goods.")
     elif r.mode is RuleMode.ITEMS_TENTHS:
         if not 1 <= r.quota <= 8:
-            bad("ordermode.quota.invalid", "quota", "M items: M is a whole number from 1 to 8.")
+            out.add("ordermode.quota.invalid", "quota", "M items: M is a whole number from 1 to 8.")
         if r.rate is None or not 50 <= r.rate <= 99:
-            bad("ordermode.rate.invalid", "rate", "At N tenths of the price: N is from 5 to 9.9, to one decimal.")
+            out.add("ordermode.rate.invalid", "rate", "At N tenths of the price: N is from 5 to 9.9, to one decimal.")
     else:
         if r.quota <= 0 or r.quota % 100:
-            bad("ordermode.quota.invalid", "quota", "Spend M yuan: M is a whole number of yuan, more than 0.")
+            out.add("ordermode.quota.invalid", "quota", "Spend M yuan: M is a whole number of yuan, more than 0.")
         if r.rate is not None:
-            bad("ordermode.rate.invalid", "rate", "A spend-and-get rule has no N; give money off or a gift.")
+            out.add("ordermode.rate.invalid", "rate", "A spend-and-get rule has no N; give money off or a gift.")
         if r.minus is None and r.gift is None:
-            bad("promo.favorMode.invalid", "minus", "Give money off, a gift, or both.")
+            out.add("promo.favorMode.invalid", "minus", "Give money off, a gift, or both.")
         if r.minus is not None and (r.minus <= 0 or r.minus % 100):
-            bad("ordermode.minus.invalid", "minus", "Money off is a whole number of yuan, more than 0.")
+            out.add("ordermode.minus.invalid", "minus", "Money off is a whole number of yuan, more than 0.")
         elif r.minus is not None and r.quota > 0 and r.minus * 100 > r.quota * 80:
-            bad("ordermode.minus.invalid", "minus", "Money off is at most 80% of the amount to spend.")
+            out.add("ordermode.minus.invalid", "minus", "Money off is at most 80% of the amount to spend.")
         if r.plus is not None:
             if r.plus <= 0 or r.plus % 100:
-                bad("ordermode.plus.invalid", "plus", "The added price is a whole number of yuan, more than 0.")
+                out.add("ordermode.plus.invalid", "plus", "The added price is a whole number of yuan, more than 0.")
             elif r.gift is None:
-                bad("ordermode.plus.invalid", "plus", "An added price needs a gift.")
+                out.add("ordermode.plus.invalid", "plus", "An added price needs a gift.")
     return out
 
 
 def validate_skus(c: Campaign, batch: Sequence[PromoSku]) -> list[Problem]:
     """A batch of SKUs to add to ``c`` (JD ``sku.add``): per-SKU checks and the batch and promotion limits."""
-    out: list[Problem] = []
-
-    def bad(code: str, field: str, message: str) -> None:
-        out.append(Problem(code, field, message))
+    out = Problems()
 
     if not batch:
-        bad("param.error", "skus", "Add at least one SKU.")
+        out.add("param.error", "skus", "Add at least one SKU.")
     if len(batch) > SKU_BATCH_MAX:
-        bad("sku.batch.invalid", "skus", f"Add at most {SKU_BATCH_MAX} SKUs at a time; this batch has {len(batch)}.")
+        out.add("sku.batch.invalid", "skus", f"Add at most {SKU_BATCH_MAX} SKUs at a time; this batch has {len(batch)}.")
     if len(c.skus) + len(batch) > SKU_PROMO_MAX:
-        bad("promo.sku.invalid", "skus",
+        out.add("promo.sku.invalid", "skus",
             f"A promotion has at most {SKU_PROMO_MAX} SKUs; it has {len(c.skus)}, this batch adds {len(batch)}.")
     seen = {s.sku for s in c.skus}
     for s in batch:
         where = f"SKU {s.sku}"
         if not SKU_PATTERN.match(s.sku):
-            bad("sku.skuId.invalid", "sku", f"{s.sku!r} is not a SKU id (letters, digits, '.', '-', '_').")
+            out.add("sku.skuId.invalid", "sku", f"{s.sku!r} is not a SKU id (letters, digits, '.', '-', '_').")
             continue
         if s.sku in seen:
-            bad("sku.skuId.invalid", "sku", f"{where} is already in this promotion.")
+            out.add("sku.skuId.invalid", "sku", f"{where} is already in this promotion.")
         seen.add(s.sku)
         if s.price <= 0 or not tenths(s.price):
-            bad("sku.jdPrice.invalid", "price", f"{where}: the list price is more than 0, to 0.1 yuan.")
+            out.add("sku.jdPrice.invalid", "price", f"{where}: the list price is more than 0, to 0.1 yuan.")
         if s.promo_price is not None and (s.promo_price <= 0 or not tenths(s.promo_price) or s.promo_price >= s.price):
-            bad("sku.promoPrice.invalid", "promo_price",
+            out.add("sku.promoPrice.invalid", "promo_price",
                 f"{where}: the promotion price is more than 0, below the list price, to 0.1 yuan.")
         if s.seq is not None and (c.kind is not CampaignKind.BUNDLE or not 1 <= s.seq <= BUNDLE_MAX):
-            bad("sku.seq.invalid", "seq", f"{where}: a place (1 to {BUNDLE_MAX}) is given only in a bundle.")
+            out.add("sku.seq.invalid", "seq", f"{where}: a place (1 to {BUNDLE_MAX}) is given only in a bundle.")
         if s.bind is Bind.GIFT:
             if c.kind not in (CampaignKind.GIFT, CampaignKind.ORDER_TOTAL):
-                bad("sku.bindType.invalid", "bind", f"{where}: only gift and order-total promotions give gifts.")
+                out.add("sku.bindType.invalid", "bind", f"{where}: only gift and order-total promotions give gifts.")
             if c.kind is CampaignKind.GIFT and (s.num is None or not 1 <= s.num <= GIFT_NUM_MAX):
-                bad("sku.num.invalid", "num", f"{where}: a gift is given 1 to {GIFT_NUM_MAX} times.")
+                out.add("sku.num.invalid", "num", f"{where}: a gift is given 1 to {GIFT_NUM_MAX} times.")
             if c.kind is CampaignKind.GIFT and s.promo_price is None:
-                bad("sku.promoPrice.invalid", "promo_price", f"{where}: a gift needs its return price (promotion price).")
+                out.add("sku.promoPrice.invalid", "promo_price", f"{where}: a gift needs its return price (promotion price).")
         elif s.num is not None:
-            bad("sku.num.invalid", "num", f"{where}: only gifts have a number given.")
+            out.add("sku.num.invalid", "num", f"{where}: only gifts have a number given.")
         if c.kind is CampaignKind.BUNDLE:
             if s.seq is None:
-                bad("sku.seq.invalid", "seq", f"{where}: give its place in the bundle (1 to {BUNDLE_MAX}).")
+                out.add("sku.seq.invalid", "seq", f"{where}: give its place in the bundle (1 to {BUNDLE_MAX}).")
             if s.promo_price is None:
-                bad("sku.promoPrice.invalid", "promo_price", f"{where}: a bundle needs the promotion price.")
+                out.add("sku.promoPrice.invalid", "promo_price", f"{where}: a bundle needs the promotion price.")
     return out
 
 
 def validate_complete(c: Campaign) -> list[Problem]:
     """What must be in place before a promotion is submitted (JD ``commit``)."""
-    out: list[Problem] = []
-
-    def bad(code: str, field: str, message: str) -> None:
-        out.append(Problem(code, field, message))
+    out = Problems()
 
     main = [s for s in c.skus if s.bind is Bind.MAIN]
     gifts = [s for s in c.skus if s.bind is Bind.GIFT]
     if c.kind is CampaignKind.SINGLE_ITEM:
         if not main:
-            bad("promo.sku.invalid", "skus", "A single-item promotion needs at least one SKU.")
+            out.add("promo.sku.invalid", "skus", "A single-item promotion needs at least one SKU.")
         elif c.reward is None and any(s.promo_price is None for s in main):
-            bad("sku.promoPrice.invalid", "skus", "A SKU without a promotion price needs a reward voucher.")
+            out.add("sku.promoPrice.invalid", "skus", "A SKU without a promotion price needs a reward voucher.")
     elif c.kind is CampaignKind.BUNDLE:
         places = {s.seq or 0 for s in main}
         if len(places) < 2:
-            bad("ware.num.invalid", "skus", "A bundle has 2 to 7 goods (places 1 to 7).")
+            out.add("ware.num.invalid", "skus", "A bundle has 2 to 7 goods (places 1 to 7).")
         elif places != set(range(1, len(places) + 1)):
-            bad("sku.seq.invalid", "skus", f"A bundle's places run 1, 2, 3 … without gaps; it has {sorted(places)}.")
+            out.add("sku.seq.invalid", "skus", f"A bundle's places run 1, 2, 3 … without gaps; it has {sorted(places)}.")
     elif c.kind is CampaignKind.GIFT:
         if not main:
-            bad("promo.sku.invalid", "skus", "A gift promotion needs at least one SKU to buy.")
+            out.add("promo.sku.invalid", "skus", "A gift promotion needs at least one SKU to buy.")
         if not 1 <= len(gifts) <= GIFT_SKUS_MAX:
-            bad("gift.num.invalid", "skus", f"A gift promotion gives 1 to {GIFT_SKUS_MAX} gift SKUs; it has {len(gifts)}.")
+            out.add("gift.num.invalid", "skus", f"A gift promotion gives 1 to {GIFT_SKUS_MAX} gift SKUs; it has {len(gifts)}.")
         elif main and sum(s.price * (s.num or 1) for s in gifts) >= min(s.price for s in main):
-            bad("gift.price.invalid", "skus", "The gifts together must cost less than the cheapest SKU bought.")
+            out.add("gift.price.invalid", "skus", "The gifts together must cost less than the cheapest SKU bought.")
     else:
         if c.scope is not Scope.ALL and not main:
-            bad("promo.sku.invalid", "skus", "List the SKUs that take part (or are left out).")
+            out.add("promo.sku.invalid", "skus", "List the SKUs that take part (or are left out).")
         if c.rule is not None and c.rule.gift is not None:
             gift = next((s for s in gifts if s.sku == c.rule.gift), None)
             if gift is None:
-                bad("gift.num.invalid", "rule", f"The gift {c.rule.gift} is not among this promotion's gift SKUs.")
+                out.add("gift.num.invalid", "rule", f"The gift {c.rule.gift} is not among this promotion's gift SKUs.")
             elif not (c.rule.plus or 0) < gift.price < c.rule.quota:
-                bad("gift.price.invalid", "rule",
+                out.add("gift.price.invalid", "rule",
                     "The gift's list price must be above the added price and below the amount to spend.")
     return out
 

@@ -16,7 +16,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from pos.domain.model import Campaign
-from pos.domain.promotions import Problem, describe
+from pos.domain.promotions import Problem, Problems, describe
 
 FIRST_SLOT = time(10, 0)
 LAST_SLOT = time(22, 0)
@@ -75,41 +75,38 @@ def send_dates(now: datetime, tz: str) -> list[date]:
 
 def validate_push(req: PushRequest, campaign: Campaign | None, *, now: datetime, busy_weeks: Iterable[str]) -> list[Problem]:
     """Every rule ``req`` breaks; ``busy_weeks``: the weeks that already have a push not cancelled."""
-    out: list[Problem] = []
-
-    def bad(code: str, field: str, message: str) -> None:
-        out.append(Problem(code, field, message))
+    out = Problems()
 
     if campaign is None:
-        bad("push.coupon.invalid", "campaign_id", f"No campaign {req.campaign_id}.")
+        out.add("push.coupon.invalid", "campaign_id", f"No campaign {req.campaign_id}.")
         return out
     tz = campaign.timezone
     if campaign.status.value not in ("approved", "active") or now >= campaign.ends_at:
-        bad("push.coupon.invalid", "campaign_id", "Only an approved campaign that has not ended can be pushed.")
+        out.add("push.coupon.invalid", "campaign_id", "Only an approved campaign that has not ended can be pushed.")
     dates = send_dates(now, tz)
     if req.send_date not in dates:
-        bad("push.date.invalid", "send_date",
+        out.add("push.date.invalid", "send_date",
             f"The send date is one of the next {DAYS_AHEAD} days: {dates[0]:%Y-%m-%d} to {dates[-1]:%Y-%m-%d}.")
     if req.send_time not in slots():
-        bad("push.time.invalid", "send_time", "The send time is 10:00 to 22:00, on the hour or half past.")
+        out.add("push.time.invalid", "send_time", "The send time is 10:00 to 22:00, on the hour or half past.")
     if week_of(req.send_date) in set(busy_weeks):
-        bad("push.week.taken", "send_date", f"There is already a push in week {week_of(req.send_date)}: one a week.")
+        out.add("push.week.taken", "send_date", f"There is already a push in week {week_of(req.send_date)}: one a week.")
     if req.kind is PushKind.ADVERTISING:
         if req.orders:
-            bad("push.orders.invalid", "orders", "An advertising push goes to followers; order numbers are for compensation.")
+            out.add("push.orders.invalid", "orders", "An advertising push goes to followers; order numbers are for compensation.")
         if (req.followed_from is None) != (req.followed_to is None):
-            bad("push.followers.invalid", "followed_from", "Give both ends of the follow period, or neither (all followers).")
+            out.add("push.followers.invalid", "followed_from", "Give both ends of the follow period, or neither (all followers).")
         elif req.followed_from and req.followed_to and req.followed_to < req.followed_from:
-            bad("push.followers.invalid", "followed_to", "The follow period must end on or after its start.")
+            out.add("push.followers.invalid", "followed_to", "The follow period must end on or after its start.")
     else:
         if req.followed_from or req.followed_to:
-            bad("push.followers.invalid", "followed_from", "A compensation push goes to buyers, not to followers.")
+            out.add("push.followers.invalid", "followed_from", "A compensation push goes to buyers, not to followers.")
         if not req.orders:
-            bad("push.orders.invalid", "orders", "List the order numbers whose buyers get the coupon.")
+            out.add("push.orders.invalid", "orders", "List the order numbers whose buyers get the coupon.")
         elif len(req.orders) > ORDERS_MAX:
-            bad("push.orders.invalid", "orders", f"At most {ORDERS_MAX:,} order numbers.")
+            out.add("push.orders.invalid", "orders", f"At most {ORDERS_MAX:,} order numbers.")
     if len(req.items) > ITEMS_MAX:
-        bad("push.items.invalid", "items", f"Show at most {ITEMS_MAX} goods.")
+        out.add("push.items.invalid", "items", f"Show at most {ITEMS_MAX} goods.")
     return out
 
 
