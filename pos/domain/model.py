@@ -1,35 +1,22 @@
 """The shop's nouns: stores, staff, verifiers, campaigns, vouchers, redemptions.
 
 Plain frozen dataclasses, no I/O. Money is an integer number of cents (fen); times are timezone-aware
-UTC. ``to_dict``/``from_dict`` give the JSON shape used by fixtures, the catalog and the API.
+UTC. ``to_dict``/``from_dict`` (:class:`~pos.domain.records.Record`, read off the fields) give the JSON
+shape used by fixtures, the catalog and the API.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
 from functools import lru_cache
-from typing import Any, overload
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from pos.domain.records import Record, format_time, parse_time
 
-def parse_time(value: str | datetime) -> datetime:
-    """ISO 8601 to an aware UTC datetime; a naive value is taken as UTC."""
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
-@overload
-def format_time(value: datetime) -> str: ...
-@overload
-def format_time(value: None) -> None: ...
-def format_time(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+__all__ = ["format_time", "parse_time"]  # the time helpers, where the nouns' users have always found them
 
 
 @lru_cache(maxsize=1)
@@ -130,7 +117,7 @@ JD_RULE_CODES = {RuleMode.ITEMS_OFF: 6, RuleMode.PRICE_FOR_ITEMS: 13, RuleMode.I
 
 
 @dataclass(frozen=True, slots=True)
-class OrderRule:
+class OrderRule(Record):
     """One order rule. Units per mode: items_off quota=M items, rate=N items; price_for_items quota=M in
     cents, rate=N items; items_tenths quota=M items, rate=N tenths x10 (8.5 tenths = 85); spend_off_gift
     quota=M in cents, minus and plus in cents, gift a gift SKU of the promotion."""
@@ -142,14 +129,6 @@ class OrderRule:
     plus: int | None = None
     gift: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"mode": str(self.mode), "quota": self.quota, "rate": self.rate, "minus": self.minus,
-                "plus": self.plus, "gift": self.gift}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> OrderRule:
-        return cls(RuleMode(d["mode"]), int(d["quota"]), d.get("rate"), d.get("minus"), d.get("plus"), d.get("gift"))
-
 
 class Bind(StrEnum):
     MAIN = "main"  # JD bind_type 1
@@ -157,7 +136,7 @@ class Bind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class PromoSku:
+class PromoSku(Record):
     """A SKU taking part in a promotion: its list price, its promotion price, and for bundles its place
     (``seq`` 1-7), for gifts how many are given (``num`` 1-3). Prices in cents, to 0.10 yuan."""
 
@@ -168,18 +147,9 @@ class PromoSku:
     num: int | None = None
     bind: Bind = Bind.MAIN
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"sku": self.sku, "price": self.price, "promo_price": self.promo_price, "seq": self.seq,
-                "num": self.num, "bind": str(self.bind)}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> PromoSku:
-        return cls(str(d["sku"]), int(d["price"]), d.get("promo_price"), d.get("seq"), d.get("num"),
-                   Bind(d.get("bind", "main")))
-
 
 @dataclass(frozen=True, slots=True)
-class PurchaseLimits:
+class PurchaseLimits(Record):
     """JD activity mode of a single-item or gift promotion; 0 means no limit.
 
     ``total``: promoted units in all (num_bound); ``one_only``: one unit per order (freq_bound);
@@ -189,15 +159,6 @@ class PurchaseLimits:
     one_only: bool = False
     per_order_max: int = 0
     per_order_min: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"total": self.total, "one_only": self.one_only, "per_order_max": self.per_order_max,
-                "per_order_min": self.per_order_min}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> PurchaseLimits:
-        return cls(int(d.get("total") or 0), bool(d.get("one_only", False)), int(d.get("per_order_max") or 0),
-                   int(d.get("per_order_min") or 0))
 
 
 class PerCustomer(StrEnum):
@@ -222,7 +183,7 @@ class Staff:
 
 
 @dataclass(frozen=True, slots=True)
-class Verifier:
+class Verifier(Record):
     """A staff member's right to verify vouchers: in every store, or only in the listed ones."""
 
     staff_id: str
@@ -233,16 +194,9 @@ class Verifier:
     def may_verify_at(self, store_id: str) -> bool:
         return self.active and (self.all_stores or store_id in self.stores)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"staff_id": self.staff_id, "all_stores": self.all_stores, "stores": sorted(self.stores), "active": self.active}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Verifier:
-        return cls(d["staff_id"], bool(d.get("all_stores", False)), frozenset(d.get("stores") or ()), bool(d.get("active", True)))
-
 
 @dataclass(frozen=True, slots=True)
-class Validity:
+class Validity(Record):
     """When a voucher may be used: a fixed window, or ``days`` days from the moment it was claimed."""
 
     starts_at: datetime | None = None
@@ -272,7 +226,7 @@ class Validity:
 
 
 @dataclass(frozen=True, slots=True)
-class Discount:
+class Discount(Record):
     """Spend at least ``min_spend`` and get ``amount_off`` off, or ``percent_off`` % off capped at ``cap``."""
 
     amount_off: int | None = None
@@ -280,31 +234,17 @@ class Discount:
     cap: int | None = None
     min_spend: int = 0
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"amount_off": self.amount_off, "percent_off": self.percent_off, "cap": self.cap, "min_spend": self.min_spend}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Discount:
-        return cls(d.get("amount_off"), d.get("percent_off"), d.get("cap"), int(d.get("min_spend") or 0))
-
 
 @dataclass(frozen=True, slots=True)
-class OfflinePolicy:
+class OfflinePolicy(Record):
     """Whether a terminal may accept this campaign's vouchers with no network, and up to what discount."""
 
     allowed: bool = True
     max_discount: int | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"allowed": self.allowed, "max_discount": self.max_discount}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> OfflinePolicy:
-        return cls(bool(d.get("allowed", True)), d.get("max_discount"))
-
 
 @dataclass(frozen=True, slots=True)
-class Campaign:
+class Campaign(Record):
     id: str
     name: str
     begins_at: datetime
@@ -349,76 +289,6 @@ class Campaign:
     def cancel_window(self) -> timedelta:
         return timedelta(minutes=self.cancel_window_minutes)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "status": str(self.status),
-            "begins_at": format_time(self.begins_at),
-            "ends_at": format_time(self.ends_at),
-            "validity": self.validity.to_dict(),
-            "stores": None if self.stores is None else sorted(self.stores),
-            "discount": self.discount.to_dict(),
-            "quantity": self.quantity,
-            "per_customer": str(self.per_customer),
-            "offline": self.offline.to_dict(),
-            "cancel_window_minutes": self.cancel_window_minutes,
-            "timezone": self.timezone,
-            "kind": str(self.kind),
-            "slogan": self.slogan,
-            "comment": self.comment,
-            "member": int(self.member),
-            "scope": str(self.scope),
-            "skus": [s.to_dict() for s in self.skus],
-            "limits": self.limits.to_dict(),
-            "reward": self.reward,
-            "rule": self.rule.to_dict() if self.rule else None,
-            "claim_starts_at": format_time(self.claim_starts_at),
-            "claim_ends_at": format_time(self.claim_ends_at),
-            "claim_limit": str(self.claim_limit),
-            "giftable": self.giftable,
-            "merchant": self.merchant,
-            "title": self.title,
-            "conditions": self.conditions,
-            "affiliates": self.affiliates,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Campaign:
-        stores = d.get("stores")
-        return cls(
-            id=d["id"],
-            name=d["name"],
-            begins_at=parse_time(d["begins_at"]),
-            ends_at=parse_time(d["ends_at"]),
-            status=CampaignStatus(d.get("status", "active")),
-            validity=Validity.from_dict(d.get("validity") or {}),
-            stores=None if stores is None else frozenset(stores),
-            discount=Discount.from_dict(d.get("discount") or {}),
-            quantity=d.get("quantity"),
-            per_customer=PerCustomer(d.get("per_customer", "unlimited")),
-            offline=OfflinePolicy.from_dict(d.get("offline") or {}),
-            cancel_window_minutes=int(d.get("cancel_window_minutes", 60)),
-            timezone=d.get("timezone", "UTC"),
-            kind=CampaignKind(d.get("kind", "order_total")),
-            slogan=d.get("slogan") or "",
-            comment=d.get("comment") or "",
-            member=MemberLevel(int(d.get("member") or 50)),
-            scope=Scope(d.get("scope") or "all"),
-            skus=tuple(PromoSku.from_dict(s) for s in d.get("skus") or ()),
-            limits=PurchaseLimits.from_dict(d.get("limits") or {}),
-            reward=d.get("reward"),
-            rule=OrderRule.from_dict(d["rule"]) if d.get("rule") else None,
-            claim_starts_at=parse_time(d["claim_starts_at"]) if d.get("claim_starts_at") else None,
-            claim_ends_at=parse_time(d["claim_ends_at"]) if d.get("claim_ends_at") else None,
-            claim_limit=PerCustomer(d.get("claim_limit") or "unlimited"),
-            giftable=bool(d.get("giftable", False)),
-            merchant=d.get("merchant") or "",
-            title=d.get("title") or "",
-            conditions=d.get("conditions") or "",
-            affiliates=bool(d.get("affiliates", False)),
-        )
-
 
 class VoucherStatus(StrEnum):
     ISSUED = "issued"
@@ -437,7 +307,7 @@ class Voucher:
 
 
 @dataclass(frozen=True, slots=True)
-class Redemption:
+class Redemption(Record):
     nonce: str
     code: str
     campaign_id: str
@@ -451,35 +321,4 @@ class Redemption:
     mode: str = "online"
     cancelled_at: datetime | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "nonce": self.nonce,
-            "code": self.code,
-            "campaign_id": self.campaign_id,
-            "store_id": self.store_id,
-            "staff_id": self.staff_id,
-            "terminal_id": self.terminal_id,
-            "redeemed_at": format_time(self.redeemed_at),
-            "amount": self.amount,
-            "discount": self.discount,
-            "customer_id": self.customer_id,
-            "mode": self.mode,
-            "cancelled_at": format_time(self.cancelled_at),
-        }
 
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Redemption:
-        return cls(
-            nonce=d["nonce"],
-            code=d["code"],
-            campaign_id=d["campaign_id"],
-            store_id=d["store_id"],
-            staff_id=d["staff_id"],
-            redeemed_at=parse_time(d["redeemed_at"]),
-            discount=int(d.get("discount") or 0),
-            amount=d.get("amount"),
-            customer_id=d.get("customer_id"),
-            terminal_id=d.get("terminal_id"),
-            mode=d.get("mode", "online"),
-            cancelled_at=parse_time(d["cancelled_at"]) if d.get("cancelled_at") else None,
-        )

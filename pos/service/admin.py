@@ -83,7 +83,7 @@ def voucher_payload(db: Db, code: str) -> str:
     ).fetchone()
     if row is None:
         raise KeyError(code)
-    campaign = Campaign.from_dict(json.loads(row[3]))
+    campaign = Campaign.from_json(row[3])
     _, until = campaign.validity.window(parse_time(row[2]) if row[2] else None)
     kid, key = signing_key(db)
     return qr.sign(key, kid, qr.Claims(code, row[0], row[1], until))
@@ -218,7 +218,7 @@ def issue_vouchers(db: Db, campaign_id: str, *, count: int = 1, codes: Iterable[
         row = db.execute("SELECT body FROM campaigns WHERE id=?", (campaign_id,)).fetchone()
         if row is None:
             raise FixtureError(f"no campaign {campaign_id!r}")
-        campaign = Campaign.from_dict(json.loads(row[0]))
+        campaign = Campaign.from_json(row[0])
         try:
             wanted = [normalise(c) for c in codes] if codes is not None else None
         except ValueError as exc:
@@ -294,7 +294,7 @@ def give_voucher(db: Db, code: str, to_customer: str, *, now: datetime, actor: s
                           "WHERE v.code=?", (code,)).fetchone()
     if row is None:
         raise ClaimError("voucher.non.exist", f"No voucher {code}.")
-    campaign = Campaign.from_dict(json.loads(row[2]))
+    campaign = Campaign.from_json(row[2])
     if not campaign.giftable:
         raise ClaimError("voucher.gift.not_allowed", f"Vouchers of {campaign.id} cannot be given to a friend.")
     if row[1] != "issued" or db.conn.execute("SELECT 1 FROM redemptions WHERE code=? AND cancelled_at IS NULL",

@@ -121,7 +121,7 @@ def order_buyers(db: Db, orders: list[str], now: datetime) -> dict[str, Any]:
 # -- scheduling -------------------------------------------------------------------------------------------
 def _campaign(db: Db, campaign_id: str) -> Campaign | None:
     row = db.conn.execute("SELECT body FROM campaigns WHERE id=?", (campaign_id,)).fetchone()
-    return Campaign.from_dict(json.loads(row[0])) if row else None
+    return Campaign.from_json(row[0]) if row else None
 
 
 def parse_request(body: dict[str, Any]) -> PushRequest:

@@ -87,7 +87,7 @@ class SqlCatalog:
         cached = self._campaigns.get(campaign_id)
         if cached and cached[0] == row[0]:
             return cached[1]
-        campaign = Campaign.from_dict(json.loads(row[1]))
+        campaign = Campaign.from_json(row[1])
         self._campaigns[campaign_id] = (row[0], campaign)
         return campaign
 

@@ -213,7 +213,7 @@ class LocalDB:
         row = self.conn.execute("SELECT body FROM campaigns WHERE id=?", (campaign_id,)).fetchone()
         if row is None:
             return None
-        campaign = self._campaigns[campaign_id] = Campaign.from_dict(json.loads(row[0]))
+        campaign = self._campaigns[campaign_id] = Campaign.from_json(row[0])
         return campaign
 
     def verifier(self, staff_id: str) -> Verifier | None:
