@@ -180,6 +180,16 @@ def _store_zones(kind: str) -> Callable[[Db], None]:
     return run
 
 
+def _lookup(text: str) -> Callable[[Db], None]:
+    def run(db: Db) -> None:
+        _add_column("vouchers", "revocation", text)(db)
+        _add_column("conflicts", "resolved_by", text)(db)
+        _add_column("conflicts", "resolution", text)(db)
+        db.execute("CREATE INDEX IF NOT EXISTS redemptions_undone ON redemptions(code) WHERE cancelled_at IS NOT NULL")
+        db.execute("CREATE INDEX IF NOT EXISTS conflicts_code ON conflicts(code)")
+    return run
+
+
 STEPS: tuple[Step, ...] = (
     Step(1, "baseline", SQLITE_BASELINE, POSTGRES_BASELINE),
     Step(2, "vouchers.affiliate_id", _add_column("vouchers", "affiliate_id", "TEXT"),
@@ -195,6 +205,10 @@ STEPS: tuple[Step, ...] = (
          "last_failed_at timestamptz NOT NULL)"),
     # a campaign's last rejection (its reason, who, when) as JSON: shown in the back office, never sent to tills
     Step(5, "campaigns.rejection", _add_column("campaigns", "rejection", "TEXT"), _add_column("campaigns", "rejection", "text")),
+    # the back office: a voucher's revocation (its reason, who, when) as JSON, never sent to tills; who settled a
+    # conflict and their note; a voucher's history read on indexes: its undone redemptions (few: a partial index
+    # that a new redemption never touches) and its conflicts
+    Step(6, "vouchers.revocation, conflicts.resolved_by", _lookup("TEXT"), _lookup("text")),
 )
 LATEST = STEPS[-1].version
 

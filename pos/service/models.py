@@ -208,6 +208,23 @@ class PinBody(Strict):
         description="The new PIN: 4 to 8 digits, a manager's 6 to 8; never stored, logged or audited.")
 
 
+class StaffUpdateBody(Strict):
+    name: Annotated[str, Field(max_length=200)]
+    role: Literal["cashier", "manager"]
+    pin: Annotated[str, Field(min_length=1, max_length=16)] | None = Field(
+        None, description="A new PIN (needed to make a cashier a manager: 6 to 8 digits); never stored, logged or audited.")
+
+
+class RevokeBody(Strict):
+    reason: Annotated[str, Field(max_length=2000)] = Field(
+        description="Why the voucher is withdrawn: 1 to 200 characters, kept with it and in the audit.")
+
+
+class SettleBody(Strict):
+    note: Annotated[str, Field(max_length=2000)] | None = Field(
+        None, description="How the conflict was settled: at most 200 characters, kept with it and in the audit.")
+
+
 class ClockAnchor(Strict):
     contact_at: Moment = Field(description="The service's time at the terminal's last successful catalog pull.")
     elapsed: Annotated[float, Field(ge=0, le=10**9)] | None = Field(

@@ -165,3 +165,81 @@ def issue(db: Db, terminal: Terminal, manager: StaffSession, campaign_id: str, *
     except FixtureError as exc:
         raise ServiceError(422, "vouchers.refused", str(exc)) from exc
     return {"campaign_id": campaign_id, "vouchers": [{"code": c, "payload": voucher_payload(db, c)} for c in codes]}
+
+
+# -- editing a member of staff ----------------------------------------------------------------------
+NAME_MAX = 40
+
+
+def _refused(manager: StaffSession, terminal: Terminal, staff_id: str) -> dict[str, Any]:
+    return {"action": "staff.refused", "actor": manager.staff_id, "terminal": terminal, "subject": staff_id}
+
+
+def _keeps_a_manager(db: Db, manager: StaffSession, terminal: Terminal, staff_id: str) -> None:
+    """Refuse what would leave the shop without an active manager (nobody could then run the back office)."""
+    db.lock("staff:managers")  # two managers taking each other's role at once: one of them stays
+    (others,) = db.conn.execute("SELECT count(*) FROM staff WHERE role='manager' AND active AND id != ?",
+                                (staff_id,)).fetchone()
+    if not others:
+        raise ServiceError(409, "staff.last_manager", f"{staff_id} is the only active manager: make another member of "
+                                                      "staff a manager first.", _refused(manager, terminal, staff_id))
+
+
+def _not_self(manager: StaffSession, terminal: Terminal, staff_id: str, what: str) -> None:
+    if staff_id == manager.staff_id:
+        raise ServiceError(409, "staff.self", f"You cannot {what} yourself: ask another manager.",
+                           _refused(manager, terminal, staff_id))
+
+
+def update_staff(db: Db, terminal: Terminal, manager: StaffSession, staff_id: str, *, name: str, role: str,
+                 pin: str | None, pin_hash: str | None, now: datetime) -> dict[str, Any]:
+    """Change a member of staff's name and role. Making a cashier a manager needs a new PIN (a manager's is 6 to 8
+    digits: ``pin_hash`` made off the writer); a change of role ends their open sessions, which carry the old one.
+    Nobody changes their own role, and the last active manager stays one."""
+    old_role, _, _ = _member(db, manager, terminal, staff_id)
+    refused = _refused(manager, terminal, staff_id)
+    if not name.strip() or len(name.strip()) > NAME_MAX:
+        raise ServiceError(422, "staff.name.invalid", f"The name must be 1 to {NAME_MAX} characters.", refused)
+    if role not in ("cashier", "manager"):
+        raise ServiceError(422, "staff.role.invalid", "The role is cashier or manager.", refused)
+    if role != old_role:
+        _not_self(manager, terminal, staff_id, "change the role of")
+        if old_role == "manager":
+            _keeps_a_manager(db, manager, terminal, staff_id)
+    if role == "manager" and old_role != "manager" and not pin:
+        raise ServiceError(422, "staff.pin.required", "A new manager needs a new PIN of 6 to 8 digits.", refused)
+    if pin:
+        try:
+            check_pin_rules(pin, role)
+        except PinError as exc:
+            raise ServiceError(422, exc.code, exc.message, refused) from exc
+    row = db.conn.execute("SELECT name FROM staff WHERE id=?", (staff_id,)).fetchone()
+    db.conn.execute("UPDATE staff SET name=?, role=?, version=? WHERE id=?",
+                    (name.strip(), role, db.next_versions(), staff_id))
+    if pin and pin_hash:
+        db.conn.execute("UPDATE staff SET pin_hash=?, failed_logins=0, last_failed_at=NULL WHERE id=?",
+                        (pin_hash, staff_id))
+    if role != old_role:
+        db.conn.execute("DELETE FROM sessions WHERE staff_id=?", (staff_id,))
+    audit(db, now, "staff.update", actor=manager.staff_id, terminal=terminal, subject=staff_id,
+          before={"name": row[0], "role": old_role}, after={"name": name.strip(), "role": role}, new_pin=bool(pin))
+    return {"id": staff_id, "name": name.strip(), "role": role}
+
+
+def set_active(db: Db, terminal: Terminal, manager: StaffSession, staff_id: str, active: bool,
+               now: datetime) -> dict[str, Any]:
+    """Deactivate a member of staff (they cannot log in at the service at once, nor at a till after its next
+    catalog pull; their open sessions end) or take them back. Nobody deactivates themselves or the last active
+    manager."""
+    role, _, _ = _member(db, manager, terminal, staff_id)
+    (was,) = db.conn.execute("SELECT active FROM staff WHERE id=?", (staff_id,)).fetchone()
+    if bool(was) != active:
+        if not active:
+            _not_self(manager, terminal, staff_id, "deactivate")
+            if role == "manager":
+                _keeps_a_manager(db, manager, terminal, staff_id)
+            db.conn.execute("DELETE FROM sessions WHERE staff_id=?", (staff_id,))
+        db.conn.execute("UPDATE staff SET active=?, version=? WHERE id=?", (active, db.next_versions(), staff_id))
+        audit(db, now, "staff.reactivate" if active else "staff.deactivate", actor=manager.staff_id, terminal=terminal,
+              subject=staff_id, role=role)
+    return {"id": staff_id, "active": active}

@@ -274,3 +274,41 @@ class Endpoint:
 
     def set_store_zone(self, session: str, store_id: str, timezone: str) -> dict[str, Any]:
         return self._json("PUT", f"/v1/stores/{store_id}/timezone", headers=self._as(session), json={"timezone": timezone})
+
+    # -- a voucher looked up (any member of staff), revoked or printed again (a manager) -------------------
+    def voucher(self, session: str, code: str) -> dict[str, Any]:
+        """One voucher's status, campaign and history; ``actions`` are what this session may do with it."""
+        return self._json("GET", f"/v1/vouchers/{code}", headers=self._as(session))
+
+    def revoke_voucher(self, session: str, code: str, reason: str) -> dict[str, Any]:
+        return self._json("POST", f"/v1/vouchers/{code}/revoke", headers=self._as(session), json={"reason": reason})
+
+    def print_voucher(self, session: str, code: str) -> tuple[bytes, str]:
+        """A voucher's QR image (PNG) and its printable sheet (HTML), to print it again."""
+        import base64
+
+        answer = self._json("POST", f"/v1/vouchers/{code}/print", headers=self._as(session))
+        try:
+            return base64.b64decode(answer["png"], validate=True), str(answer["html"])
+        except (KeyError, ValueError) as exc:
+            raise UnknownOutcome(f"the service's answer to printing {code} has no image: {exc}") from exc
+
+    # -- staff: edit, deactivate, reactivate (a manager's session) --------------------------------------
+    def update_staff(self, session: str, staff_id: str, *, name: str, role: str, pin: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"name": name, "role": role}
+        if pin:
+            body["pin"] = pin
+        return self._json("PUT", f"/v1/staff/{staff_id}", headers=self._as(session), json=body)
+
+    def set_staff_active(self, session: str, staff_id: str, active: bool) -> dict[str, Any]:
+        step = "reactivate" if active else "deactivate"
+        return self._json("POST", f"/v1/staff/{staff_id}/{step}", headers=self._as(session))
+
+    # -- conflicts of uploads (a manager's session) ------------------------------------------------------
+    def conflicts(self, session: str, *, state: str = "open", limit: int = 200) -> dict[str, Any]:
+        """``{"items": [...], "open": n}``: conflicts newest first, ``open``, ``settled`` or ``all``."""
+        return self._json("GET", "/v1/conflicts", headers=self._as(session), params={"state": state, "limit": limit})
+
+    def settle_conflict(self, session: str, conflict_id: int, note: str = "") -> dict[str, Any]:
+        return self._json("POST", f"/v1/conflicts/{conflict_id}/settle", headers=self._as(session),
+                          json={"note": note} if note else None)
