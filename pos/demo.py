@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import random
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -47,38 +47,8 @@ def demo_fixture(now: datetime | None = None) -> tuple[dict[str, Any], dict[str,
         "verifiers": [{"staff_id": "alice", "stores": ["S001"]},
                       {"staff_id": "dan", "stores": ["S002"]},
                       {"staff_id": "carol", "all_stores": True}],
-        "campaigns": [
-            {"id": "SPRING", "name": "Spring 30 off", "begins_at": t(-timedelta(days=1)), "ends_at": t(timedelta(days=60)),
-             "validity": {"starts_at": t(-timedelta(days=1)), "ends_at": t(timedelta(days=30))},
-             "discount": {"min_spend": 50000, "amount_off": 3000},
-             "offline": {"allowed": True, "max_discount": 5000}, "cancel_window_minutes": 60},
-            {"id": "VIP5", "name": "VIP 5% off", "begins_at": t(-timedelta(days=1)), "ends_at": t(timedelta(days=60)),
-             "validity": {"days": 7}, "stores": ["S001"], "discount": {"percent_off": 5, "cap": 30000},
-             "per_customer": "once", "offline": {"allowed": False}},
-            {"id": "OLD", "name": "Last winter", "begins_at": t(-timedelta(days=90)), "ends_at": t(timedelta(days=60)),
-             "validity": {"starts_at": t(-timedelta(days=90)), "ends_at": t(-timedelta(days=1))},
-             "discount": {"amount_off": 1000}},
-            {"id": "STATION", "name": "Station opening", "begins_at": t(-timedelta(days=1)),
-             "ends_at": t(timedelta(days=60)), "stores": ["S002"], "discount": {"amount_off": 500},
-             "validity": {"starts_at": t(-timedelta(days=1)), "ends_at": t(timedelta(days=30))}},
-            {"id": "SUMMER", "name": "Summer preview", "begins_at": t(-timedelta(days=1)), "ends_at": t(timedelta(days=90)),
-             "validity": {"starts_at": t(timedelta(days=30)), "ends_at": t(timedelta(days=60))},
-             "discount": {"amount_off": 800}},
-            {"id": "BUY5", "name": "Buy 5 get 1", "begins_at": t(-timedelta(days=1)), "ends_at": t(timedelta(days=30)),
-             "rule": {"mode": "items_off", "quota": 5, "rate": 1}, "slogan": "Five for the price of four",
-             "merchant": "Riverside", "title": "Buy 5, 1 free", "affiliates": True, "status": "active"},
-        ],
-        "customers": [
-            {"id": "cust-42", "name": "Mei Lin", "email": "mei@example.com", "email_verified": True, "member": 62,
-             "followed_at": t(-timedelta(days=40))},
-            {"id": "cust-7", "name": "Jun Ho", "email": "jun@example.com", "email_verified": True,
-             "followed_at": t(-timedelta(days=3))},
-            {"id": "cust-9", "name": "Ana Ruiz", "email": "ana@example.com", "email_verified": False,
-             "followed_at": t(-timedelta(days=5))},
-            {"id": "cust-11", "name": "Tom Berg", "email": "tom@example.com", "email_verified": True, "opted_out": True,
-             "followed_at": t(-timedelta(days=8))},
-            {"id": "cust-13", "name": "Sara Kim", "email": "sara@example.com", "email_verified": True},
-        ],
+        "campaigns": _demo_campaigns(t),
+        "customers": _demo_customers(t),
         "orders": [
             {"order_no": "262749754", "customer_id": "cust-13", "amount": 12900, "ordered_at": t(-timedelta(days=2))},
             {"order_no": "262749886", "customer_id": "cust-42", "amount": 5600, "ordered_at": t(-timedelta(days=20))},
@@ -99,6 +69,46 @@ def demo_fixture(now: datetime | None = None) -> tuple[dict[str, Any], dict[str,
         "terminals": [{"id": tid, "store_id": tid.split("-")[0], "token": tok} for tid, tok in TOKENS.items()],
     }
     return fixture, codes
+
+
+def _demo_campaigns(t: Callable[[timedelta], str]) -> list[dict[str, Any]]:
+    """Six campaigns: money off with an offline limit, a VIP percentage, expired, one store only, not yet valid,
+    an order rule shared with affiliates."""
+    return [
+        {"id": "SPRING", "name": "Spring 30 off", "begins_at": t(-timedelta(days=1)), "ends_at": t(timedelta(days=60)),
+         "validity": {"starts_at": t(-timedelta(days=1)), "ends_at": t(timedelta(days=30))},
+         "discount": {"min_spend": 50000, "amount_off": 3000},
+         "offline": {"allowed": True, "max_discount": 5000}, "cancel_window_minutes": 60},
+        {"id": "VIP5", "name": "VIP 5% off", "begins_at": t(-timedelta(days=1)), "ends_at": t(timedelta(days=60)),
+         "validity": {"days": 7}, "stores": ["S001"], "discount": {"percent_off": 5, "cap": 30000},
+         "per_customer": "once", "offline": {"allowed": False}},
+        {"id": "OLD", "name": "Last winter", "begins_at": t(-timedelta(days=90)), "ends_at": t(timedelta(days=60)),
+         "validity": {"starts_at": t(-timedelta(days=90)), "ends_at": t(-timedelta(days=1))},
+         "discount": {"amount_off": 1000}},
+        {"id": "STATION", "name": "Station opening", "begins_at": t(-timedelta(days=1)),
+         "ends_at": t(timedelta(days=60)), "stores": ["S002"], "discount": {"amount_off": 500},
+         "validity": {"starts_at": t(-timedelta(days=1)), "ends_at": t(timedelta(days=30))}},
+        {"id": "SUMMER", "name": "Summer preview", "begins_at": t(-timedelta(days=1)), "ends_at": t(timedelta(days=90)),
+         "validity": {"starts_at": t(timedelta(days=30)), "ends_at": t(timedelta(days=60))},
+         "discount": {"amount_off": 800}},
+        {"id": "BUY5", "name": "Buy 5 get 1", "begins_at": t(-timedelta(days=1)), "ends_at": t(timedelta(days=30)),
+         "rule": {"mode": "items_off", "quota": 5, "rate": 1}, "slogan": "Five for the price of four",
+         "merchant": "Riverside", "title": "Buy 5, 1 free", "affiliates": True, "status": "active"},
+    ]
+
+
+def _demo_customers(t: Callable[[timedelta], str]) -> list[dict[str, Any]]:
+    return [
+        {"id": "cust-42", "name": "Mei Lin", "email": "mei@example.com", "email_verified": True, "member": 62,
+         "followed_at": t(-timedelta(days=40))},
+        {"id": "cust-7", "name": "Jun Ho", "email": "jun@example.com", "email_verified": True,
+         "followed_at": t(-timedelta(days=3))},
+        {"id": "cust-9", "name": "Ana Ruiz", "email": "ana@example.com", "email_verified": False,
+         "followed_at": t(-timedelta(days=5))},
+        {"id": "cust-11", "name": "Tom Berg", "email": "tom@example.com", "email_verified": True, "opted_out": True,
+         "followed_at": t(-timedelta(days=8))},
+        {"id": "cust-13", "name": "Sara Kim", "email": "sara@example.com", "email_verified": True},
+    ]
 
 
 def _verdict_table(title: str) -> Table:
@@ -272,8 +282,71 @@ def run_demo(workdir: Path, *, port: int = 0, postgres: bool = False, language: 
         return _walk(workdir, service_db, extra, port)
 
 
+Step = tuple[str, str, str, int | None, str]  # what the case is, the input, who scans, the basket, the verdict expected
+
+
+class _Tour:
+    """The scripted walk's counter and what it has printed: each case's verdict against the one expected."""
+
+    def __init__(self, console: Console, counter: Any) -> None:
+        self.console, self.counter = console, counter
+        self.failures = 0
+
+    def cases(self, title: str, steps: list[Step]) -> None:
+        """Scan each case, print the table, then tell the journal the verdicts are on the screen."""
+        from pos.tui.i18n import _ as say
+        from pos.tui.i18n import language, verdict_sentence
+
+        table = _verdict_table(title)
+        shown: list[int] = []
+        for label, raw, staff, amount, expected in steps:
+            decision = self.counter.decide(raw, staff, amount)
+            shown.append(decision.entry)
+            verdict: Verdict = decision.verdict
+            good = str(verdict.reason) == expected
+            self.failures += not good
+            style = "green" if verdict.accepted else "red"
+            word = (f"{say('ACCEPTED')} {say('{amount} off', amount=money(verdict.discount))}" if verdict.accepted
+                    else say("REFUSED"))
+            reads = verdict.message if language() == "en" else verdict_sentence(verdict)
+            table.add_row(label, f"[{style}]{word}[/]\n{verdict.reason}",
+                          reads + ("" if good else "  [bold red]" + say("(expected {expected})", expected=expected)))
+        self.console.print(table)
+        for entry in shown:
+            self.counter.shown(entry)
+
+
+def _online_steps(codes: dict[str, str], vip_qr: str, forged: str) -> list[Step]:
+    from pos.tui.i18n import _ as say
+
+    typo = codes["spring2"][:-1] + ("X" if codes["spring2"][-1] != "X" else "Y")
+    return [
+        (say("Spring voucher, basket 620.00"), codes["spring"], "alice", 62000, "ok"),
+        (say("The same voucher again"), codes["spring"], "alice", 62000, "already_redeemed"),
+        (say("VIP voucher as a signed QR code"), vip_qr, "alice", 12000, "ok"),
+        (say("That QR code, altered"), forged, "alice", 12000, "forged"),
+        (say("A typo in a code"), typo, "alice", None, "malformed"),
+        (say("Spring voucher, basket only 120.00"), codes["spring2"], "alice", 12000, "rules_not_met"),
+        (say("Last winter's voucher"), codes["expired"], "alice", None, "expired"),
+        (say("Summer voucher, not valid yet"), codes["future"], "alice", None, "not_yet_valid"),
+        (say("A Station Road voucher here"), codes["station"], "alice", None, "store_not_allowed"),
+        (say("A withdrawn voucher"), codes["revoked"], "alice", 62000, "revoked"),
+        (say("Bob (a cashier, not a verifier) scans one"), codes["spring3"], "bob", 62000, "staff_not_verifier"),
+        (say("The customer's second VIP voucher"), codes["vip2"], "alice", 10000, "limit_reached"),
+    ]
+
+
+def _offline_steps(codes: dict[str, str]) -> list[Step]:
+    from pos.tui.i18n import _ as say
+
+    return [
+        (say("Spring voucher, basket 550.00"), codes["spring3"], "alice", 55000, "ok"),
+        (say("The same voucher again"), codes["spring3"], "alice", 55000, "already_redeemed"),
+        (say("VIP voucher (needs the network)"), codes["vip3"], "alice", 10000, "offline_not_allowed"),
+    ]
+
+
 def _walk(workdir: Path, service_db: str, extra: list[str], port: int) -> int:
-    from pos.service.engine import describe
     from pos.terminal.config import TerminalConfig, write
     from pos.terminal.counter import Counter
     from pos.terminal.endpoint import Endpoint
@@ -281,11 +354,9 @@ def _walk(workdir: Path, service_db: str, extra: list[str], port: int) -> int:
     from pos.terminal.sync import sync
     from pos.testing.process import ServiceProcess
     from pos.tui.i18n import _ as say
-    from pos.tui.i18n import language, verdict_sentence
 
     console = Console()
     codes, vip_qr, forged = _prepare(workdir, service_db)
-
     service = ServiceProcess(service_db, port, log=workdir / "service.log", extra=extra)
     try:
         console.rule("[bold]pos demo")
@@ -299,61 +370,12 @@ def _walk(workdir: Path, service_db: str, extra: list[str], port: int) -> int:
         counter = Counter(local, endpoint, store_id="S001", terminal_id="S001-T1")
         report = sync(local, endpoint, "S001")
         console.print(say("Terminal S001-T1 (store S001 Riverside) pulled {n} catalog rows.", n=report.pulled) + "\n")
-
-        steps: list[tuple[str, str, str, int | None, str]] = [
-            (say("Spring voucher, basket 620.00"), codes["spring"], "alice", 62000, "ok"),
-            (say("The same voucher again"), codes["spring"], "alice", 62000, "already_redeemed"),
-            (say("VIP voucher as a signed QR code"), vip_qr, "alice", 12000, "ok"),
-            (say("That QR code, altered"), forged, "alice", 12000, "forged"),
-            (say("A typo in a code"), codes["spring2"][:-1] + ("X" if codes["spring2"][-1] != "X" else "Y"), "alice", None,
-             "malformed"),
-            (say("Spring voucher, basket only 120.00"), codes["spring2"], "alice", 12000, "rules_not_met"),
-            (say("Last winter's voucher"), codes["expired"], "alice", None, "expired"),
-            (say("Summer voucher, not valid yet"), codes["future"], "alice", None, "not_yet_valid"),
-            (say("A Station Road voucher here"), codes["station"], "alice", None, "store_not_allowed"),
-            (say("A withdrawn voucher"), codes["revoked"], "alice", 62000, "revoked"),
-            (say("Bob (a cashier, not a verifier) scans one"), codes["spring3"], "bob", 62000, "staff_not_verifier"),
-            (say("The customer's second VIP voucher"), codes["vip2"], "alice", 10000, "limit_reached"),
-        ]
-        table = _verdict_table(say("At the counter, online"))
-        failures = 0
-
-        def row(label: str, raw: str, verdict: Verdict, expected: str) -> None:
-            nonlocal failures
-            good = str(verdict.reason) == expected
-            failures += not good
-            style = "green" if verdict.accepted else "red"
-            word = (f"{say('ACCEPTED')} {say('{amount} off', amount=money(verdict.discount))}" if verdict.accepted
-                    else say("REFUSED"))
-            reads = verdict.message if language() == "en" else verdict_sentence(verdict)
-            table.add_row(label, f"[{style}]{word}[/]\n{verdict.reason}",
-                          reads + ("" if good else "  [bold red]" + say("(expected {expected})", expected=expected)))
-
-        printed: list[int] = []  # journal entries whose verdict is on the screen once the table is printed
-
-        def scan(raw: str, staff: str, amount: int | None) -> Verdict:
-            decision = counter.decide(raw, staff, amount)
-            printed.append(decision.entry)
-            return decision.verdict
-
-        for label, raw, staff, amount, expected in steps:
-            row(label, raw, scan(raw, staff, amount), expected)
-        console.print(table)
-        for entry in printed:
-            counter.shown(entry)
+        tour = _Tour(console, counter)
+        tour.cases(say("At the counter, online"), _online_steps(codes, vip_qr, forged))
 
         console.print(f"\n[bold]{say('The network goes down')}[/] {say('(the service is stopped).')}")
         service.stop()
-        table = offline = _verdict_table(say("At the counter, offline"))
-        for label, raw, staff, amount, expected in [
-            (say("Spring voucher, basket 550.00"), codes["spring3"], "alice", 55000, "ok"),
-            (say("The same voucher again"), codes["spring3"], "alice", 55000, "already_redeemed"),
-            (say("VIP voucher (needs the network)"), codes["vip3"], "alice", 10000, "offline_not_allowed"),
-        ]:
-            row(label, raw, scan(raw, staff, amount), expected)
-        console.print(offline)
-        for entry in printed:
-            counter.shown(entry)
+        tour.cases(say("At the counter, offline"), _offline_steps(codes))
         console.print(say("Outbox: {n} redemption(s) waiting.", n=local.pending_count()))
 
         console.print(f"\n[bold]{say('The network is back')}[/]: pos sync.")
@@ -361,7 +383,7 @@ def _walk(workdir: Path, service_db: str, extra: list[str], port: int) -> int:
         report = sync(local, endpoint, "S001")
         console.print(say("Uploaded: {results}; conflicts: {n}; outbox now {left}.", results=dict(report.results),
                           n=len(report.conflicts), left=local.pending_count()))
-        failures += report.results.get("accepted", 0) != 1 or bool(report.conflicts)
+        tour.failures += report.results.get("accepted", 0) != 1 or bool(report.conflicts)
         undo = counter.cancel(codes["spring"], "alice")
         console.print(say("Undo of {code} inside the 60-minute window: done.", code=display(undo.code)))
         service.stop()
@@ -369,6 +391,14 @@ def _walk(workdir: Path, service_db: str, extra: list[str], port: int) -> int:
         local.close()
     finally:
         service.stop()
+    return _closing(console, workdir, service_db, extra, codes, tour.failures)
+
+
+def _closing(console: Console, workdir: Path, service_db: str, extra: list[str], codes: dict[str, str],
+             failures: int) -> int:
+    """Where the files are and how to try it by hand; the exit status says whether every case went as expected."""
+    from pos.service.engine import describe
+    from pos.tui.i18n import _ as say
 
     console.rule()
     pos = pos_command()
