@@ -10,7 +10,8 @@ import hashlib
 import json
 import secrets
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
@@ -106,100 +107,125 @@ def _need(entry: dict[str, Any], section: str, *fields: str) -> None:
 
 
 def load_fixture(db: Db, data: dict[str, Any], *, now: datetime | None = None) -> dict[str, int]:
-    """Upsert stores, staff, verifiers, campaigns, vouchers and terminals; returns counts loaded.
-
-    Runs in one transaction: a bad entry anywhere loads nothing.
-    """
-    now = now or datetime.now(UTC)
-    known = {"stores", "staff", "verifiers", "campaigns", "vouchers", "terminals", "customers", "orders"}
-    unknown = set(data) - known - {"timezone"}
+    """Upsert stores, staff, verifiers, campaigns, customers, orders, vouchers and terminals (in that order, so
+    each may name what came before); returns counts loaded. Runs in one transaction: a bad entry anywhere loads
+    nothing."""
+    unknown = set(data) - set(_SECTIONS) - {"timezone"}
     if unknown:
-        raise FixtureError(f"unknown section(s): {', '.join(sorted(unknown))}; expected {', '.join(sorted(known))}")
-    counts = dict.fromkeys(sorted(known), 0)
+        raise FixtureError(f"unknown section(s): {', '.join(sorted(unknown))}; expected {', '.join(sorted(_SECTIONS))}")
+    counts = dict.fromkeys(sorted(_SECTIONS), 0)
     signing_key(db)
     with db.atomic():
-        chain_zone = _zone_named(data.get("timezone", "UTC"), "timezone")  # the chain's: a store's default
-        for s in data.get("stores", []):
-            _need(s, "stores", "id", "name")
-            store_zone = _zone_named(s.get("timezone", chain_zone), f"stores: {s['id']!r} timezone")
-            db.execute("INSERT INTO stores (id, name, timezone, version) VALUES (?,?,?,?) "
-                       "ON CONFLICT (id) DO UPDATE SET name=excluded.name, timezone=excluded.timezone, "
-                       "version=excluded.version",
-                       (s["id"], s["name"], store_zone, db.next_versions()))
-            counts["stores"] += 1
-        for s in data.get("staff", []):
-            _need(s, "staff", "id", "name")
-            role = s.get("role", "cashier")
-            if role not in ("cashier", "manager"):
-                raise FixtureError(f"staff: {s['id']!r} has role {role!r}; use cashier or manager")
-            pin_hash = None
-            if "pin" in s:
-                try:
-                    pin_hash = hash_pin(str(s["pin"]), role=role)
-                except PinError as exc:
-                    raise FixtureError(f"staff: {s['id']!r}: {exc.message}") from exc
-            # a fixture without a PIN keeps the one the member of staff has
-            db.execute("INSERT INTO staff (id, name, role, active, pin_hash, version) VALUES (?,?,?,?,?,?) "
-                       "ON CONFLICT (id) DO UPDATE SET name=excluded.name, role=excluded.role, active=excluded.active, "
-                       "pin_hash=coalesce(excluded.pin_hash, staff.pin_hash), version=excluded.version",
-                       (s["id"], s["name"], role, bool(s.get("active", True)), pin_hash, db.next_versions()))
-            counts["staff"] += 1
-        for v in data.get("verifiers", []):
-            _need(v, "verifiers", "staff_id")
-            ver = Verifier.from_dict(v)
-            if not ver.all_stores and not ver.stores:
-                raise FixtureError(f"verifiers: {ver.staff_id!r} needs all_stores = true or a list of stores")
-            db.execute("INSERT INTO verifiers (staff_id, all_stores, stores, active, version) VALUES (?,?,?,?,?) "
-                       "ON CONFLICT (staff_id) DO UPDATE SET all_stores=excluded.all_stores, stores=excluded.stores, "
-                       "active=excluded.active, version=excluded.version",
-                       (ver.staff_id, ver.all_stores, json.dumps(sorted(ver.stores)), ver.active, db.next_versions()))
-            touch_staff(db, ver.staff_id)
-            audit(db, now, "verifier.grant", actor="fixture", terminal=None, subject=ver.staff_id, **ver.to_dict())
-            counts["verifiers"] += 1
-        for c in data.get("campaigns", []):
-            _need(c, "campaigns", "id", "name", "begins_at", "ends_at")
-            try:
-                campaign = Campaign.from_dict({**c, "timezone": _zone_named(c.get("timezone", chain_zone),
-                                                                           f"campaigns: {c['id']!r} timezone")})
-            except (KeyError, ValueError, TypeError) as exc:
-                raise FixtureError(f"campaigns: {c.get('id')!r}: {exc}") from exc
-            save_campaign(db, campaign)
-            audit(db, now, "campaign.load", actor="fixture", terminal=None, subject=campaign.id)
-            counts["campaigns"] += 1
-        for cu in data.get("customers", []):
-            _need(cu, "customers", "id")
-            member = int(cu.get("member", 50))
-            if member not in (50, 56, 61, 62, 105, 110):
-                raise FixtureError(f"customers: {cu['id']!r} has member level {member}; use 50, 56, 61, 62, 105 or 110")
-            db.execute("INSERT INTO customers (id, name, email, email_verified, opted_out, member, followed_at) "
-                       "VALUES (?,?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET name=excluded.name, email=excluded.email, "
-                       "email_verified=excluded.email_verified, opted_out=excluded.opted_out, member=excluded.member, "
-                       "followed_at=excluded.followed_at",
-                       (cu["id"], cu.get("name", ""), cu.get("email"), bool(cu.get("email_verified", False)),
-                        bool(cu.get("opted_out", False)), member,
-                        format_time(parse_time(cu["followed_at"])) if cu.get("followed_at") else None))
-            counts["customers"] += 1
-        for o in data.get("orders", []):
-            _need(o, "orders", "order_no", "customer_id", "ordered_at")
-            db.execute("INSERT INTO orders (order_no, customer_id, amount, ordered_at) VALUES (?,?,?,?) "
-                       "ON CONFLICT (order_no) DO UPDATE SET customer_id=excluded.customer_id, amount=excluded.amount, "
-                       "ordered_at=excluded.ordered_at",
-                       (str(o["order_no"]), o["customer_id"], int(o.get("amount", 0)),
-                        format_time(parse_time(o["ordered_at"]))))
-            counts["orders"] += 1
-        for v in data.get("vouchers", []):
-            _need(v, "vouchers", "campaign_id")
-            count = int(v.get("count", 1))
-            codes = [v["code"]] if "code" in v else None
-            issued = issue_vouchers(db, v["campaign_id"], count=count, codes=codes, customer_id=v.get("customer_id"),
-                                    claimed_at=parse_time(v["claimed_at"]) if v.get("claimed_at") else None, now=now,
-                                    affiliate_id=v.get("affiliate_id"))
-            counts["vouchers"] += len(issued)
-        for t in data.get("terminals", []):
-            _need(t, "terminals", "id", "store_id", "token")
-            add_terminal(db, t["id"], t["store_id"], token=t["token"], now=now)
-            counts["terminals"] += 1
+        at = _Loading(now or datetime.now(UTC), _zone_named(data.get("timezone", "UTC"), "timezone"))
+        for section, load in _SECTIONS.items():
+            for entry in data.get(section, []):
+                counts[section] += load(db, entry, at)
     return counts
+
+
+@dataclass(frozen=True)
+class _Loading:
+    now: datetime
+    chain_zone: str  # the chain's time zone: a store's and a campaign's default
+
+
+def _load_store(db: Db, s: dict[str, Any], at: _Loading) -> int:
+    _need(s, "stores", "id", "name")
+    store_zone = _zone_named(s.get("timezone", at.chain_zone), f"stores: {s['id']!r} timezone")
+    db.execute("INSERT INTO stores (id, name, timezone, version) VALUES (?,?,?,?) "
+               "ON CONFLICT (id) DO UPDATE SET name=excluded.name, timezone=excluded.timezone, version=excluded.version",
+               (s["id"], s["name"], store_zone, db.next_versions()))
+    return 1
+
+
+def _load_staff(db: Db, s: dict[str, Any], at: _Loading) -> int:
+    _need(s, "staff", "id", "name")
+    role = s.get("role", "cashier")
+    if role not in ("cashier", "manager"):
+        raise FixtureError(f"staff: {s['id']!r} has role {role!r}; use cashier or manager")
+    pin_hash = None
+    if "pin" in s:
+        try:
+            pin_hash = hash_pin(str(s["pin"]), role=role)
+        except PinError as exc:
+            raise FixtureError(f"staff: {s['id']!r}: {exc.message}") from exc
+    # a fixture without a PIN keeps the one the member of staff has
+    db.execute("INSERT INTO staff (id, name, role, active, pin_hash, version) VALUES (?,?,?,?,?,?) "
+               "ON CONFLICT (id) DO UPDATE SET name=excluded.name, role=excluded.role, active=excluded.active, "
+               "pin_hash=coalesce(excluded.pin_hash, staff.pin_hash), version=excluded.version",
+               (s["id"], s["name"], role, bool(s.get("active", True)), pin_hash, db.next_versions()))
+    return 1
+
+
+def _load_verifier(db: Db, v: dict[str, Any], at: _Loading) -> int:
+    _need(v, "verifiers", "staff_id")
+    ver = Verifier.from_dict(v)
+    if not ver.all_stores and not ver.stores:
+        raise FixtureError(f"verifiers: {ver.staff_id!r} needs all_stores = true or a list of stores")
+    db.execute("INSERT INTO verifiers (staff_id, all_stores, stores, active, version) VALUES (?,?,?,?,?) "
+               "ON CONFLICT (staff_id) DO UPDATE SET all_stores=excluded.all_stores, stores=excluded.stores, "
+               "active=excluded.active, version=excluded.version",
+               (ver.staff_id, ver.all_stores, json.dumps(sorted(ver.stores)), ver.active, db.next_versions()))
+    touch_staff(db, ver.staff_id)
+    audit(db, at.now, "verifier.grant", actor="fixture", terminal=None, subject=ver.staff_id, **ver.to_dict())
+    return 1
+
+
+def _load_campaign(db: Db, c: dict[str, Any], at: _Loading) -> int:
+    _need(c, "campaigns", "id", "name", "begins_at", "ends_at")
+    try:
+        campaign = Campaign.from_dict({**c, "timezone": _zone_named(c.get("timezone", at.chain_zone),
+                                                                   f"campaigns: {c['id']!r} timezone")})
+    except (KeyError, ValueError, TypeError) as exc:
+        raise FixtureError(f"campaigns: {c.get('id')!r}: {exc}") from exc
+    save_campaign(db, campaign)
+    audit(db, at.now, "campaign.load", actor="fixture", terminal=None, subject=campaign.id)
+    return 1
+
+
+def _load_customer(db: Db, cu: dict[str, Any], at: _Loading) -> int:
+    _need(cu, "customers", "id")
+    member = int(cu.get("member", 50))
+    if member not in (50, 56, 61, 62, 105, 110):
+        raise FixtureError(f"customers: {cu['id']!r} has member level {member}; use 50, 56, 61, 62, 105 or 110")
+    db.execute("INSERT INTO customers (id, name, email, email_verified, opted_out, member, followed_at) "
+               "VALUES (?,?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET name=excluded.name, email=excluded.email, "
+               "email_verified=excluded.email_verified, opted_out=excluded.opted_out, member=excluded.member, "
+               "followed_at=excluded.followed_at",
+               (cu["id"], cu.get("name", ""), cu.get("email"), bool(cu.get("email_verified", False)),
+                bool(cu.get("opted_out", False)), member,
+                format_time(parse_time(cu["followed_at"])) if cu.get("followed_at") else None))
+    return 1
+
+
+def _load_order(db: Db, o: dict[str, Any], at: _Loading) -> int:
+    _need(o, "orders", "order_no", "customer_id", "ordered_at")
+    db.execute("INSERT INTO orders (order_no, customer_id, amount, ordered_at) VALUES (?,?,?,?) "
+               "ON CONFLICT (order_no) DO UPDATE SET customer_id=excluded.customer_id, amount=excluded.amount, "
+               "ordered_at=excluded.ordered_at",
+               (str(o["order_no"]), o["customer_id"], int(o.get("amount", 0)), format_time(parse_time(o["ordered_at"]))))
+    return 1
+
+
+def _load_vouchers(db: Db, v: dict[str, Any], at: _Loading) -> int:
+    _need(v, "vouchers", "campaign_id")
+    issued = issue_vouchers(db, v["campaign_id"], count=int(v.get("count", 1)),
+                            codes=[v["code"]] if "code" in v else None, customer_id=v.get("customer_id"),
+                            claimed_at=parse_time(v["claimed_at"]) if v.get("claimed_at") else None, now=at.now,
+                            affiliate_id=v.get("affiliate_id"))
+    return len(issued)
+
+
+def _load_terminal(db: Db, t: dict[str, Any], at: _Loading) -> int:
+    _need(t, "terminals", "id", "store_id", "token")
+    add_terminal(db, t["id"], t["store_id"], token=t["token"], now=at.now)
+    return 1
+
+
+_SECTIONS: dict[str, Callable[[Db, dict[str, Any], _Loading], int]] = {
+    "stores": _load_store, "staff": _load_staff, "verifiers": _load_verifier, "campaigns": _load_campaign,
+    "customers": _load_customer, "orders": _load_order, "vouchers": _load_vouchers, "terminals": _load_terminal,
+}
 
 
 def issue_vouchers(db: Db, campaign_id: str, *, count: int = 1, codes: Iterable[str] | None = None,
