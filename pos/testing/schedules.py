@@ -188,95 +188,13 @@ class Explorer:
     def run(self, seed: int) -> Outcome:
         rng = random.Random(seed)
         sched = Scheduler(rng, self.fault_rate, self.kill_rate)
-        out = Outcome(seed, 0, 0)
         vouchers = [self.codes.pop() for _ in range(3)]
         files: dict[str, Path] = {}
         for till in self.tills:
             files[till.terminal_id] = self.workdir / f"s{seed}-{till.terminal_id}.db"
             shutil.copy(till.template, files[till.terminal_id])
-        t1, t2 = self.tills[0], self.tills[1]
-        errors: list[BaseException] = []
-        lock = threading.Lock()
-
-        def actor(name: str, till: Till, program: Callable[[Counter, LocalDB, Endpoint], None], *,
-                  down: bool = False) -> threading.Thread:
-            sched.add(name)
-
-            def body() -> None:
-                db = endpoint = None
-                try:
-                    db = SteppedDB(files[till.terminal_id], sched, name)
-                    endpoint = Endpoint(self.url, till.token, timeout=5.0,
-                                        transport=SteppedTransport(sched, name, down=down))
-                    program(Counter(db, endpoint, store_id="S001", terminal_id=till.terminal_id, budget=3600.0),
-                            db, endpoint)
-                except Killed:
-                    pass  # the connection is closed below, as the kernel would close a killed process's
-                except BaseException as exc:
-                    with lock:
-                        errors.append(exc)
-                finally:
-                    if endpoint is not None:
-                        endpoint.close()
-                    if db is not None:
-                        db.close()
-                    sched.finish(name)
-            return threading.Thread(target=body, name=f"explore-{name}")
-
-        def scan(name: str, terminal: str, counter: Counter, db: LocalDB, code: str) -> None:
-            decision = counter.decide(code, "alice", 62000)
-            nonce = db.conn.execute("SELECT nonce FROM journal WHERE id=?", (decision.entry,)).fetchone()[0]
-            counter.shown(decision.entry)
-            with lock:
-                out.shown.append(Shown(name, code, decision.verdict.accepted, nonce, terminal))
-
-        def undo(counter: Counter, terminal: str, code: str) -> None:
-            with lock:
-                out.undoing.add(code)
-            try:
-                done = counter.cancel(code, "alice")
-            except (CancelError, EndpointError):
-                return
-            with lock:
-                out.undone.append((terminal, done.nonce))
-
-        # a random program for each actor, from the seed
-        plan = [rng.choice(vouchers[:2]) for _ in range(rng.randint(2, 3))]
-        undo_at = rng.randrange(len(plan) + 1)
-        shell_code = rng.choice(vouchers)
-        till2_code = rng.choice(vouchers) if rng.random() < 0.6 else None
-        syncs = rng.randint(1, 3)
-
-        def counter_program(counter: Counter, db: LocalDB, endpoint: Endpoint) -> None:
-            for i, code in enumerate(plan):
-                if i == undo_at:
-                    undo(counter, t1.terminal_id, plan[0])
-                scan("counter", t1.terminal_id, counter, db, code)
-            if undo_at == len(plan):
-                undo(counter, t1.terminal_id, plan[-1])
-
-        def sync_program(counter: Counter, db: LocalDB, endpoint: Endpoint) -> None:
-            for _ in range(syncs):
-                sync(db, endpoint, "S001", batch_size=rng.choice([1, 2, 1000]), overlap=False)
-
-        def shell_program(counter: Counter, db: LocalDB, endpoint: Endpoint) -> None:
-            from pos.terminal.sync import recover
-
-            try:
-                recover(db, endpoint)
-            except EndpointError:
-                pass
-            scan("shell", t1.terminal_id, counter, db, shell_code)
-
-        def till2_program(counter: Counter, db: LocalDB, endpoint: Endpoint) -> None:
-            assert till2_code is not None
-            scan("till2", t2.terminal_id, counter, db, till2_code)
-            sync(db, endpoint, "S001", overlap=False)
-
-        threads = [actor("counter", t1, counter_program), actor("sync", t1, sync_program),
-                   actor("shell", t1, shell_program)]
-        if till2_code is not None:
-            threads.append(actor("till2", t2, till2_program, down=rng.random() < 0.7))
+        one = _Schedule(self.url, sched, files, Outcome(seed, 0, 0))
+        threads = one.actors(rng, vouchers, self.tills[0], self.tills[1])
         for th in threads:
             th.start()
         try:
@@ -284,9 +202,10 @@ class Explorer:
         finally:
             for th in threads:
                 th.join(WAIT)
+        out = one.out
         out.steps, out.faults, out.trace = len([t for t in sched.trace if not t.startswith(" ")]), sched.faults, sched.trace
         out.kills = len(sched.killed)
-        out.problems += [f"{exc.__class__.__name__}: {exc}" for exc in errors]
+        out.problems += [f"{exc.__class__.__name__}: {exc}" for exc in one.errors]
         self._heal(files, out)
         self._check(vouchers, files, out)
         return out
@@ -370,3 +289,96 @@ def exploring(work: Path, schedules: int) -> Iterator[Explorer]:
         yield Explorer(service.url, service_db, tills, codes, work)
     finally:
         service.stop()
+
+
+Program = Callable[[Counter, LocalDB, Endpoint], None]
+
+
+class _Schedule:
+    """One schedule's actors (the counter, the background sync, a shell's ``pos redeem``, a second till), each a
+    random program drawn from the seed, run in threads that park at every step for the scheduler."""
+
+    def __init__(self, url: str, sched: Scheduler, files: dict[str, Path], out: Outcome) -> None:
+        self.url, self.sched, self.files, self.out = url, sched, files, out
+        self.errors: list[BaseException] = []
+        self.lock = threading.Lock()
+
+    def actors(self, rng: random.Random, vouchers: list[str], t1: Till, t2: Till) -> list[threading.Thread]:
+        plan = [rng.choice(vouchers[:2]) for _ in range(rng.randint(2, 3))]
+        undo_at = rng.randrange(len(plan) + 1)
+        shell_code = rng.choice(vouchers)
+        till2_code = rng.choice(vouchers) if rng.random() < 0.6 else None
+        syncs = rng.randint(1, 3)
+
+        def counter_program(counter: Counter, db: LocalDB, endpoint: Endpoint) -> None:
+            for i, code in enumerate(plan):
+                if i == undo_at:
+                    self.undo(counter, t1.terminal_id, plan[0])
+                self.scan("counter", t1.terminal_id, counter, db, code)
+            if undo_at == len(plan):
+                self.undo(counter, t1.terminal_id, plan[-1])
+
+        def sync_program(counter: Counter, db: LocalDB, endpoint: Endpoint) -> None:
+            for _ in range(syncs):
+                sync(db, endpoint, "S001", batch_size=rng.choice([1, 2, 1000]), overlap=False)
+
+        def shell_program(counter: Counter, db: LocalDB, endpoint: Endpoint) -> None:
+            from pos.terminal.sync import recover
+
+            try:
+                recover(db, endpoint)
+            except EndpointError:
+                pass
+            self.scan("shell", t1.terminal_id, counter, db, shell_code)
+
+        def till2_program(counter: Counter, db: LocalDB, endpoint: Endpoint) -> None:
+            assert till2_code is not None
+            self.scan("till2", t2.terminal_id, counter, db, till2_code)
+            sync(db, endpoint, "S001", overlap=False)
+
+        threads = [self.actor("counter", t1, counter_program), self.actor("sync", t1, sync_program),
+                   self.actor("shell", t1, shell_program)]
+        if till2_code is not None:
+            threads.append(self.actor("till2", t2, till2_program, down=rng.random() < 0.7))
+        return threads
+
+    def actor(self, name: str, till: Till, program: Program, *, down: bool = False) -> threading.Thread:
+        self.sched.add(name)
+
+        def body() -> None:
+            db = endpoint = None
+            try:
+                db = SteppedDB(self.files[till.terminal_id], self.sched, name)
+                endpoint = Endpoint(self.url, till.token, timeout=5.0,
+                                    transport=SteppedTransport(self.sched, name, down=down))
+                program(Counter(db, endpoint, store_id="S001", terminal_id=till.terminal_id, budget=3600.0),
+                        db, endpoint)
+            except Killed:
+                pass  # the connection is closed below, as the kernel would close a killed process's
+            except BaseException as exc:
+                with self.lock:
+                    self.errors.append(exc)
+            finally:
+                if endpoint is not None:
+                    endpoint.close()
+                if db is not None:
+                    db.close()
+                self.sched.finish(name)
+        return threading.Thread(target=body, name=f"explore-{name}")
+
+    def scan(self, name: str, terminal: str, counter: Counter, db: LocalDB, code: str) -> None:
+        decision = counter.decide(code, "alice", 62000)
+        nonce = db.conn.execute("SELECT nonce FROM journal WHERE id=?", (decision.entry,)).fetchone()[0]
+        counter.shown(decision.entry)
+        with self.lock:
+            self.out.shown.append(Shown(name, code, decision.verdict.accepted, nonce, terminal))
+
+    def undo(self, counter: Counter, terminal: str, code: str) -> None:
+        with self.lock:
+            self.out.undoing.add(code)
+        try:
+            done = counter.cancel(code, "alice")
+        except (CancelError, EndpointError):
+            return
+        with self.lock:
+            self.out.undone.append((terminal, done.nonce))
