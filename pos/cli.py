@@ -104,7 +104,11 @@ def ui(config: str | None = None, lang: str | None = None, camera: str | None = 
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Service processes sharing the database (SQLite serialises their writes; PostgreSQL runs them "
                    "side by side).")
-@click.option("--log-level", default="warning", show_default=True)
+@click.option("--log-level", default="warning", show_default=True,
+              type=click.Choice(["critical", "error", "warning", "info", "debug"], case_sensitive=False))
+@click.option("--log-format", default="json", show_default=True, type=click.Choice(["json", "text"]),
+              envvar="POS_LOG_FORMAT", help="json: one JSON object per line on standard error, for a log collector; "
+                                            "text: plain lines for a person (env POS_LOG_FORMAT).")
 @click.option("--access-log", is_flag=True, help="Log every request line (method, path, status; never headers or bodies).")
 @click.option("--smtp", metavar="HOST:PORT", envvar="POS_SMTP",
               help="Deliver coupon pushes through this SMTP server at their scheduled time (env POS_SMTP).")
@@ -121,11 +125,12 @@ def ui(config: str | None = None, lang: str | None = None, camera: str | None = 
               help="Seconds a till's clock may differ from its anchor (last contact + monotonic time) before an "
                    "offline redemption is placed at the anchored time and flagged.")
 def serve(host: str, port: int, db_path: str, no_upgrade: bool, fixture: str | None, synchronous: str,
-          no_group_commit: bool, workers: int, log_level: str, access_log: bool, smtp: str | None, smtp_from: str,
-          shop: str, push_every: float, keep_keys: float, single_manager: bool, clock_skew: int) -> None:
+          no_group_commit: bool, workers: int, log_level: str, log_format: str, access_log: bool, smtp: str | None,
+          smtp_from: str, shop: str, push_every: float, keep_keys: float, single_manager: bool, clock_skew: int) -> None:
     """Run the redemption service (HTTP API; OpenAPI at /openapi.json, docs at /docs)."""
     import uvicorn
 
+    from pos.service import logs
     from pos.service.admin import FixtureError, load_fixture, read_fixture
     from pos.service.api import create_app
     from pos.service.engine import EngineError, describe, is_postgres
@@ -146,10 +151,10 @@ def serve(host: str, port: int, db_path: str, no_upgrade: bool, fixture: str | N
             fail(str(exc))
         finally:
             db.close()
-        click.echo(f"loaded {fixture}: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v), err=True)
-    click.echo(f"pos serve: http://{host}:{port} (database {describe(db_path)}, {workers} process(es))", err=True)
+        logs.announce(f"loaded {fixture}: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v), form=log_format)
+    logs.announce(f"http://{host}:{port} (database {describe(db_path)}, {workers} process(es))", form=log_format)
     if single_manager:
-        click.echo("pos serve: four eyes waived (--single-manager): a manager may approve their own campaign", err=True)
+        logs.announce("four eyes waived (--single-manager): a manager may approve their own campaign", form=log_format)
     from pos.service.pushes import Smtp
 
     mailer = Smtp.parse(smtp, sender=smtp_from, shop=shop) if smtp else None
@@ -157,7 +162,8 @@ def serve(host: str, port: int, db_path: str, no_upgrade: bool, fixture: str | N
         app = create_app(db_path, synchronous=synchronous.upper(), group_commit=not no_group_commit, smtp=mailer,
                          push_every=push_every, shop=shop, keep_keys=timedelta(hours=keep_keys), upgrade=not no_upgrade,
                          single_manager=single_manager, clock_skew=timedelta(seconds=clock_skew))
-        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=access_log)
+        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=access_log,
+                    log_config=logs.config(log_level, form=log_format))
         return
     os.environ.update(POS_SERVICE_DB=db_path, POS_SERVICE_SYNCHRONOUS=synchronous.upper(),
                       POS_SERVICE_UPGRADE="0" if no_upgrade else "1",
@@ -168,7 +174,8 @@ def serve(host: str, port: int, db_path: str, no_upgrade: bool, fixture: str | N
     # A worker busy with a night's uploads may answer the supervisor's ping late; killing it would lose the
     # requests it is carrying, so it gets a minute, not uvicorn's 5 seconds.
     uvicorn.run("pos.service.api:app_from_env", factory=True, workers=workers, host=host, port=port,
-                log_level=log_level, access_log=access_log, timeout_worker_healthcheck=60)
+                log_level=log_level, access_log=access_log, timeout_worker_healthcheck=60,
+                log_config=logs.config(log_level, form=log_format))
 
 
 @main.group("db")

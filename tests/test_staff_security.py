@@ -52,6 +52,7 @@ def test_a_manager_unlocks_a_locked_cashier_who_then_logs_in(shop: Shop) -> None
     assert PINS["bob"] not in json.dumps(entry)
 
 
+@pytest.mark.process  # its log is the service process's
 def test_a_new_pin_replaces_the_old_one_clears_the_lock_and_reaches_the_till(shop: Shop) -> None:
     riverside = shop.terminal("S001-T1")
     lock(riverside, "alice")
