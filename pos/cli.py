@@ -536,9 +536,12 @@ def sync(config: str | None, as_json: bool, batch_size: int, wait: float) -> Non
 
 @main.command()
 @config_option
+@click.option("--all", "everything", is_flag=True,
+              help="Every item the outbox has held, with what the service answered, not only what waits.")
 @click.option("--json", "as_json", is_flag=True)
-def outbox(config: str | None, as_json: bool) -> None:
-    """Show what waits in the outbox and the conflicts of past uploads."""
+def outbox(config: str | None, everything: bool, as_json: bool) -> None:
+    """Show the outbox item by item (time, state, kind, code), when this terminal last synced, and the conflicts
+    of past uploads."""
     from pos.terminal import config as cfgmod
     from pos.terminal.localdb import LocalDB
 
@@ -558,25 +561,31 @@ def outbox(config: str | None, as_json: bool) -> None:
     db = LocalDB(cfg.database)
     try:
         counts = db.outbox_counts()
-        waiting = db.waiting(limit=100_000)
+        listed = db.outbox_items(limit=100_000, answered=everything)
         conflicts = list(db.db.query("SELECT nonce, code, reason, message, recorded_at FROM conflicts ORDER BY recorded_at"))
         here = db.store_zone(cfg.store_id)  # times on the store's clock
+        last = db.last_sync()
     finally:
         db.close()
     items = []
-    for w in waiting:
+    for w in listed:
         body = json.loads(w["body"])
         code = voucher(body.get("code")) if w["kind"] == "redeem" else w["target_code"]
-        items.append({"nonce": w["nonce"], "kind": w["kind"], "code": code, "amount": body.get("amount"),
-                      "staff_id": body.get("staff_id"), "created_at": w["created_at"]})
+        items.append({"nonce": w["nonce"], "kind": w["kind"], "state": w["state"], "code": code,
+                      "amount": body.get("amount"), "staff_id": body.get("staff_id"), "created_at": w["created_at"],
+                      "answered_at": w["updated_at"] if w["state"] not in ("pending", "sending") else None})
     if as_json:
-        click.echo(json.dumps({"outbox": counts, "waiting": items, "conflicts": conflicts}))
+        waiting = [i for i in items if i["state"] in ("pending", "sending")]
+        click.echo(json.dumps({"outbox": counts, "waiting": waiting, "items": items, "last_sync": last,
+                               "conflicts": conflicts}))
         return
-    click.echo("outbox: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "empty"))
-    for i in items:  # what the next pos sync uploads, in order
+    synced = local_text(parse_time(last), here) if last else "never"
+    click.echo("outbox: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "empty") + f"; last sync: {synced}")
+    shown = {"pending": "waiting"}
+    for i in items:  # in the order pos sync uploads them
         amount = f"  {money(i['amount'])}" if i["amount"] is not None else ""
-        click.echo(f"waiting {local_text(parse_time(i['created_at']), here)}  {i['kind']:<6} {display(i['code']) if i['code'] else '?'}{amount}"
-                   f"  ({i['staff_id']}, {i['nonce']})")
+        click.echo(f"{local_text(parse_time(i['created_at']), here)}  {shown.get(i['state'], i['state']):<9} "
+                   f"{i['kind']:<6} {display(i['code']) if i['code'] else '?'}{amount}  ({i['staff_id']}, {i['nonce']})")
     for c in conflicts:
         click.echo(f"conflict {c['nonce']} {c['code']}: {c['reason']}: {c['message']}")
 

@@ -524,6 +524,23 @@ class LocalDB:
             "LEFT JOIN redemptions r ON r.nonce = json_extract(o.body, '$.target') "
             "WHERE o.state IN ('pending', 'sending') ORDER BY o.seq LIMIT ?", [limit]))
 
+    def outbox_items(self, limit: int = 500, *, answered: bool = False) -> list[dict[str, Any]]:
+        """The outbox item by item, in the order it is uploaded, each with its state (``pending``, ``sending``,
+        and with ``answered`` also what the service answered: ``accepted``, ``conflict``, ``withdrawn``, …), its
+        times, and the voucher a cancel or a void is about."""
+        states = "" if answered else "WHERE o.state IN ('pending', 'sending') "
+        return list(self.db.query(
+            "SELECT o.nonce, o.kind, o.state, o.body, o.created_at, o.updated_at, coalesce(r.code, (SELECT j.code "
+            "FROM journal j WHERE j.nonce = json_extract(o.body, '$.target') LIMIT 1)) AS target_code FROM outbox o "
+            f"LEFT JOIN redemptions r ON r.nonce = json_extract(o.body, '$.target') {states}ORDER BY o.seq LIMIT ?",
+            [limit]))
+
+    def last_sync(self) -> str | None:
+        """The service's time at this terminal's last catalog pull, the last step of a sync that went through
+        (None before the first)."""
+        text = self.get_meta("contact")
+        return str(json.loads(text)["at"]) if text else None
+
     def outbox_counts(self) -> dict[str, int]:
         return {row["state"]: row["n"] for row in self.db.query("SELECT state, count(*) AS n FROM outbox GROUP BY state")}
 
