@@ -4,6 +4,7 @@ first save), and follows what is typed from then on. The service checks the same
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -162,80 +163,56 @@ class CampaignForm(FormModal):
 
     def build(self) -> tuple[dict[str, Any], list[Problem]]:
         """The request body from the form, and what could not even be read (dates, numbers)."""
-        unread: list[Problem] = []
-
-        def number(field: str, *, yuan: bool = False) -> int | None:
-            text = self.value(field)
-            if not text:
-                return None
-            try:
-                return parse_amount(text) if yuan else int(text)
-            except ValueError:
-                unread.append(Problem("form.number.invalid", field, _("Not a number: {text}", text=text)))
-                return None
-
-        tz = self.value("timezone") or "UTC"
-        try:
-            zone(tz)
-        except ValueError:
-            unread.append(Problem("campaign.timezone.invalid", "timezone", _("Unknown time zone.")))
-            tz = "UTC"
-
-        def when(field: str) -> str | None:
-            try:
-                return local_time(self.value(field), tz).isoformat()
-            except ValueError:
-                text = self.value(field)
-                unread.append(Problem("form.time.invalid", field,
-                                      _("Not a date and time: {text}", text=text) if text
-                                      else _("Type a date and time such as 2026-12-01 09:00.")))
-                return None
-
-        def optional_time(field: str) -> str | None:
-            return when(field) if self.value(field) else None
-
-        stores = [s.strip().upper() for s in self.value("stores").split(",") if s.strip()]
-        days = number("days")
-        mode = self.query_one("#f-rule_mode", Select).value
-        rule = None
-        if isinstance(mode, str):
-            rate_text = self.value("rule_rate")
-            rate = None
-            if rate_text and mode == "items_tenths":
-                try:
-                    rate = round(float(rate_text) * 10)
-                except ValueError:
-                    unread.append(Problem("form.number.invalid", "rule_rate", _("Not a number: {text}", text=rate_text)))
-            else:
-                rate = number("rule_rate")
-            rule = {"mode": mode, "quota": number("rule_quota", yuan=mode in IN_YUAN) or 0, "rate": rate,
-                    "minus": number("rule_minus", yuan=True), "plus": number("rule_plus", yuan=True),
-                    "gift": self.value("rule_gift") or None}
+        read = _Reading(self.value)
+        tz = read.zone("timezone")
+        days = read.number("days")
+        rule = self._rule(read)
         no_discount = rule is not None or self.query_one("#f-kind", Select).value != "order_total"
         body = {
             "id": self.value("id").upper(), "name": self.query_one("#f-name", Input).value,
-            "kind": self.query_one("#f-kind", Select).value, "begins_at": when("begins_at"), "ends_at": when("ends_at"),
+            "kind": self.query_one("#f-kind", Select).value, "begins_at": read.when("begins_at", tz),
+            "ends_at": read.when("ends_at", tz),
             "discount": {} if no_discount and not any(self.value(f) for f in ("amount_off", "percent_off", "cap", "min_spend"))
-            else {"amount_off": number("amount_off", yuan=True), "percent_off": number("percent_off"),
-                  "cap": number("cap", yuan=True), "min_spend": number("min_spend", yuan=True) or 0},
-            "quantity": number("quantity"), "stores": stores or None,
+            else {"amount_off": read.number("amount_off", yuan=True), "percent_off": read.number("percent_off"),
+                  "cap": read.number("cap", yuan=True), "min_spend": read.number("min_spend", yuan=True) or 0},
+            "quantity": read.number("quantity"),
+            "stores": [s.strip().upper() for s in self.value("stores").split(",") if s.strip()] or None,
             "validity": {"days": days} if days is not None else {"starts_at": None, "ends_at": None},
             "per_customer": self.query_one("#f-per_customer", Select).value,
-            "cancel_window_minutes": number("cancel_window_minutes") if self.value("cancel_window_minutes") else 60,
+            "cancel_window_minutes": read.number("cancel_window_minutes") if self.value("cancel_window_minutes") else 60,
             "offline": {"allowed": self.query_one("#f-offline", Checkbox).value, "max_discount": None},
             "slogan": self.query_one("#f-slogan", Input).value, "comment": self.query_one("#f-comment", Input).value,
             "merchant": self.value("merchant"), "title": self.value("title"), "conditions": self.value("conditions"),
-            "claim_starts_at": optional_time("claim_starts_at"), "claim_ends_at": optional_time("claim_ends_at"),
+            "claim_starts_at": read.optional_time("claim_starts_at", tz),
+            "claim_ends_at": read.optional_time("claim_ends_at", tz),
             "claim_limit": self.query_one("#f-claim_limit", Select).value,
             "member": self.query_one("#f-member", Select).value, "scope": self.query_one("#f-scope", Select).value,
-            "rule": rule, "reward": number("reward", yuan=True),
+            "rule": rule, "reward": read.number("reward", yuan=True),
             "limits": {"total": 0, "one_only": self.query_one("#f-one_only", Checkbox).value,
-                       "per_order_min": number("per_order_min") or 0, "per_order_max": number("per_order_max") or 0},
+                       "per_order_min": read.number("per_order_min") or 0,
+                       "per_order_max": read.number("per_order_max") or 0},
             "giftable": self.query_one("#f-giftable", Checkbox).value,
             "affiliates": self.query_one("#f-affiliates", Checkbox).value,
+            "timezone": tz,
         }
-        body["timezone"] = tz
-        return body, unread
+        return body, read.unread
+
+    def _rule(self, read: _Reading) -> dict[str, Any] | None:
+        mode = self.query_one("#f-rule_mode", Select).value
+        if not isinstance(mode, str):
+            return None
+        rate_text = self.value("rule_rate")
+        rate = None
+        if rate_text and mode == "items_tenths":
+            try:
+                rate = round(float(rate_text) * 10)
+            except ValueError:
+                read.unread.append(Problem("form.number.invalid", "rule_rate", _("Not a number: {text}", text=rate_text)))
+        else:
+            rate = read.number("rule_rate")
+        return {"mode": mode, "quota": read.number("rule_quota", yuan=mode in IN_YUAN) or 0, "rate": rate,
+                "minus": read.number("rule_minus", yuan=True), "plus": read.number("rule_plus", yuan=True),
+                "gift": self.value("rule_gift") or None}
 
     def check(self) -> tuple[dict[str, Any], dict[str, list[str]]]:
         """The request body, and every rule it breaks by field: the domain's rules on everything that could
@@ -267,3 +244,43 @@ class CampaignForm(FormModal):
         saved = await self.send(lambda office, session: office.save_campaign(session, body, new=self.existing is None))
         if saved is not None:
             self.dismiss(saved)
+
+
+class _Reading:
+    """Reads the form's typed fields, noting each one that cannot be read (a number, a time, a zone)."""
+
+    def __init__(self, value: Callable[[str], str]) -> None:
+        self.value = value
+        self.unread: list[Problem] = []
+
+    def number(self, field: str, *, yuan: bool = False) -> int | None:
+        text = self.value(field)
+        if not text:
+            return None
+        try:
+            return parse_amount(text) if yuan else int(text)
+        except ValueError:
+            self.unread.append(Problem("form.number.invalid", field, _("Not a number: {text}", text=text)))
+            return None
+
+    def zone(self, field: str) -> str:
+        tz = self.value(field) or "UTC"
+        try:
+            zone(tz)
+        except ValueError:
+            self.unread.append(Problem("campaign.timezone.invalid", field, _("Unknown time zone.")))
+            return "UTC"
+        return tz
+
+    def when(self, field: str, tz: str) -> str | None:
+        try:
+            return local_time(self.value(field), tz).isoformat()
+        except ValueError:
+            text = self.value(field)
+            self.unread.append(Problem("form.time.invalid", field,
+                                       _("Not a date and time: {text}", text=text) if text
+                                       else _("Type a date and time such as 2026-12-01 09:00.")))
+            return None
+
+    def optional_time(self, field: str, tz: str) -> str | None:
+        return self.when(field, tz) if self.value(field) else None
