@@ -1,4 +1,7 @@
-"""The ``pos`` command. Heavy imports (FastAPI, httpx) happen inside the commands that need them."""
+"""The ``pos`` command. Heavy imports (FastAPI, httpx) happen inside the commands that need them.
+
+Long on purpose: one short function per subcommand, each only parsing its options and calling its layer.
+"""
 
 from __future__ import annotations
 

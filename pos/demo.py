@@ -2,6 +2,8 @@
 
 :func:`demo_fixture` is also what the tests and benchmarks load, so the demo shows exactly the
 shop the test suite checks.
+
+Long on purpose: the demo shop's data and the walk through it are read side by side.
 """
 
 from __future__ import annotations

@@ -87,15 +87,9 @@ def check(
     found = _genuine(code, signed, catalog, refuse) or _verifier(code, store_id, staff_id, catalog, refuse)
     if found is not None:
         return found
-    voucher = catalog.voucher(code)
-    if voucher is None and signed is not None:
-        c = signed.claims
-        voucher = Voucher(c.code, c.campaign_id, c.customer_id, valid_until=c.valid_until)
-    if voucher is None:
-        return refuse(Reason.UNKNOWN_CODE, f"No voucher {display(code)} is known here.", code=code,
-                      params={"code": display(code)})
-    if signed is not None and signed.claims.campaign_id != voucher.campaign_id:
-        return refuse(Reason.FORGED, "This voucher's payload does not match its record.", "payload.mismatch", code=code)
+    voucher = _voucher(code, signed, catalog, refuse)
+    if isinstance(voucher, Verdict):
+        return voucher
 
     base: dict[str, Any] = {"code": code, "campaign_id": voucher.campaign_id, "customer_id": voucher.customer_id}
 
@@ -128,6 +122,21 @@ def check(
 
 class _Refuse(Protocol):
     def __call__(self, reason: Reason, message: str, detail: str | None = None, **extra: object) -> Verdict: ...
+
+
+def _voucher(code: str, signed: qr.SignedPayload | None, catalog: Catalog, refuse: _Refuse) -> Voucher | Verdict:
+    """The voucher's record; for a signed payload the catalog does not hold yet (issued after the last pull),
+    what the payload itself says."""
+    voucher = catalog.voucher(code)
+    if voucher is None and signed is not None:
+        c = signed.claims
+        voucher = Voucher(c.code, c.campaign_id, c.customer_id, valid_until=c.valid_until)
+    if voucher is None:
+        return refuse(Reason.UNKNOWN_CODE, f"No voucher {display(code)} is known here.", code=code,
+                      params={"code": display(code)})
+    if signed is not None and signed.claims.campaign_id != voucher.campaign_id:
+        return refuse(Reason.FORGED, "This voucher's payload does not match its record.", "payload.mismatch", code=code)
+    return voucher
 
 
 def _genuine(code: str, signed: qr.SignedPayload | None, catalog: Catalog, refuse: _Refuse) -> Verdict | None:

@@ -1,5 +1,7 @@
 """Promotion types, order rules, the goods a promotion covers, and what a basket earns from them.
 
+Long on purpose: the JD promotion rules and what they earn are one set of bounds read together.
+
 The bounds are the JD seller promotion API's, each refused with a stable code in its style
 (``rule.quota.invalid``, ``sku.promoPrice.invalid``, ``gift.price.invalid``) and a sentence. Money is
 in cents; JD's "yuan to one decimal" means a whole number of 10 cents, "whole yuan" of 100 cents.

@@ -1,5 +1,7 @@
 """The terminal's own SQLite file: catalog cache, journal, outbox, redemptions, audit.
 
+Long on purpose: every write to the terminal's file is here, so that no other module can write it.
+
 This module is the one place that writes the terminal's state. The counter, the undo, the upload,
 the catalog pull and the recovery call its methods; none of them issues its own SQL. Each step is one
 ``BEGIN IMMEDIATE`` transaction (:meth:`LocalDB.atomic`), so a crash leaves all of a step or none of

@@ -235,6 +235,23 @@ def broad_corpus(per_category: int, seed: int = 11,
             yield category, size, frame, text
 
 
+def _hand_path(rng: random.Random, nrng: np.random.Generator, size: tuple[int, int],
+               code_size: tuple[int, int]) -> list[np.ndarray]:
+    """Where a hand holds the code, frame by frame: in from off one edge (slowing as it arrives), a short
+    rest (never quite still), then off another edge (speeding up)."""
+    (width, height), (cw, ch) = size, code_size
+    side = rng.choice(["left", "right", "bottom"])
+    rest = np.array([rng.uniform(cw * 0.7, width - cw * 0.7), rng.uniform(ch * 0.7, height - ch * 0.7)])
+    start = np.array({"left": (-cw, rest[1]), "right": (width + cw, rest[1]), "bottom": (rest[0], height + ch)}[side])
+    end = np.array({"left": (width + cw, rest[1] + rng.uniform(-80, 80)), "right": (-cw, rest[1]),
+                    "bottom": (rest[0] + rng.uniform(-100, 100), height + ch)}[side])
+    frames_in, frames_hold, frames_out = rng.randint(10, 16), rng.randint(6, 12), rng.randint(8, 14)
+    points = [start + (rest - start) * (1 - (1 - (i + 1) / frames_in) ** 2) for i in range(frames_in)]
+    points += [rest + nrng.normal(0, 1.5, 2) for _ in range(frames_hold)]
+    points += [rest + (end - rest) * ((i + 1) / frames_out) ** 2 for i in range(frames_out)]
+    return points
+
+
 def write_pass_video(path: Path, text: str, *, passes: int = 3, fps: int = 30, seed: int = 5,
                      size: tuple[int, int] = (1280, 720), exposure: float = 0.5,
                      streaks: dict[int, float] | None = None) -> list[tuple[int, int]]:
@@ -259,22 +276,7 @@ def write_pass_video(path: Path, text: str, *, passes: int = 3, fps: int = 30, s
             for _ in range(int(fps * rng.uniform(0.5, 1.0))):  # nothing in view
                 writer.write(bg)
                 n += 1
-            # a path: from off one edge to a resting point, a pause, then off another edge
-            side = rng.choice(["left", "right", "bottom"])
-            rest = np.array([rng.uniform(cw * 0.7, width - cw * 0.7), rng.uniform(ch * 0.7, height - ch * 0.7)])
-            start = {"left": (-cw, rest[1]), "right": (width + cw, rest[1]), "bottom": (rest[0], height + ch)}[side]
-            end = {"left": (width + cw, rest[1] + rng.uniform(-80, 80)), "right": (-cw, rest[1]),
-                   "bottom": (rest[0] + rng.uniform(-100, 100), height + ch)}[side]
-            frames_in, frames_hold, frames_out = rng.randint(10, 16), rng.randint(6, 12), rng.randint(8, 14)
-            path_pts: list[np.ndarray] = []
-            for i in range(frames_in):  # slowing down as it arrives
-                t = 1 - (1 - (i + 1) / frames_in) ** 2
-                path_pts.append(np.array(start) + (rest - np.array(start)) * t)
-            for _ in range(frames_hold):
-                path_pts.append(rest + nrng.normal(0, 1.5, 2))  # a hand is never quite still
-            for i in range(frames_out):  # speeding up as it leaves
-                t = ((i + 1) / frames_out) ** 2
-                path_pts.append(rest + (np.array(end) - rest) * t)
+            path_pts = _hand_path(rng, nrng, size, (cw, ch))
             first = last = None
             prev = path_pts[0]
             for k, pt in enumerate(path_pts):
