@@ -5,6 +5,7 @@ of a throwaway PostgreSQL server that the test session starts (and stops) itself
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from pos.terminal.endpoint import Endpoint
 from pos.terminal.localdb import LocalDB
 from pos.terminal.sync import sync
 from pos.testing.postgres import PostgresServer
-from pos.testing.process import ServiceProcess
+from pos.testing.process import ServiceProcess, ServiceThread
 
 # the suites about the service itself: each of their tests runs on SQLite and on PostgreSQL
 BOTH_ENGINES = {"test_redemption_flow", "test_backoffice_api", "test_promotions_service", "test_staff_auth",
@@ -36,7 +37,7 @@ BOTH_ENGINES = {"test_redemption_flow", "test_backoffice_api", "test_promotions_
 class Shop:
     """The service process, its database file and the demo fixture's named voucher codes."""
 
-    service: ServiceProcess
+    service: ServiceProcess | ServiceThread
     db_path: str  # a file, or a postgresql:// URL
     codes: dict[str, str]
     tmp: Path
@@ -112,8 +113,19 @@ def _machine_zone() -> Iterator[None]:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "service_db" in metafunc.fixturenames and metafunc.module.__name__.rpartition(".")[2] in BOTH_ENGINES:
-        metafunc.parametrize("service_db", ["sqlite", "postgres"], indirect=True)
+    if "engine" in metafunc.fixturenames and metafunc.module.__name__.rpartition(".")[2] in BOTH_ENGINES:
+        metafunc.parametrize("engine", ["sqlite", "postgres"], indirect=True)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "process: the shop's service runs as a child process (the test kills it "
+                                       "or reads its process), not served from a thread of the test run")
+
+
+@pytest.fixture
+def engine(request: pytest.FixtureRequest) -> str:
+    """The service's database engine: PostgreSQL too for the service's own suites, SQLite for the rest."""
+    return str(getattr(request, "param", "sqlite"))
 
 
 @pytest.fixture(scope="session")
@@ -124,9 +136,9 @@ def postgres() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture
-def service_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def service_db(request: pytest.FixtureRequest, engine: str, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty service database: a SQLite file, or a new database on the session's PostgreSQL."""
-    if getattr(request, "param", "sqlite") == "sqlite":  # the other suites: SQLite only
+    if engine == "sqlite":
         yield str(tmp_path / "service.db")
         return
     server: PostgresServer = request.getfixturevalue("postgres")
@@ -137,20 +149,66 @@ def service_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         server.drop_database(url.rpartition("/")[2])
 
 
-@contextmanager
-def serving(tmp_path: Path, db_path: str, fixture: dict[str, Any], codes: dict[str, str]) -> Iterator[Shop]:
-    """``fixture`` loaded into the database at ``db_path`` and a real ``pos serve`` over it, stopped after."""
+def load_shop(db_path: str, fixture: dict[str, Any], codes: dict[str, str]) -> None:
     db = open_db(db_path)
-    load_fixture(db, fixture)
-    if "revoked" in codes:
-        revoke_voucher(db, codes["revoked"])
-    db.close()
-    with ServiceProcess(db_path, log=tmp_path / "service.log") as service:
+    try:
+        load_fixture(db, fixture)
+        if "revoked" in codes:
+            revoke_voucher(db, codes["revoked"])
+    finally:
+        db.close()
+
+
+@contextmanager
+def serving(tmp_path: Path, db_path: str, fixture: dict[str, Any] | None, codes: dict[str, str], *,
+            process: bool = False) -> Iterator[Shop]:
+    """``fixture`` loaded into the database at ``db_path`` (None: it is there already) and the service over it
+    on loopback — served from a thread of this run, or as a real ``pos serve`` process — stopped after."""
+    if fixture is not None:
+        load_shop(db_path, fixture, codes)
+    service = (ServiceProcess(db_path, log=tmp_path / "service.log") if process else ServiceThread(db_path))
+    with service:
         yield Shop(service, db_path, codes, tmp_path, "postgres" if db_path.startswith("postgresql:") else "sqlite")
 
 
+@dataclass(frozen=True)
+class DemoShop:
+    """The demo shop loaded once per run (its PINs take most of a second to hash); each test gets a copy."""
+
+    fixture: dict[str, Any]
+    codes: dict[str, str]
+    sqlite: Path
+
+
+@pytest.fixture(scope="session")
+def demo_shop(tmp_path_factory: pytest.TempPathFactory) -> DemoShop:
+    fixture, codes = demo_fixture(datetime.now(UTC))  # validity windows are days wide: a run's minutes don't matter
+    path = tmp_path_factory.mktemp("demo-shop") / "service.db"
+    load_shop(str(path), fixture, codes)
+    assert not path.with_name(path.name + "-wal").exists(), "the template must be complete in its main file"
+    return DemoShop(fixture, codes, path)
+
+
+_PG_TEMPLATE = "demo_shop_template"
+
+
 @pytest.fixture
-def shop(tmp_path: Path, service_db: str) -> Iterator[Shop]:
-    fixture, codes = demo_fixture(datetime.now(UTC))
-    with serving(tmp_path, service_db, fixture, codes) as running:
-        yield running
+def shop(request: pytest.FixtureRequest, engine: str, tmp_path: Path, demo_shop: DemoShop) -> Iterator[Shop]:
+    """The demo shop on a fresh copy of its database, served on loopback; ``@pytest.mark.process`` for a child
+    process instead of a thread."""
+    process = request.node.get_closest_marker("process") is not None
+    if engine == "sqlite":
+        db_path = str(tmp_path / "service.db")
+        shutil.copyfile(demo_shop.sqlite, db_path)
+        with serving(tmp_path, db_path, None, dict(demo_shop.codes), process=process) as running:
+            yield running
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    if not server.has_database(_PG_TEMPLATE):
+        load_shop(server.create_database(_PG_TEMPLATE), demo_shop.fixture, demo_shop.codes)
+    url = server.create_database(template=_PG_TEMPLATE)
+    try:
+        with serving(tmp_path, url, None, dict(demo_shop.codes), process=process) as running:
+            yield running
+    finally:
+        server.drop_database(url.rpartition("/")[2])

@@ -10,6 +10,8 @@ import socket
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 from pos.demo import TOKENS
 from pos.domain import read_input
 from pos.service.engine import connect
@@ -33,6 +35,7 @@ def test_a_host_that_cannot_be_reached_is_skipped_and_the_one_that_answers_kept(
     assert shop.query("SELECT count(*) FROM redemptions WHERE cancelled_at IS NULL") == [(1,)]
 
 
+@pytest.mark.process
 def test_two_service_processes_on_one_database_with_terminals_failing_over(shop: Shop, tmp_path: Path) -> None:
     second = ServiceProcess(shop.db_path, log=tmp_path / "second.log").start()
     try:
@@ -108,6 +111,7 @@ def test_readyz_is_503_while_the_writer_is_not_running(tmp_path: Path) -> None:
     assert answer.status_code == 503 and answer.json()["problems"] == ["writer: not running"]
 
 
+@pytest.mark.process
 def test_sigterm_lets_the_redemption_in_flight_finish_and_stops_taking_new_ones(shop: Shop) -> None:
     """A load balancer takes a host out and sends it SIGTERM while a redemption is on its way through: the
     host stops listening at once, but finishes that redemption (answered, on disk) before it exits."""

@@ -196,12 +196,23 @@ class PostgresServer:
 
     # -- databases
 
-    def create_database(self, name: str | None = None) -> str:
-        """Creates an empty database (a random name unless given) and returns its URL."""
+    def create_database(self, name: str | None = None, *, template: str | None = None) -> str:
+        """Creates a database (a random name unless given), empty or a copy of ``template`` (which nobody may
+        be connected to), and returns its URL."""
         name = name if name is not None else f"test_{secrets.token_hex(6)}"
         self._check_name(name)
-        self._execute(f"CREATE DATABASE {quote_identifier(name)}")
+        copy = ""
+        if template is not None:
+            self._check_name(template)
+            copy = f" TEMPLATE {quote_identifier(template)}"
+        self._execute(f"CREATE DATABASE {quote_identifier(name)}{copy}")
         return self.database_url(name)
+
+    def has_database(self, name: str) -> bool:
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as db:
+            return db.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
 
     def drop_database(self, name: str) -> None:
         """Drops the database, closing any connection still open to it."""
