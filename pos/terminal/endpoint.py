@@ -53,9 +53,10 @@ class Endpoint:
     been carried out is never re-sent to another host here: the counter asks again with the same nonce,
     which any host answers with the first answer."""
 
-    def __init__(self, base_url: str, token: str, *, timeout: float = DEFAULT_TIMEOUT,
+    def __init__(self, base_url: str, token: str, *, timeout: float = DEFAULT_TIMEOUT, bulk_timeout: float = 60.0,
                  transport: httpx.BaseTransport | None = None) -> None:
         self.timeout = httpx.Timeout(timeout, connect=min(1.0, timeout))
+        self.bulk_timeout = bulk_timeout  # an upload batch or a catalog page: more work per request
         self.urls = service_urls(base_url)
         self.current = self.urls[0]
         self.client = httpx.Client(transport=transport, timeout=self.timeout,
@@ -135,16 +136,17 @@ class Endpoint:
     def cancel(self, nonce: str, *, staff_id: str) -> dict[str, Any]:
         return self._json("POST", f"/v1/redemptions/{nonce}/cancel", json={"staff_id": staff_id})
 
-    def upload(self, store_id: str, items: list[dict[str, Any]], *, timeout: float = 60.0) -> list[dict[str, Any]]:
+    def upload(self, store_id: str, items: list[dict[str, Any]], *, timeout: float | None = None) -> list[dict[str, Any]]:
         body = orjson.dumps({"store_id": store_id, "items": items})
-        response = self._call("POST", "/v1/uploads", content=body, timeout=timeout,
+        response = self._call("POST", "/v1/uploads", content=body, timeout=timeout or self.bulk_timeout,
                               headers={"Content-Type": "application/json"})
         results = orjson.loads(response.content)["results"]
         assert isinstance(results, list)
         return results
 
-    def catalog(self, since: int, *, limit: int = 10_000, timeout: float = 60.0) -> dict[str, Any]:
-        response = self._call("GET", "/v1/catalog", params={"since": since, "limit": limit}, timeout=timeout)
+    def catalog(self, since: int, *, limit: int = 10_000, timeout: float | None = None) -> dict[str, Any]:
+        response = self._call("GET", "/v1/catalog", params={"since": since, "limit": limit},
+                              timeout=timeout or self.bulk_timeout)
         delta = orjson.loads(response.content)
         assert isinstance(delta, dict)
         return delta
