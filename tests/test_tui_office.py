@@ -122,7 +122,7 @@ def test_manager_runs_a_campaign_and_a_verifier_is_refused_elsewhere(shop: Shop)
             assert rows(table)[table.cursor_row][:4] == ["erin", "Erin Xu", "cashier", "nowhere"]
             await pilot.press("v")
             await until(pilot, lambda: type(app.screen).__name__ == "RightsForm")
-            app.screen.query_one("#r-stores").value = "S002"
+            app.screen.query_one("#r-stores").select("S002")  # chosen from the chain's stores
             await pilot.press("ctrl+s")
             await until(pilot, lambda: type(app.screen).__name__ == "StaffScreen"
                         and rows(app.screen.query_one("#staff", DataTable))[
@@ -209,7 +209,8 @@ def test_sync_screen_shows_conflicts_and_reports_count_redemptions(shop: Shop) -
             await pilot.press("ctrl+s")
             await until(pilot, lambda: app.screen.query_one("#conflicts", DataTable).row_count == 1)
             conflict = [str(c) for c in app.screen.query_one("#conflicts", DataTable).get_row_at(0)]
-            assert "already_redeemed" in conflict[1] and "carol" in conflict[2] and "S001" in conflict[3], conflict
+            assert conflict[1:4] == ["S001-T1", "carol", "already_redeemed"], conflict  # the till and staff of ours
+            assert "S001-T2 · alice" in text_of(app, "#conflict-detail")  # and of the redemption it ran into
             assert app.screen.query_one("#outbox", DataTable).row_count == 0
             assert "Uploaded" in text_of(app, "#sync-result")  # (the conflict came with the upload before)
 
@@ -217,7 +218,7 @@ def test_sync_screen_shows_conflicts_and_reports_count_redemptions(shop: Shop) -
             await until(pilot, lambda: type(app.screen).__name__ == "ReportsScreen"
                         and app.screen.query_one("#report", DataTable).row_count == 1)
             assert rows(app.screen.query_one("#report", DataTable))[0][1:4] == ["SPRING", "S001", "2"]
-            assert sum(app.screen.query_one("#chart").data) == 2
+            assert sum(app.screen.query_one("#day-chart").values) == 2
             path = Path(app.screen.query_one("#r-path").value)
             await pilot.press("ctrl+e")
             await until(pilot, path.exists)
@@ -435,7 +436,8 @@ def test_the_staff_screen_speaks_chinese(shop: Shop) -> None:
             footer = {b.binding.key: b.binding.description for b in app.screen.active_bindings.values() if b.binding.show}
             assert footer.get("u") == "解锁" and footer.get("p") == "新密码", footer
             table = app.screen.query_one("#staff", DataTable)
-            assert [str(c.label) for c in table.columns.values()][-1] == "锁定"
+            assert [str(c.label) for c in table.columns.values()][-2:] == ["锁定", "状态"]
+            assert {r[5] for r in rows(table)} == {"在职"}  # each one active, said in Chinese
             roles = {r[0]: r[2] for r in rows(table)}  # the role, as the language names it
             assert roles == {"carol": "店长", "grace": "店长", "alice": "收银员", "bob": "收银员", "dan": "收银员"}, roles
 

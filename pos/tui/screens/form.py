@@ -22,7 +22,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.css.query import NoMatches
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import Button, Checkbox, Footer, Input, Label, Select
+from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, SelectionList
 
 from pos.terminal.endpoint import Endpoint, EndpointError, Refused
 from pos.tui.i18n import _
@@ -37,7 +37,7 @@ class FormModal(ModalScreen[dict[str, Any] | None]):
     app: PosApp  # the app this screen belongs to (Textual types it as any App)
     BINDINGS = [Binding("ctrl+s", "save", "Save"), Binding("escape", "cancel", "Cancel")]
     AUTO_FOCUS = None  # the first field is focused on mount, without scrolling its label out of view
-    FIRST = "#form Input, #form Select, #form Checkbox"
+    FIRST = "#form Input, #form Select, #form Checkbox, #form SelectionList"
     NARROW = False  # a short form: a narrower box
     #: the service's name of a field → the form's (when they differ)
     ALIASES: ClassVar[Mapping[str, str]] = {}
@@ -106,7 +106,10 @@ class FormModal(ModalScreen[dict[str, Any] | None]):
         return self.query_one(f"#{self.widget_ids[key]}")
 
     def value_of(self, key: str) -> object:
-        return getattr(self.widget_of(key), "value", None)
+        widget = self.widget_of(key)
+        if isinstance(widget, SelectionList):  # a choice of several: what is chosen, in no particular order
+            return frozenset(widget.selected)
+        return getattr(widget, "value", None)
 
     def key_of(self, widget: Widget | None) -> str | None:
         ids = {wid: key for key, wid in self.widget_ids.items()}
@@ -187,7 +190,9 @@ class FormModal(ModalScreen[dict[str, Any] | None]):
     @on(Input.Changed)
     @on(Select.Changed)
     @on(Checkbox.Changed)
-    def _changed(self, event: Input.Changed | Select.Changed | Checkbox.Changed) -> None:
+    @on(SelectionList.SelectedChanged)
+    def _changed(self, event: Input.Changed | Select.Changed | Checkbox.Changed | SelectionList.SelectedChanged[Any]
+                 ) -> None:
         if not self.initial:  # not yet mounted: the first values arriving
             return
         key = self.key_of(event.control)

@@ -1,6 +1,7 @@
-"""Staff and their right to verify vouchers: in all stores, in chosen stores, or not at all; unlocking a
-member of staff locked out by wrong PINs, and giving them a new PIN. A change reaches each counter with its
-next catalog pull (at once on a terminal that syncs)."""
+"""Staff and their right to verify vouchers: in all stores, in stores chosen from the chain's list, or not at
+all; editing a member's name and role; deactivating them (no login, at the service at once and at a till after
+its next catalog pull) and taking them back; unlocking a member of staff locked out by wrong PINs, and giving
+them a new PIN. A change reaches each counter with its next catalog pull (at once on a terminal that syncs)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Checkbox, DataTable, Footer, Input, Label, Select
+from textual.widgets import Checkbox, DataTable, Footer, Input, Label, Select, SelectionList
 
 from pos.domain import parse_time
 from pos.domain.model import zone
@@ -136,43 +137,103 @@ class PinForm(FormModal):
 
 
 class RightsForm(FormModal):
+    """Where a member of staff may verify vouchers: all stores, or stores chosen from the chain's list."""
+
     NARROW = True
     CODE_FIELDS = {"verifier.store_unknown": "stores", "verifier.no_store": "stores"}
+
+    def __init__(self, member: dict[str, Any], stores: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self.member = member
+        self.stores = stores
+
+    def heading(self) -> str:
+        return _("Verifier rights for {staff}", staff=f"{self.member['name']} ({self.member['id']})")
+
+    def hint(self) -> str:
+        return _("Space ticks a store · Ctrl+S saves · Esc cancels · Tab goes to the next field")
+
+    def fields(self) -> ComposeResult:
+        v = self.member.get("verifier") or {}
+        granted = set(v.get("stores") or []) if v.get("active", True) else set()
+        everywhere = bool(v.get("all_stores")) and bool(v.get("active", True))
+        yield from self.field("all_stores", _("Verifies in"), Checkbox(_("All stores"), value=everywhere, id="r-all"))
+        yield from self.field("stores", _("Chosen stores"), SelectionList[str](
+            *((f"{s['id']} {s['name']}", s["id"], s["id"] in granted) for s in self.stores),
+            id="r-stores", disabled=everywhere))
+
+    @on(Checkbox.Changed, "#r-all")
+    def everywhere(self, event: Checkbox.Changed) -> None:
+        self.query_one("#r-stores", SelectionList).disabled = event.value
+
+    def chosen(self) -> list[str]:
+        return sorted(self.query_one("#r-stores", SelectionList).selected)
+
+    def check_fields(self) -> dict[str, list[str]]:
+        if not self.query_one("#r-all", Checkbox).value and not self.chosen():
+            return {"stores": [with_code(problem_sentence("verifier.no_store", "Choose all stores or at least one store."),
+                                         "verifier.no_store")]}
+        return {}
+
+    @work(exclusive=True)
+    async def save(self) -> None:
+        if not self.begin():
+            return
+        stores = self.chosen()
+        all_stores = self.query_one("#r-all", Checkbox).value
+        grant = await self.send(lambda office, session: office.set_verifier(
+            session, self.member["id"], all_stores=all_stores, stores=[] if all_stores else stores))
+        if grant is not None:
+            self.dismiss(grant)
+
+
+class StaffEditForm(FormModal):
+    """A member of staff's name and role; making a cashier a manager asks for their new PIN (6 to 8 digits)."""
+
+    NARROW = True
+    CODE_FIELDS = {"staff.name.invalid": "name", "staff.role.invalid": "role", "staff.pin.required": "pin",
+                   "pin.invalid": "pin", "pin.manager_short": "pin", "staff.self": "role", "staff.last_manager": "role"}
 
     def __init__(self, member: dict[str, Any]) -> None:
         super().__init__()
         self.member = member
 
     def heading(self) -> str:
-        return _("Verifier rights for {staff}", staff=f"{self.member['name']} ({self.member['id']})")
+        return _("Edit {staff}", staff=f"{self.member['name']} ({self.member['id']})")
 
     def fields(self) -> ComposeResult:
-        v = self.member.get("verifier") or {}
-        yield from self.field("all_stores", _("Verifies in"), Checkbox(_("All stores"), value=bool(v.get("all_stores")),
-                                                                  id="r-all"))
-        yield from self.field("stores", _("Chosen stores (e.g. S001,S002)"),
-                              Input(",".join(v.get("stores") or []), id="r-stores"))
+        yield from self.field("name", _("Name"), Input(self.member["name"], id="e-name", max_length=40))
+        yield from self.field("role", _("Role"), Select([(_("cashier"), "cashier"), (_("manager"), "manager")],
+                                                        value=self.member["role"], allow_blank=False, id="e-role"))
+        yield from self.field("pin", _("New PIN (to make them a manager; else leave it empty)"),
+                              Input(id="e-pin", password=True, max_length=8, restrict=r"[0-9]*"))
 
-    def stores(self) -> list[str]:
-        return [s.strip().upper() for s in self.query_one("#r-stores", Input).value.split(",") if s.strip()]
+    def role(self) -> str:
+        return str(self.query_one("#e-role", Select).value)
 
     def check_fields(self) -> dict[str, list[str]]:
-        if not self.query_one("#r-all", Checkbox).value and not self.stores():
-            return {"stores": [with_code(problem_sentence("verifier.no_store", "Choose all stores or at least one store."),
-                                         "verifier.no_store")]}
-        return {}
+        found: dict[str, list[str]] = {}
+        if not self.query_one("#e-name", Input).value.strip():
+            found["name"] = [self.required("name")]
+        pin = self.query_one("#e-pin", Input).value
+        if self.role() == "manager" and self.member["role"] != "manager" and not pin:
+            found["pin"] = [with_code(problem_sentence("staff.pin.required", "A new manager needs a new PIN of 6 to 8 "
+                                                                             "digits."), "staff.pin.required")]
+        elif pin and not pin_fits(pin, self.role()):
+            found["pin"] = [pin_rule(pin)]
+        return found
 
-    @on(Input.Submitted, "#r-stores")
+    @on(Input.Submitted, "#e-pin")
     @work(exclusive=True)
     async def save(self) -> None:
         if not self.begin():
             return
-        stores = self.stores()
-        all_stores = self.query_one("#r-all", Checkbox).value
-        grant = await self.send(lambda office, session: office.set_verifier(
-            session, self.member["id"], all_stores=all_stores, stores=[] if all_stores else stores))
-        if grant is not None:
-            self.dismiss(grant)
+        name, role = self.query_one("#e-name", Input).value.strip(), self.role()
+        pin = self.query_one("#e-pin", Input).value or None
+        changed = await self.send(lambda office, session: office.update_staff(session, self.member["id"], name=name,
+                                                                              role=role, pin=pin))
+        if changed is not None:
+            self.dismiss(changed)
 
 
 class StoreZoneForm(FormModal):
@@ -227,6 +288,11 @@ class StoreZoneForm(FormModal):
 class StaffScreen(OfficeScreen):
     BINDINGS = [
         Binding("n", "add", "Add staff", tooltip="Add a staff member", id="staff.add"),
+        Binding("e", "edit", "Edit", tooltip="Change the selected staff member's name or role", id="staff.edit"),
+        Binding("d", "active(False)", "Deactivate", tooltip="Stop the selected staff member from logging in anywhere",
+                id="staff.deactivate"),
+        Binding("a", "active(True)", "Reactivate", tooltip="Let the selected staff member log in again",
+                id="staff.reactivate"),
         Binding("v", "rights", "Rights", tooltip="Set verifier rights for the selected staff member", id="staff.rights"),
         Binding("x", "revoke", "Revoke", tooltip="Revoke the selected staff member's verifier right", id="staff.revoke"),
         Binding("u", "unlock", "Unlock", tooltip="Clear the selected staff member's wrong PINs and lockout",
@@ -250,7 +316,7 @@ class StaffScreen(OfficeScreen):
     def on_mount(self) -> None:
         super().on_mount()
         table = self.query_one("#staff", DataTable)
-        table.add_columns(_("Staff id"), _("Name"), _("Role"), _("Verifies in"), _("Locked"))
+        table.add_columns(_("Staff id"), _("Name"), _("Role"), _("Verifies in"), _("Locked"), _("State"))
         table.focus()
         self.load()
 
@@ -262,8 +328,11 @@ class StaffScreen(OfficeScreen):
         if action == "revoke":
             chosen = self.selected()
             return bool(chosen and chosen["verifier"] and chosen["verifier"]["active"])
-        if action in ("rights", "unlock", "pin"):
+        if action in ("rights", "unlock", "pin", "edit"):
             return self.selected() is not None
+        if action == "active":
+            chosen = self.selected()  # the one of the two that applies: deactivate an active member, reactivate one not
+            return chosen is not None and bool(chosen.get("active", True)) != bool(parameters[0])
         return True
 
     @on(DataTable.RowHighlighted)
@@ -279,7 +348,8 @@ class StaffScreen(OfficeScreen):
         table = self.query_one("#staff", DataTable)
         table.clear()
         for m in self.members:
-            table.add_row(m["id"], m["name"], _(m["role"]), where(m["verifier"]), lock_state(m), key=m["id"])
+            table.add_row(m["id"], m["name"], _(m["role"]), where(m["verifier"]), lock_state(m),
+                          _("active") if m.get("active", True) else _("deactivated"), key=m["id"])
         ids = [m["id"] for m in self.members]
         if keep in ids:
             table.move_cursor(row=ids.index(keep))
@@ -316,7 +386,14 @@ class StaffScreen(OfficeScreen):
 
     def action_rights(self) -> None:
         chosen = self.selected()
-        if chosen is None:
+        if chosen is not None:
+            self.open_rights(chosen)
+
+    @work(exclusive=True, group="rights")
+    async def open_rights(self, chosen: dict[str, Any]) -> None:
+        try:
+            stores = await self.ask(lambda e, s: e.stores(s))
+        except OfficeError:  # already shown by ask()
             return
 
         def granted(grant: dict[str, Any] | None) -> None:
@@ -324,7 +401,42 @@ class StaffScreen(OfficeScreen):
                 self.notify(_("{staff} may now verify in {where}; terminals apply it at their next catalog pull.",
                               staff=chosen["id"], where=where(grant)))
                 self.load(chosen["id"])
-        self.app.push_screen(RightsForm(chosen), granted)
+        self.app.push_screen(RightsForm(chosen, stores), granted)
+
+    def action_edit(self) -> None:
+        chosen = self.selected()
+        if chosen is None:
+            return
+
+        def edited(member: dict[str, Any] | None) -> None:
+            if member:
+                self.notify(_("{staff} is now {name}, {role}; tills show it from their next catalog pull.",
+                              staff=member["id"], name=member["name"], role=_(member["role"])))
+                self.load(member["id"])
+        self.app.push_screen(StaffEditForm(chosen), edited)
+
+    def action_active(self, active: bool) -> None:
+        chosen = self.selected()
+        if chosen is None:
+            return
+        staff = f"{chosen['name']} ({chosen['id']})"
+        if active:
+            question, yes = _("Reactivate {staff}? They can log in again.", staff=staff), _("Reactivate")
+        else:
+            question = _("Deactivate {staff}? They cannot log in from now on (at a till: after its next catalog pull).",
+                         staff=staff)
+            yes = _("Deactivate")
+        self.app.push_screen(Confirm(question, yes), lambda sure: self.set_active(chosen["id"], active) if sure else None)
+
+    @work(group="active")
+    async def set_active(self, staff_id: str, active: bool) -> None:
+        try:
+            await self.ask(lambda e, s: e.set_staff_active(s, staff_id, active))
+        except OfficeError:  # already shown by ask()
+            return
+        self.notify(_("{staff} can log in again.", staff=staff_id) if active else
+                    _("{staff} is deactivated.", staff=staff_id))
+        self.load(staff_id)
 
     def action_revoke(self) -> None:
         chosen = self.selected()

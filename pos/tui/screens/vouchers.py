@@ -1,4 +1,5 @@
-"""Issue a batch of vouchers for a campaign and export the codes (with their signed QR payloads) as CSV."""
+"""Issue a batch of vouchers for a campaign and export the codes (with their signed QR payloads) as CSV; look one
+voucher up (Ctrl+F: the one selected in the batch, else the one typed or scanned there)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,8 @@ class VouchersScreen(OfficeScreen):
     BINDINGS = [
         Binding("ctrl+n", "issue", "Issue", tooltip="Issue a batch for the chosen campaign", id="vouchers.issue"),
         Binding("ctrl+e", "export", "Export CSV", tooltip="Write the codes to a CSV file", id="vouchers.export"),
+        Binding("ctrl+f", "lookup", "Look up", tooltip="Look up one voucher: its status and history; revoke, print again",
+                id="vouchers.lookup"),
     ]
 
     def __init__(self) -> None:
@@ -130,6 +133,13 @@ class VouchersScreen(OfficeScreen):
         self.say(error)
         field.focus()
         self.app.bell()
+
+    def action_lookup(self) -> None:
+        from pos.tui.screens.lookup import LookupScreen
+
+        table = self.query_one("#batch", DataTable)
+        chosen = self.issued[table.cursor_row]["code"] if self.issued and 0 <= table.cursor_row < len(self.issued) else ""
+        self.app.push_screen(LookupScreen(chosen if table.has_focus else ""))
 
     def action_export(self) -> None:
         if not self.issued:
