@@ -67,6 +67,7 @@ class CounterScreen(Screen[None]):
         Binding("escape", "focus_code", "Voucher code", tooltip="Focus the code input", id="focus_code"),
         Binding("f8", "camera", "Camera", tooltip="Switch the camera scanner on or off", id="camera"),
         Binding("f9", "preview", "Preview", tooltip="Switch the camera preview on or off", id="preview"),
+        Binding("ctrl+f", "lookup", "Look up", tooltip="Look up a voucher", id="lookup"),
     ]
 
     def __init__(self) -> None:
@@ -300,3 +301,9 @@ class CounterScreen(Screen[None]):
 
     def action_preview(self) -> None:
         toggle_preview(self)
+
+    # -- a voucher looked up (see pos.tui.screens.lookup): the code typed so far, if any ----------
+    def action_lookup(self) -> None:
+        from pos.tui.screens.lookup import LookupScreen
+
+        self.app.push_screen(LookupScreen(self.query_one("#code", Input).value))

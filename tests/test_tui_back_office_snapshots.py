@@ -1,0 +1,111 @@
+"""Snapshots (pytest-textual-snapshot) of the back office's day-one screens and forms — the voucher lookup and
+its revoke form, staff with the edit and rights forms, vouchers, sync with a conflict and its settle form,
+reports — on the smallest terminal (80x24) and a large one (160x48), in English and Chinese. Times are drawn as
+fixed text, so the layout is what is compared. After a deliberate change:
+``pytest tests/test_tui_back_office_snapshots.py --snapshot-update``, then look at each picture."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from textual.widgets import DataTable, Input
+
+from pos.demo import PINS
+from tests.conftest import Shop
+from tests.test_tui_back_office import conflict, look_up, named
+from tests.tui_helpers import app_for, log_in_at_counter, until
+
+SIZES = {"80x24": (80, 24), "160x48": (160, 48)}
+
+
+@pytest.fixture(autouse=True)
+def fixed_times(monkeypatch: pytest.MonkeyPatch) -> None:
+    for module in ("lookup", "sync", "campaigns"):
+        monkeypatch.setattr(f"pos.tui.screens.{module}.day", lambda moment: "2026-01-01 00:00")
+    monkeypatch.setattr("pos.tui.screens.reports.date_text", lambda text: "2026-01-01")
+    monkeypatch.setattr("pos.tui.screens.staff.clock", lambda moment: "12:34:56")
+
+
+async def steady(pilot: Any) -> None:
+    """The text cursor shown, not blinking, and no notification left over from getting here."""
+    for field in pilot.app.screen.query(Input):
+        field.cursor_blink = False
+    pilot.app.clear_notifications()
+    await pilot.pause(0.3)
+
+
+async def at(pilot: Any, key: str, screen: str, ready: Callable[[Any], object] = lambda app: True) -> None:
+    app = pilot.app
+    await pilot.press(key)
+    await until(pilot, lambda: named(app) == screen and ready(app))
+
+
+def rows_of(table_id: str) -> Callable[[Any], object]:
+    return lambda app: app.screen.query_one(table_id, DataTable).row_count > 0
+
+
+async def lookup(pilot: Any, shop: Shop) -> None:
+    await at(pilot, "f4", "VouchersScreen")
+    await at(pilot, "ctrl+f", "LookupScreen")
+    await look_up(pilot, shop.codes["spring"])
+
+
+async def revoke_form(pilot: Any, shop: Shop) -> None:
+    await lookup(pilot, shop)
+    await at(pilot, "ctrl+t", "RevokeForm")
+
+
+async def staff(pilot: Any, shop: Shop) -> None:
+    await at(pilot, "f3", "StaffScreen", lambda app: app.screen.query_one("#staff", DataTable).row_count == 5)
+    pilot.app.screen.query_one("#staff", DataTable).move_cursor(row=3)  # bob
+
+
+async def staff_edit(pilot: Any, shop: Shop) -> None:
+    await staff(pilot, shop)
+    await at(pilot, "e", "StaffEditForm")
+
+
+async def rights(pilot: Any, shop: Shop) -> None:
+    await staff(pilot, shop)
+    await at(pilot, "v", "RightsForm")
+
+
+async def vouchers(pilot: Any, shop: Shop) -> None:
+    await at(pilot, "f4", "VouchersScreen", lambda app: app.screen.query_one("#v-path").value)
+    pilot.app.screen.query_one("#v-path").value = "vouchers-SPRING.csv"
+
+
+async def sync(pilot: Any, shop: Shop) -> None:
+    await at(pilot, "f5", "SyncScreen", rows_of("#conflicts"))
+
+
+async def settle_form(pilot: Any, shop: Shop) -> None:
+    await sync(pilot, shop)
+    await at(pilot, "m", "SettleForm")
+
+
+async def reports(pilot: Any, shop: Shop) -> None:
+    await at(pilot, "f6", "ReportsScreen", rows_of("#report"))
+    pilot.app.screen.query_one("#r-path").value = "redemptions.csv"
+
+
+VIEWS: dict[str, Callable[[Any, Shop], Awaitable[None]]] = {
+    "lookup": lookup, "revoke_form": revoke_form, "staff": staff, "staff_edit": staff_edit, "rights": rights,
+    "vouchers": vouchers, "sync": sync, "settle_form": settle_form, "reports": reports}
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("view", list(VIEWS))
+def test_back_office_snapshot(shop: Shop, snap_compare: Any, view: str, size: str, language: str) -> None:
+    conflict(shop)  # a voucher with a history, a conflict to settle, a redemption to report
+    shop.change("UPDATE conflicts SET message=?", "Already redeemed on 2026-01-01 00:00 (UTC).")  # no clock in it
+
+    async def before(pilot: Any) -> None:
+        await log_in_at_counter(pilot, "carol", PINS["carol"])
+        await VIEWS[view](pilot, shop)
+        await steady(pilot)
+
+    assert snap_compare(app_for(shop, language=language), run_before=before, terminal_size=SIZES[size])
