@@ -76,7 +76,7 @@ class Shop:
         finally:
             db.close()
 
-    def terminal(self, terminal_id: str = "S001-T1", *, pull: bool = True, timeout: float = 2.0,
+    def terminal(self, terminal_id: str = "S001-T1", *, pull: bool = True, timeout: float = 10.0,
                  transport: Any = None, path: Path | None = None) -> Terminal:
         """A terminal's connection, client and counter. Two calls with the same ``path`` are two connections
         to one terminal file, as the UI's counter and its background sync (or a shell's pos redeem) are."""
