@@ -201,7 +201,8 @@ class LookupScreen(OfficeScreen):
         self.query_one("#l-error", Label).display = False
         self.query_one("#l-code", Input).focus()
         self.show(None)
-        if self.first:
+        if self.first:  # the code typed at the counter: in the field, to finish typing if it is not whole yet
+            self.query_one("#l-code", Input).value = self.first
             self.entered(self.first)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -228,6 +229,7 @@ class LookupScreen(OfficeScreen):
             self.app.bell()
             return
         self.say("")
+        self.query_one("#l-code", Input).value = ""
         self.look_up(code)
 
     @work(exclusive=True, group="lookup")
