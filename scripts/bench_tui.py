@@ -411,11 +411,11 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=20, help="codes in the scanner burst")
     parser.add_argument("--shift", type=int, default=1000, help="online redemptions in the shift measured for memory")
     parser.add_argument("--camera-seconds", type=float, default=30.0, help="the counter with the camera on (0: skip)")
-    parser.add_argument("--small", action="store_true", help="a quick run: 2 starts, 10 verdicts, a shift of 50, no camera")
+    parser.add_argument("--small", action="store_true", help="a quick run: 2 starts, 5 verdicts, a shift of 20, no camera")
     parser.add_argument("--json", action="store_true", help="also print the results as one JSON object")
     args = parser.parse_args()
     if args.small:
-        args.runs, args.verdicts, args.shift, args.camera_seconds = 2, 10, 50, 0.0
+        args.runs, args.verdicts, args.shift, args.camera_seconds = 2, 5, 20, 0.0
     sys.setswitchinterval(0.0005)  # the reader thread stamps a chunk within half a millisecond of its arrival
     load = os.getloadavg()
     began = time.perf_counter()
