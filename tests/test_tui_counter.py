@@ -56,8 +56,7 @@ CASES = [  # (voucher, staff, amount, reason)
     ("expired", "alice", None, "expired"),
     ("station", "alice", None, "store_not_allowed"),
     ("revoked", "alice", "620", "revoked"),
-    ("future", "alice", None, "not_yet_valid"),
-    ("spring2", "alice", "120", "rules_not_met"),
+    ("future", "alice", None, "not_yet_valid"),  # (a basket under the minimum is asked for again: test_tui_counter_fix.py)
     ("spring3", "bob", "620", "staff_not_verifier"),
 ]
 

@@ -15,6 +15,10 @@ Only then is the verdict returned to be shown; its journal entry is ``given``. T
 that it reached the screen (:meth:`Counter.shown`), which makes it ``shown``; a verdict given by a
 counter that died before confirming is shown again at the next scan of that voucher.
 
+A refusal the cashier can put right at the counter — the basket amount or the goods the voucher's rules
+need are missing, or below its minimum — is not a verdict but a :class:`Question` (:meth:`Counter.attempt`):
+the counter keeps the voucher and asks for the field again. Every other refusal is final.
+
 Every write goes through :class:`~pos.terminal.localdb.LocalDB`; the states and which may follow which
 are in :mod:`pos.terminal.states`.
 """
@@ -76,6 +80,38 @@ class Decision:
     entry: int
 
 
+#: The refusals the cashier can fix at the counter, by their detail code, and the field that fixes them.
+FIXABLE: dict[str, str] = {
+    "rules.amount_required": "amount",
+    "rules.min_spend": "amount",  # the goods instead, when the basket was given as goods
+    "rules.items_required": "goods",
+    "rules.min_items": "goods",
+    "rules.bundle_incomplete": "goods",
+}
+
+
+def fixable(verdict: Verdict, goods_given: bool = False) -> str | None:
+    """The field ("amount" or "goods") that would turn this refusal into a verdict, or None when it is final:
+    only a basket that is missing or short is fixable (a basket that cannot be read is asked for again)."""
+    if verdict.reason is not Reason.RULES_NOT_MET or not verdict.detail:
+        return None
+    if verdict.detail.startswith("basket."):
+        return "goods"
+    field = FIXABLE.get(verdict.detail)
+    if field == "amount" and verdict.detail == "rules.min_spend" and goods_given:
+        return "goods"
+    return field
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """A refusal the cashier can fix: the voucher is kept and ``field`` ("amount" or "goods") asked for again.
+    ``verdict`` says why, with its facts (the minimum spend, the basket given); it was never shown as a verdict."""
+
+    field: str
+    verdict: Verdict
+
+
 class Counter:
     def __init__(self, db: LocalDB, endpoint: Endpoint | None, *, store_id: str, terminal_id: str,
                  clock: Clock = utcnow, budget: float = 2.0) -> None:
@@ -111,6 +147,23 @@ class Counter:
     def shown(self, entry: int) -> bool:
         """The verdict of ``entry`` reached the screen: it is not shown again after a restart."""
         return self.db.mark_shown(entry)
+
+    def attempt(self, raw: str, staff_id: str, amount: int | None = None,
+                items: list[dict[str, Any]] | None = None) -> Decision | Question:
+        """:meth:`decide`, unless the basket is what stands in the way (see :func:`fixable`): then the field to
+        ask for. A refusal this terminal sees coming is neither journalled nor sent; one the service gave (a
+        voucher issued after the last pull) is confirmed shown at once: the cashier saw a question, not it."""
+        goods = bool(items)
+        local = self.check(raw, staff_id, amount, items=items or None)
+        field = fixable(local, goods)
+        if field is not None:
+            return Question(field, local)
+        decision = self.decide(raw, staff_id, amount, items)
+        field = fixable(decision.verdict, goods)
+        if field is not None:
+            self.shown(decision.entry)
+            return Question(field, decision.verdict)
+        return decision
 
     def decide(self, raw: str, staff_id: str, amount: int | None = None, items: list[dict[str, Any]] | None = None) -> Decision:
         """Redeem ``raw`` for this basket (an amount, and the lines when the promotion depends on the goods)."""

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pos.domain import Reason, Verdict
+from pos.domain import Campaign, Reason, Verdict
 from pos.terminal.config import TerminalConfig
 
 if TYPE_CHECKING:
-    from pos.terminal.counter import Counter, Decision, Undo
+    from pos.terminal.counter import Counter, Decision, Question, Undo
     from pos.terminal.endpoint import Endpoint
     from pos.terminal.localdb import LocalDB
     from pos.terminal.login import Shift
@@ -63,6 +63,21 @@ class Desk:
     db: LocalDB
     endpoint: Endpoint | None
     counter: Counter
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What the station answers for one scan: the decision or the question, the basket amount it was decided
+    on, the voucher's campaign as this terminal's catalog knows it, and an acceptance's row in this shift."""
+
+    decided: Decision | Question
+    amount: int | None
+    campaign: Campaign | None
+    row: ShiftRow | None = None
+
+    @property
+    def verdict(self) -> Verdict:
+        return self.decided.verdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,59 +153,63 @@ class Station:
 
         return await self.call(lambda d: sign_in(d.db, d.endpoint, staff_id, pin, self.clock(), self.cfg.store_id))
 
-    async def redeem(self, raw: str, staff_id: str, amount: int | None,
-                     goods: str = "") -> tuple[Decision | Verdict | str, ShiftRow | None]:
+    async def redeem(self, raw: str, staff_id: str, amount: int | None, goods: str = "") -> Answer:
         """:meth:`start_redeem`, awaited."""
         return await asyncio.wrap_future(self.start_redeem(raw, staff_id, amount, goods))
 
-    def start_redeem(self, raw: str, staff_id: str, amount: int | None,
-                     goods: str = "") -> Future[tuple[Decision | Verdict | str, ShiftRow | None]]:
-        """Queue a redemption now (scans are decided in the order they were read); its future holds the
-        counter's decision (confirm it with :meth:`shown` once it is on screen); a verdict that was
-        never journalled (a basket that cannot be read); or, before anything is journalled or sent, the
-        field to ask the cashier for: ``"amount"`` when this voucher's rules need the basket amount,
-        ``"goods"`` when they need the goods bought (typed as in :func:`pos.domain.promotions.parse_lines`).
-        With it, for an acceptance, the redemption as this shift's list shows it (read in the same job)."""
+    def start_redeem(self, raw: str, staff_id: str, amount: int | None, goods: str = "") -> Future[Answer]:
+        """Queue a redemption now (scans are decided in the order they were read). Its future holds the
+        :class:`Answer`: the counter's decision (confirm it with :meth:`shown` once it is on screen), or the
+        question to put to the cashier when the basket is what stands in the way (the amount, or the goods
+        typed as in :func:`pos.domain.promotions.parse_lines`, missing, short or unreadable); with it the
+        campaign as this terminal knows it and, for an acceptance, the redemption as this shift's list shows
+        it (read in the same job)."""
         from pos.domain.promotions import BasketError, parse_lines
+        from pos.terminal.counter import Question
 
-        def job(d: Desk) -> Decision | Verdict | str:
-            first = d.counter.check(raw, staff_id, amount)
-            campaign = d.db.campaign(first.campaign_id) if first.campaign_id else None
-            try:
-                items = parse_lines(goods, known=(s.sku for s in campaign.skus) if campaign else ()) or None
-            except BasketError as err:
-                return Verdict(Reason.RULES_NOT_MET, err.message, code=first.code, detail=err.code)
-            if items is None:
-                if first.detail == "rules.items_required":
-                    return "goods"
-                if amount is None and first.detail == "rules.amount_required":
-                    return "amount"
-            decision = d.counter.decide(raw, staff_id, amount, items)
-            # A voucher this terminal's catalog does not know yet (issued after its last pull) is checked by
-            # the service alone; when the service needs the basket, ask for it as for a known one.
-            asked = decision.verdict.detail
-            if not decision.verdict.accepted and items is None and (
-                    asked == "rules.items_required" or (asked == "rules.amount_required" and amount is None)):
-                d.counter.shown(decision.entry)  # a question, not a refusal: nothing to show again later
-                return "goods" if asked == "rules.items_required" else "amount"
-            return decision
-
-        def with_row(d: Desk) -> tuple[Decision | Verdict | str, ShiftRow | None]:
-            decided = job(d)
-            verdict = getattr(decided, "verdict", None)
-            if verdict is None or not verdict.accepted or not verdict.code:
-                return decided, None
+        def job(d: Desk) -> Answer:
+            items = None
+            if goods.strip():  # read with the SKUs of the voucher's campaign (their list prices)
+                first = d.counter.check(raw, staff_id, amount)
+                campaign = d.db.campaign(first.campaign_id) if first.campaign_id else None
+                try:
+                    items = parse_lines(goods, known=(s.sku for s in campaign.skus) if campaign else ()) or None
+                except BasketError as err:
+                    unread = Verdict(Reason.RULES_NOT_MET, err.message, code=first.code,
+                                     campaign_id=first.campaign_id, detail=err.code)
+                    return Answer(Question("goods", unread), amount, campaign)
+            decided = d.counter.attempt(raw, staff_id, amount, items)
+            verdict = decided.verdict
+            campaign = d.db.campaign(verdict.campaign_id) if verdict.campaign_id else None
+            if isinstance(decided, Question) or not verdict.accepted or not verdict.code:
+                return Answer(decided, amount, campaign)
             r = d.db.local_redemption(verdict.code)
-            return decided, (ShiftRow(r["nonce"], r["code"], r["campaign_id"], r["discount"], r["amount"],
-                                      r["redeemed_at"], r["mode"], r["cancelled_at"] is not None) if r else None)
-        return self.run(with_row)
+            row = (ShiftRow(r["nonce"], r["code"], r["campaign_id"], r["discount"], r["amount"], r["redeemed_at"],
+                            r["mode"], r["cancelled_at"] is not None) if r else None)
+            return Answer(decided, amount, campaign, row)
+        return self.run(job)
+
+    async def may_verify(self, staff_id: str) -> bool | None:
+        """Whether ``staff_id`` may verify vouchers in this terminal's store, by its catalog; None when the
+        catalog does not know the person yet (a till before its first pull)."""
+        def rights(d: Desk) -> bool | None:
+            verifier = d.db.verifier(staff_id)
+            if verifier is None and d.db.staff_member(staff_id) is None:
+                return None
+            return verifier is not None and verifier.may_verify_at(self.cfg.store_id)
+        return await self.call(rights)
 
     async def shown(self, entry: int) -> bool:
         """The verdict of journal entry ``entry`` is on the screen."""
         return await self.call(lambda d: d.counter.shown(entry))
 
-    async def cancel(self, nonce: str, staff_id: str) -> Undo:
-        return await self.call(lambda d: d.counter.cancel(nonce, staff_id))
+    async def cancel(self, nonce: str, staff_id: str) -> tuple[Undo, Campaign | None]:
+        """Undo a redemption of this terminal; with it the campaign it was of, as the catalog knows it."""
+        def job(d: Desk) -> tuple[Undo, Campaign | None]:
+            red = d.db.live_redemption_by_nonce(nonce)
+            done = d.counter.cancel(nonce, staff_id)
+            return done, d.db.campaign(red["campaign_id"]) if red else None
+        return await self.call(job)
 
     async def pending(self) -> int:
         return await self.call(lambda d: d.db.pending_count())

@@ -8,6 +8,10 @@ can arrive while the service is still being asked about this one; the station an
 A verdict changes only what it changes: the panel, a row added at the top of this shift's list (the list
 is not read again), the status line when the link or the outbox count moved. "Checking…" is shown only
 when the answer takes longer than a frame or two would.
+
+A refusal the cashier can fix (the basket amount or the goods missing or short) keeps the voucher: the
+panel asks for the field, which gets the focus, and Enter there checks the kept voucher again; Esc drops
+it. A cashier who may not verify vouchers in this store is told so as the shift begins.
 """
 
 from __future__ import annotations
@@ -27,22 +31,22 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from pos.domain import Verdict, display, format_time, money, parse_time
+from pos.domain import Campaign, Verdict, display, format_time, money, parse_time
 from pos.domain.amounts import AmountError, parse_amount
 from pos.tui.i18n import _, clock
 from pos.tui.jobs import work
 from pos.tui.keys import translate_bindings
 from pos.tui.screens.confirm import Confirm
-from pos.tui.station import ShiftRow
+from pos.tui.station import Answer, ShiftRow
 from pos.tui.widgets.camera import CameraScanner, toggle_camera, toggle_preview
 from pos.tui.widgets.code_input import CodeInput
 from pos.tui.widgets.status import StatusLine
-from pos.tui.widgets.verdict import VerdictPanel
+from pos.tui.widgets.verdict import VerdictFrame, VerdictPanel, voucher_name
 
 if TYPE_CHECKING:
     from textual.timer import Timer
 
-    from pos.terminal.counter import Decision
+    from pos.terminal.counter import Question
     from pos.tui.app import PosApp
 
 SHIFT_ROWS = 200  # this shift's list shows the latest redemptions, newest first
@@ -62,12 +66,14 @@ class Stamp(str):
 
 class CounterScreen(Screen[None]):
     app: PosApp  # the app this screen belongs to (Textual types it as any App)
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # at 80 columns the shift list's key columns fit
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]  # at 24 lines the verdict keeps every line
     BINDINGS = [
         Binding("ctrl+z", "undo", "Undo", tooltip="Undo the selected redemption", id="undo"),
-        Binding("escape", "focus_code", "Voucher code", tooltip="Focus the code input", id="focus_code"),
+        Binding("escape", "focus_code", "Scan",
+                tooltip="Back to the code input; drops a voucher waiting for its amount or goods", id="focus_code"),
         Binding("f8", "camera", "Camera", tooltip="Switch the camera scanner on or off", id="camera"),
         Binding("f9", "preview", "Preview", tooltip="Switch the camera preview on or off", id="preview"),
-        Binding("ctrl+f", "lookup", "Look up", tooltip="Look up a voucher", id="lookup"),
     ]
 
     def __init__(self) -> None:
@@ -76,22 +82,30 @@ class CounterScreen(Screen[None]):
         self.since = format_time(datetime.now(UTC))  # this shift's redemptions: from the login on (see begin)
         self.rows: list[ShiftRow] = []  # as listed, newest first
         self._order = count()
-        self.pending_code: str | None = None  # a code waiting for its basket amount
+        self.pending_code: str | None = None  # a voucher kept while the cashier types its basket amount or goods
+        self.kept = ""  # how the kept voucher is named to the cashier
         self.shown: deque[Verdict] = deque(maxlen=100)  # the latest verdicts drawn, oldest first
         self.drawn = 0  # how many verdicts were drawn this shift
+        self.asked = 0  # how many times a kept voucher's amount or goods were asked for
+        self.undos_drawn = 0  # how many undos were drawn this shift
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
         with Horizontal(id="counter"):
             with Vertical(id="counter-left"):
-                yield Label(_("Voucher code"), classes="field-label")
-                yield CodeInput(placeholder=_("Type or scan a voucher code, then Enter"), id="code", max_length=512,
-                                on_enter=self.code_entered)
-                yield Label(_("Basket amount (optional)"), classes="field-label")
-                yield Input(placeholder=_("e.g. 620 or 620.50"), id="amount", max_length=16, restrict=r"[0-9.,¥]*")
-                yield Label(_("Goods (when the promotion counts them)"), classes="field-label")
-                yield Input(placeholder=_("e.g. A100*2, B200@15.00, 12.50*3"), id="goods", max_length=2000)
-                yield VerdictPanel(id="verdict")
+                code = CodeInput(placeholder=_("Type or scan a code, then Enter"), id="code", max_length=512,
+                                 on_enter=self.code_entered)
+                code.border_title = _("Voucher code")
+                yield code
+                with Horizontal(id="basket-row"):  # asked for when the voucher's rules need them
+                    amount = Input(placeholder=_("e.g. 620.50"), id="amount", max_length=16, restrict=r"[0-9.,¥]*")
+                    amount.border_title = _("Amount")
+                    yield amount
+                    goods = Input(placeholder="A100*2, 12.50*3", id="goods", max_length=2000)
+                    goods.border_title = _("Goods")
+                    yield goods
+                with VerdictFrame(id="verdict-frame"):
+                    yield VerdictPanel(id="verdict")
                 yield Vertical(id="camera-slot")
             with Vertical(id="counter-right"):
                 yield Label(_("This shift"), classes="section-title")
@@ -100,7 +114,7 @@ class CounterScreen(Screen[None]):
                     yield Label(_("Try these vouchers"), classes="section-title")
                     yield OptionList(*(Option(f"{label}\n  {shown}", id=str(i))
                                        for i, (label, _raw, shown) in enumerate(self.app.hints)), id="hints")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         """Built before the login (see ``PosApp.prepare_counter``): nothing here may need the shift."""
@@ -111,8 +125,10 @@ class CounterScreen(Screen[None]):
         for cache, size in ((table._cell_render_cache, 600), (table._row_render_cache, 120),
                             (table._row_renderable_cache, 120), (table._line_cache, 120)):
             cache.maxsize = size
-        for label, key in ((_("Time"), "time"), (_("Code"), "code"), (_("Campaign"), "campaign"),
-                           (_("Discount"), "discount"), (_("Mode"), "mode")):
+        # what tells one redemption from another first (the code, its discount, undone or not): at 80 columns
+        # those are in view, the time and the campaign a scroll away
+        for label, key in ((_("Code"), "code"), (_("Discount"), "discount"), (_("Mode"), "mode"), (_("Time"), "time"),
+                           (_("Campaign"), "campaign")):
             table.add_column(label, key=key)
         self.query_one("#code", Input).focus()
         if not self.app.camera_source:
@@ -122,8 +138,25 @@ class CounterScreen(Screen[None]):
     def begin(self) -> None:
         """The shift begins (the person logged in): its list starts now, the camera starts if configured."""
         self.since = format_time(datetime.now(UTC))
+        self.check_rights()
         if self.app.camera_source:
             self.query_one("#camera-slot").mount(CameraScanner(self.app.camera_source, id="camera"))
+
+    @work(group="rights", exclusive=True)
+    async def check_rights(self) -> None:
+        """Tell a person who may not verify vouchers in this store so at once, not at the first scan (a manager
+        keeps the back office)."""
+        shift = self.app.shift
+        if shift is None:
+            return
+        may = await self.app.station.may_verify(shift.staff_id)
+        if may is not False or self.app.shift is not shift:
+            return
+        note = _("You may not verify vouchers in store {store}; ask a manager to add you as a verifier.",
+                 store=self.app.store_label)
+        if shift.is_manager:
+            note += " " + _("The back office (F2–F7) is open to you.")
+        self.query_one(VerdictPanel).stand(note)
 
     def on_screen_resume(self) -> None:
         self.app.refresh_status()
@@ -156,10 +189,13 @@ class CounterScreen(Screen[None]):
 
     @on(CameraScanner.Stopped)
     def camera_stopped(self, event: CameraScanner.Stopped) -> None:
+        """The capture could not start, or ended: said where the camera was; F8 starts it again."""
+        slot = self.query_one("#camera-slot")
+        slot.remove_children()
         if event.error:
-            slot = self.query_one("#camera-slot")
-            slot.remove_children()
             slot.mount(Static(_("Camera: {message}", message=event.error), classes="camera-note -error"))
+        else:
+            slot.mount(Static(event.ended, classes="camera-note -ended"))
 
     @on(OptionList.OptionSelected, "#hints")
     def hint_chosen(self, event: OptionList.OptionSelected) -> None:
@@ -186,50 +222,64 @@ class CounterScreen(Screen[None]):
         self.redeem(raw, answer, checking)
 
     @work(group="redeem")
-    async def redeem(self, raw: str, answer: Future[tuple[Decision | Verdict | str, ShiftRow | None]],
-                     checking: Timer) -> None:
+    async def redeem(self, raw: str, answer: Future[Answer], checking: Timer) -> None:
         """The station's answer for one scan, drawn."""
-        from pos.terminal.counter import Decision
+        from pos.terminal.counter import Question
         from pos.terminal.endpoint import Refused
 
         panel = self.query_one(VerdictPanel)
         try:
-            decided, row = await asyncio.wrap_future(answer)
+            got = await asyncio.wrap_future(answer)
         except Refused as err:  # the service would not consider it at all (a withdrawn token, say)
             checking.stop()
             panel.prompt(_("Refused: {message}", message=err.message))
             self.app.bell()
             return
         checking.stop()
-        verdict = decided.verdict if isinstance(decided, Decision) else decided
-        if verdict == "amount":
-            self.pending_code = raw
-            panel.prompt(_("This voucher needs the basket amount: type it and press Enter."))
-            self.query_one("#amount", Input).focus()
+        if isinstance(got.decided, Question):
+            self.ask(raw, got.decided, got.campaign)
             return
-        if verdict == "goods":
-            self.pending_code = raw
-            panel.prompt(_("This promotion counts the goods: type them (SKU*qty or price*qty) and press Enter."))
-            self.query_one("#goods", Input).focus()
-            return
-        assert not isinstance(verdict, str)
+        verdict = got.verdict
         self.pending_code = None
         self.query_one("#amount", Input).value = ""
         self.query_one("#goods", Input).value = ""
-        panel.show(verdict)
-        if isinstance(decided, Decision):  # confirmed once the frame with the verdict has been drawn
-            self.call_after_refresh(self.confirm_shown, decided.entry)
+        panel.show(verdict, got.campaign, got.amount)
+        self.call_after_refresh(self.confirm_shown, got.decided.entry)  # once the frame with the verdict is drawn
         if not verdict.accepted:
             self.app.bell()
         self.action_focus_code()
         self.shown.append(verdict)
         self.drawn += 1
-        if row is not None:  # a refusal changes neither this shift's list nor the outbox
-            self.call_after_refresh(self.list_redemption, row)  # after the verdict's frame: the list redraws in full
+        if got.row is not None:  # a refusal changes neither this shift's list nor the outbox
+            self.call_after_refresh(self.list_redemption, got.row)  # after the verdict's frame: the list redraws in full
         if verdict.accepted:  # online: the link is up; offline: one more redemption waits to be uploaded
             self.app.saw_link(not verdict.offline, queued=int(verdict.offline))
         elif verdict.offline:  # an offline refusal may have queued a void
             self.app.saw_link(False)
+
+    def ask(self, raw: str, question: Question, campaign: Campaign | None) -> None:
+        """A refusal the cashier can fix: the voucher is kept, its field asked for and focused."""
+        self.pending_code = raw
+        self.kept = voucher_name(question.verdict.code, campaign, question.verdict.campaign_id) or raw[:24]
+        self.asked += 1
+        self.query_one(VerdictPanel).ask(question, campaign)
+        field = self.query_one("#amount" if question.field == "amount" else "#goods", Input)
+        if question.field == "amount":
+            field.value = ""  # the amount that fell short is in the panel; the goods stay, to be added to
+        field.focus()
+        if question.verdict.detail not in (None, "rules.amount_required", "rules.items_required"):
+            self.app.bell()  # a basket that falls short: the cashier looks up
+
+    def drop_kept(self) -> bool:
+        """Esc with a voucher kept for its amount or goods: it is let go, the basket fields emptied."""
+        if self.pending_code is None:
+            return False
+        self.pending_code = None
+        self.query_one("#amount", Input).value = ""
+        self.query_one("#goods", Input).value = ""
+        self.query_one(VerdictPanel).idle(_("{code} dropped: nothing was redeemed. Ready for the next voucher.",
+                                            code=self.kept))
+        return True
 
     @work(group="shown")
     async def confirm_shown(self, entry: int) -> None:
@@ -259,10 +309,12 @@ class CounterScreen(Screen[None]):
 
     def _add_row(self, table: DataTable[str], r: ShiftRow) -> None:
         mode = _("undone") if r.cancelled else _(r.mode)
-        table.add_row(Stamp(clock(parse_time(r.redeemed_at)), next(self._order)), display(r.code), r.campaign_id,
-                      money(r.discount), mode, key=r.nonce)
+        table.add_row(display(r.code), money(r.discount), mode, Stamp(clock(parse_time(r.redeemed_at)), next(self._order)),
+                      r.campaign_id, key=r.nonce)
 
     def action_focus_code(self) -> None:
+        """Esc: back to the code input, dropping a voucher kept for its amount or goods."""
+        self.drop_kept()
         self.query_one("#code", Input).focus()
 
     def action_undo(self) -> None:
@@ -285,11 +337,14 @@ class CounterScreen(Screen[None]):
             shift = self.app.shift
             if shift is None:
                 return
-            done = await self.app.station.cancel(nonce, shift.staff_id)
+            done, campaign = await self.app.station.cancel(nonce, shift.staff_id)
         except CancelError as err:
             self.notify(str(err), severity="error", timeout=8)
             self.app.bell()
             return
+        discount = next((r.discount for r in self.rows if r.nonce == nonce), 0)
+        self.query_one(VerdictPanel).undone(done.code, campaign, discount, queued=done.queued)
+        self.undos_drawn += 1
         text = "Undone: {code} (the service hears of it at the next sync)." if done.queued else "Undone: {code}."
         self.notify(_(text, code=display(done.code)))
         self.reload_shift()
@@ -301,9 +356,3 @@ class CounterScreen(Screen[None]):
 
     def action_preview(self) -> None:
         toggle_preview(self)
-
-    # -- a voucher looked up (see pos.tui.screens.lookup): the code typed so far, if any ----------
-    def action_lookup(self) -> None:
-        from pos.tui.screens.lookup import LookupScreen
-
-        self.app.push_screen(LookupScreen(self.query_one("#code", Input).value))
