@@ -1,4 +1,5 @@
-"""What a store manager does from the back office: campaigns, staff, reports.
+"""What a store manager does from the back office: campaigns and their goods, stores, reports (staff are in
+:mod:`pos.service.staff`, channels in :mod:`pos.service.channels`, conflicts in :mod:`pos.service.conflicts`).
 
 Mutations run on the writer thread inside :func:`~pos.service.ledger.guarded`, so a refusal leaves
 nothing behind but its audit entry; every change is audited with the manager's id and terminal.
@@ -9,11 +10,9 @@ stores their outcome and bumps catalog versions so terminals pick the change up 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pos.domain import Campaign, CampaignStatus, format_time, money, parse_time
 from pos.domain.campaigns import (
@@ -27,18 +26,15 @@ from pos.domain.campaigns import (
     reason_problems,
     validate,
 )
-from pos.domain.model import Bind, PromoSku, Scope, zone
-from pos.domain.pins import PinError, hash_pin, locked_until
-from pos.domain.promotions import Problem, describe, validate_skus
+from pos.domain.model import PromoSku, zone
+from pos.domain.promotions import describe, validate_skus
 from pos.service.engine import Db
 from pos.service.ledger import RulesRefused, ServiceError, Terminal, audit
 from pos.service.schema import save_campaign, store_zone
 from pos.service.staff import StaffSession
 
-STAFF_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
 
-
-def _load(db: Db, campaign_id: str) -> tuple[Campaign, int]:
+def load_campaign(db: Db, campaign_id: str) -> tuple[Campaign, int]:
     row = db.conn.execute("SELECT body, version FROM campaigns WHERE id=?", (campaign_id,)).fetchone()
     if row is None:
         raise ServiceError(404, "campaign.non.exist", f"No campaign {campaign_id}.")
@@ -97,7 +93,7 @@ def _view(db: Db, c: Campaign, now: datetime) -> dict[str, Any]:
 
 
 def get_campaign(db: Db, campaign_id: str, now: datetime) -> dict[str, Any]:
-    c, _ = _load(db, campaign_id)
+    c, _ = load_campaign(db, campaign_id)
     return _view(db, c, now)
 
 
@@ -137,7 +133,7 @@ def _editable(db: Db, terminal: Terminal, manager: StaffSession, campaign_id: st
               now: datetime) -> tuple[Campaign, dict[str, Any]]:
     """A campaign that may still be changed, and the audit entry a refusal to change it leaves."""
     db.lock(f"campaign:{campaign_id}")  # two managers' edits one after the other, neither lost
-    old, _ = _load(db, campaign_id)
+    old, _ = load_campaign(db, campaign_id)
     refused = {"action": "campaign.refused", "actor": manager.staff_id, "terminal": terminal, "subject": campaign_id}
     try:
         check_editable(old, now)
@@ -223,7 +219,7 @@ def campaign_action(db: Db, terminal: Terminal, manager: StaffSession, campaign_
     A rejection needs its ``reason`` (kept on the campaign and in the audit; any other step's goes in the
     audit only); a campaign with live redemptions is not deleted (``campaign.delete.redeemed``): it is ended."""
     db.lock(f"campaign:{campaign_id}")
-    old, version = _load(db, campaign_id)
+    old, version = load_campaign(db, campaign_id)
     refused = {"action": "campaign.refused", "actor": manager.staff_id, "terminal": terminal,
                "subject": campaign_id, "step": str(action)}
     try:
@@ -284,71 +280,18 @@ def remove_sku(db: Db, terminal: Terminal, manager: StaffSession, campaign_id: s
 
 
 def list_skus(db: Db, campaign_id: str, *, bind: str | None, page: int, size: int) -> dict[str, Any]:
-    c, _ = _load(db, campaign_id)
+    c, _ = load_campaign(db, campaign_id)
     rows = [s for s in c.skus if bind is None or str(s.bind) == bind]
     start = (page - 1) * size
     return {"campaign_id": campaign_id, "total": len(rows), "page": page, "size": size,
             "skus": [s.to_dict() for s in rows[start:start + size]]}
 
 
-# -- channels: coupons bound to the goods of an affiliate plan -----------------------------------------
-def applies_to(c: Campaign, sku: str) -> bool:
-    """Whether a coupon applies to a SKU: the listed goods, or all but the listed, or all."""
-    listed = {s.sku for s in c.skus if s.bind is Bind.MAIN}
-    if c.scope is Scope.EXCEPT_LISTED:
-        return sku not in listed
-    if c.scope is Scope.LISTED or listed:
-        return sku in listed
-    return True
-
-
-def bind_coupon(db: Db, terminal: Terminal, manager: StaffSession, plan: str, campaign_id: str,
-                skus: list[str], now: datetime) -> dict[str, Any]:
-    """Bind a coupon to SKUs in a channel plan; each binding takes effect from the next day (shop time)."""
-    c, _ = _load(db, campaign_id)
-    refused = {"action": "binding.refused", "actor": manager.staff_id, "terminal": terminal, "subject": campaign_id}
-    problems = []
-    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$", plan):
-        problems.append(Problem("binding.plan.invalid", "plan", "A plan id is letters, digits, '.', '-' or '_'."))
-    if not c.affiliates:
-        problems.append(Problem("binding.coupon.not_shared", "campaign_id",
-                                f"Campaign {campaign_id} is not shared with affiliates, so no channel may carry it."))
-    if effective_status(c, now) in (CampaignStatus.ENDED, CampaignStatus.DELETED):
-        problems.append(Problem("binding.coupon.ended", "campaign_id", f"Campaign {campaign_id} has ended."))
-    if not skus:
-        problems.append(Problem("binding.sku.invalid", "skus", "Name at least one SKU."))
-    for sku in skus:
-        if not applies_to(c, sku):
-            problems.append(Problem("binding.sku.invalid", "skus", f"Coupon {campaign_id} does not apply to SKU {sku}."))
-    if problems:
-        raise RulesRefused(CampaignError(problems), refused)
-    zone = ZoneInfo(c.timezone)
-    start = (now.astimezone(zone).date() + timedelta(days=1)).isoformat()
-    for sku in skus:
-        db.conn.execute("INSERT INTO bindings (plan, campaign_id, sku, effective_from, created_at, created_by) "
-                        "VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING",
-                        (plan, campaign_id, sku, start, format_time(now), manager.staff_id))
-    audit(db, now, "binding.add", actor=manager.staff_id, terminal=terminal, subject=campaign_id, plan=plan, skus=skus)
-    return {"plan": plan, "campaign_id": campaign_id, "skus": skus, "effective_from": start}
-
-
-def list_bindings(db: Db, plan: str | None, now: datetime) -> dict[str, Any]:
-    rows = db.conn.execute("SELECT b.plan, b.campaign_id, b.sku, b.effective_from, c.body FROM bindings b "
-                           "JOIN campaigns c ON c.id = b.campaign_id WHERE CAST(? AS TEXT) IS NULL OR b.plan = ? "
-                           "ORDER BY b.plan, b.campaign_id, b.sku", (plan, plan)).fetchall()
-    out = []
-    for r in rows:
-        tz = ZoneInfo(json.loads(r[4]).get("timezone", "UTC"))
-        out.append({"plan": r[0], "campaign_id": r[1], "sku": r[2], "effective_from": r[3],
-                    "effective": now.astimezone(tz).date().isoformat() >= r[3]})
-    return {"bindings": out}
-
-
 # -- the per-campaign report ------------------------------------------------------------------------------
 def campaign_report(db: Db, campaign_id: str) -> dict[str, Any]:
     """Every live redemption of a campaign with its sale; the "referred by affiliate" column (Y/N) only
     when the campaign is shared with affiliates."""
-    c, _ = _load(db, campaign_id)
+    c, _ = load_campaign(db, campaign_id)
     rows = db.conn.execute(
         "SELECT r.redeemed_at, r.code, r.store_id, r.staff_id, coalesce(r.amount, 0), r.discount, v.affiliate_id "
         "FROM redemptions r LEFT JOIN vouchers v ON v.code = r.code "
@@ -380,44 +323,6 @@ def report_csv(report: dict[str, Any]) -> str:
     for row in report["rows"]:
         writer.writerow([money(row[c]) if c in money_columns else row[c] for c in report["columns"]])
     return out.getvalue()
-
-
-# -- staff ------------------------------------------------------------------------------------------
-def list_staff(db: Db, now: datetime | None = None) -> list[dict[str, Any]]:
-    """Staff with their verifier rights, their count of wrong PINs in a row and, while it lasts, their lockout."""
-    now = now or datetime.now(UTC)
-    rows = db.conn.execute(
-        "SELECT s.id, s.name, s.role, s.active, v.all_stores, v.stores, v.active, s.failed_logins, s.last_failed_at "
-        "FROM staff s LEFT JOIN verifiers v ON v.staff_id = s.id ORDER BY s.role DESC, s.id").fetchall()
-    out = []
-    for r in rows:
-        until = locked_until(int(r[7]), parse_time(r[8]) if r[8] else None)
-        out.append({"id": r[0], "name": r[1], "role": r[2], "active": bool(r[3]),
-                    "verifier": None if r[4] is None else {"all_stores": bool(r[4]), "stores": json.loads(r[5]),
-                                                           "active": bool(r[6])},
-                    "failed_logins": int(r[7]), "locked_until": format_time(until) if until and now < until else None})
-    return out
-
-
-def add_staff(db: Db, terminal: Terminal, manager: StaffSession, *, staff_id: str, name: str,
-              role: str, pin: str, now: datetime) -> dict[str, Any]:
-    refused = {"action": "staff.refused", "actor": manager.staff_id, "terminal": terminal, "subject": staff_id}
-    if not STAFF_ID.match(staff_id):
-        raise ServiceError(422, "staff.id.invalid", "A staff id is 1 to 32 small letters, digits, '.', '-' or '_'.", refused)
-    if not name.strip() or len(name) > 40:
-        raise ServiceError(422, "staff.name.invalid", "The name must be 1 to 40 characters.", refused)
-    if role not in ("cashier", "manager"):
-        raise ServiceError(422, "staff.role.invalid", "The role is cashier or manager.", refused)
-    try:
-        pin_hash = hash_pin(pin, role=role)
-    except PinError as exc:
-        raise ServiceError(422, exc.code, exc.message, refused) from exc
-    if db.conn.execute("SELECT 1 FROM staff WHERE id=?", (staff_id,)).fetchone():
-        raise ServiceError(409, "staff.id.taken", f"There is already a staff member {staff_id}.", refused)
-    db.execute("INSERT INTO staff (id, name, role, active, pin_hash, version) VALUES (?,?,?,?,?,?)",
-               (staff_id, name.strip(), role, True, pin_hash, db.next_versions()))
-    audit(db, now, "staff.add", actor=manager.staff_id, terminal=terminal, subject=staff_id, role=role)
-    return {"id": staff_id, "name": name.strip(), "role": role, "active": True, "verifier": None}
 
 
 # -- stores -----------------------------------------------------------------------------------------
@@ -493,69 +398,3 @@ def report_totals(db: Db, rows: list[dict[str, Any]]) -> dict[str, Any]:
     overall = summed(None).get("", [0, 0, 0])
     return {"campaigns": per["campaign_id"], "stores": per["store_id"],
             "all": {"redemptions": overall[0], "discount": overall[1], "amount": overall[2]}}
-
-
-# -- conflicts of uploads ---------------------------------------------------------------------------
-CONFLICT_COLUMNS = ("id, nonce, code, terminal_id, store_id, reason, message, item, existing, recorded_at, resolved_at, "
-                    "resolved_by, resolution")
-NOTE_MAX = 200  # characters of the note a conflict is settled with
-
-
-def _other_side(db: Db, existing: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
-    """The till and the staff member of each first redemption a conflict names (nonce → (terminal, staff))."""
-    nonces = sorted({e["nonce"] for e in existing if e.get("nonce")})
-    if not nonces:
-        return {}
-    marks = ",".join("?" * len(nonces))
-    return {r[0]: (r[1], r[2]) for r in db.conn.execute(
-        f"SELECT nonce, terminal_id, staff_id FROM redemptions WHERE nonce IN ({marks})", nonces)}
-
-
-def _conflict_views(db: Db, rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
-    """Conflicts as the back office lists them: whose upload (till and staff member), why, the redemption it
-    ran into (where, when, at which till, by whom), and who settled it, when and with what note."""
-    existing = [json.loads(r[8]) if r[8] else {} for r in rows]
-    others = _other_side(db, existing)
-    out = []
-    for r, first in zip(rows, existing, strict=True):
-        cid, nonce, code, terminal_id, store_id, reason, message, item, _, recorded_at, resolved_at, by, note = r
-        if first.get("nonce") in others:
-            first = {**first, "terminal_id": others[first["nonce"]][0], "staff_id": others[first["nonce"]][1]}
-        ours = json.loads(item) if item else {}
-        out.append({"id": int(cid), "nonce": nonce, "code": code, "terminal_id": terminal_id, "store_id": store_id,
-                    "staff_id": ours.get("staff_id"), "reason": reason, "message": message,
-                    "recorded_at": recorded_at, "redeemed_at": ours.get("redeemed_at"), "existing": first or None,
-                    "settled": None if resolved_at is None else {"at": resolved_at, "by": by, "note": note or ""}})
-    return out
-
-
-def list_conflicts(db: Db, *, settled: bool | None = False, limit: int = 200) -> dict[str, Any]:
-    """Conflicts newest first: the open ones (``settled=False``), the settled ones, or all (None); with the count
-    of open ones."""
-    where = {False: " WHERE resolved_at IS NULL", True: " WHERE resolved_at IS NOT NULL", None: ""}[settled]
-    rows = [tuple(r) for r in db.conn.execute(f"SELECT {CONFLICT_COLUMNS} FROM conflicts{where} ORDER BY id DESC LIMIT ?",
-                                              (limit,)).fetchall()]
-    (still_open,) = db.conn.execute("SELECT count(*) FROM conflicts WHERE resolved_at IS NULL").fetchone()
-    return {"items": _conflict_views(db, rows), "open": int(still_open)}
-
-
-def settle_conflict(db: Db, terminal: Terminal, manager: StaffSession, conflict_id: int, note: str | None,
-                    now: datetime) -> dict[str, Any]:
-    """Mark a conflict settled (by this manager, now, with an optional note of at most 200 characters); audited."""
-    refused = {"action": "conflict.refused", "actor": manager.staff_id, "terminal": terminal, "subject": str(conflict_id)}
-    text = (note or "").strip()
-    if len(text) > NOTE_MAX:
-        raise ServiceError(422, "conflict.note.invalid", f"A note is at most {NOTE_MAX} characters.", refused)
-    db.lock(f"conflict:{conflict_id}")
-    row = db.conn.execute("SELECT code, resolved_at, resolved_by FROM conflicts WHERE id=?", (conflict_id,)).fetchone()
-    if row is None:
-        raise ServiceError(404, "conflict.non.exist", f"No conflict {conflict_id}.", refused)
-    if row[1] is not None:
-        raise ServiceError(409, "conflict.settled", f"Conflict {conflict_id} was already settled by {row[2]}.", refused)
-    db.conn.execute("UPDATE conflicts SET resolved_at=?, resolved_by=?, resolution=? WHERE id=?",
-                    (format_time(now), manager.staff_id, text, conflict_id))
-    audit(db, now, "conflict.settle", actor=manager.staff_id, terminal=terminal, subject=str(conflict_id), code=row[0],
-          note=text)
-    (view,) = _conflict_views(db, [tuple(db.conn.execute(f"SELECT {CONFLICT_COLUMNS} FROM conflicts WHERE id=?",
-                                                         (conflict_id,)).fetchone())])
-    return view

@@ -7,14 +7,15 @@ bookkeeping (failure count, lockout, the session) goes through the writer.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pos.domain import Verifier, format_time, parse_time
 from pos.domain.model import local_text
-from pos.domain.pins import LOCKED_FOR, PinError, check_pin_rules, locked_until
+from pos.domain.pins import LOCKED_FOR, PinError, check_pin_rules, hash_pin, locked_until
 from pos.service.admin import issue_vouchers, token_hash, voucher_payload
 from pos.service.engine import Db
 from pos.service.ledger import ServiceError, Terminal, audit
@@ -243,3 +244,44 @@ def set_active(db: Db, terminal: Terminal, manager: StaffSession, staff_id: str,
         audit(db, now, "staff.reactivate" if active else "staff.deactivate", actor=manager.staff_id, terminal=terminal,
               subject=staff_id, role=role)
     return {"id": staff_id, "active": active}
+
+
+# -- the staff list, and adding a member ------------------------------------------------------------
+STAFF_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
+
+
+def list_staff(db: Db, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Staff with their verifier rights, their count of wrong PINs in a row and, while it lasts, their lockout."""
+    now = now or datetime.now(UTC)
+    rows = db.conn.execute(
+        "SELECT s.id, s.name, s.role, s.active, v.all_stores, v.stores, v.active, s.failed_logins, s.last_failed_at "
+        "FROM staff s LEFT JOIN verifiers v ON v.staff_id = s.id ORDER BY s.role DESC, s.id").fetchall()
+    out = []
+    for r in rows:
+        until = locked_until(int(r[7]), parse_time(r[8]) if r[8] else None)
+        out.append({"id": r[0], "name": r[1], "role": r[2], "active": bool(r[3]),
+                    "verifier": None if r[4] is None else {"all_stores": bool(r[4]), "stores": json.loads(r[5]),
+                                                           "active": bool(r[6])},
+                    "failed_logins": int(r[7]), "locked_until": format_time(until) if until and now < until else None})
+    return out
+
+
+def add_staff(db: Db, terminal: Terminal, manager: StaffSession, *, staff_id: str, name: str,
+              role: str, pin: str, now: datetime) -> dict[str, Any]:
+    refused = {"action": "staff.refused", "actor": manager.staff_id, "terminal": terminal, "subject": staff_id}
+    if not STAFF_ID.match(staff_id):
+        raise ServiceError(422, "staff.id.invalid", "A staff id is 1 to 32 small letters, digits, '.', '-' or '_'.", refused)
+    if not name.strip() or len(name) > 40:
+        raise ServiceError(422, "staff.name.invalid", "The name must be 1 to 40 characters.", refused)
+    if role not in ("cashier", "manager"):
+        raise ServiceError(422, "staff.role.invalid", "The role is cashier or manager.", refused)
+    try:
+        pin_hash = hash_pin(pin, role=role)
+    except PinError as exc:
+        raise ServiceError(422, exc.code, exc.message, refused) from exc
+    if db.conn.execute("SELECT 1 FROM staff WHERE id=?", (staff_id,)).fetchone():
+        raise ServiceError(409, "staff.id.taken", f"There is already a staff member {staff_id}.", refused)
+    db.execute("INSERT INTO staff (id, name, role, active, pin_hash, version) VALUES (?,?,?,?,?,?)",
+               (staff_id, name.strip(), role, True, pin_hash, db.next_versions()))
+    audit(db, now, "staff.add", actor=manager.staff_id, terminal=terminal, subject=staff_id, role=role)
+    return {"id": staff_id, "name": name.strip(), "role": role, "active": True, "verifier": None}

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from pos.domain.campaigns import Action
-from pos.service import backoffice, staff
+from pos.service import backoffice, channels, staff
 from pos.service.deps import ManagerDep, ServiceDep, TerminalDep, fast_json, write
 from pos.service.ledger import ServiceError
 from pos.service.models import (
@@ -92,12 +92,12 @@ def campaign_report(service: ServiceDep, campaign_id: Ident, terminal: TerminalD
           summary="Manager: bind a coupon to SKUs of a channel plan; effective from the next day")
 async def bind(service: ServiceDep, plan: Ident, body: BindingRequest, terminal: TerminalDep, session: ManagerDep) -> dict[str, Any]:
     now = datetime.now(UTC)
-    return await write(service, lambda db: backoffice.bind_coupon(db, terminal, session, plan, body.campaign_id, body.skus, now))
+    return await write(service, lambda db: channels.bind_coupon(db, terminal, session, plan, body.campaign_id, body.skus, now))
 
 
 @router.get("/v1/channels/bindings", summary="Manager: coupon bindings of every plan, with whether each is in effect")
 def bindings(service: ServiceDep, terminal: TerminalDep, session: ManagerDep, plan: Ident | None = None) -> dict[str, Any]:
-    return backoffice.list_bindings(service.reader(), plan, datetime.now(UTC))
+    return channels.list_bindings(service.reader(), plan, datetime.now(UTC))
 
 
 @router.get("/v1/campaigns", summary="Manager: campaigns, filtered by status (as of now) and kind, a page at a time")

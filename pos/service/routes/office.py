@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from pos.domain.pins import PinError, hash_pin
-from pos.service import backoffice, printing, staff, vouchers
+from pos.service import backoffice, conflicts, printing, staff, vouchers
 from pos.service.deps import ManagerDep, ServiceDep, TerminalDep, write
 from pos.service.ledger import ServiceError
 from pos.service.models import (
@@ -68,7 +68,7 @@ async def put_store_zone(service: ServiceDep, store_id: Ident, body: StoreZoneBo
 
 @router.get("/v1/staff", summary="Manager: staff members, their verifier rights and lockouts")
 def staff_list(service: ServiceDep, terminal: TerminalDep, session: ManagerDep) -> dict[str, Any]:
-    return {"staff": backoffice.list_staff(service.reader(), datetime.now(UTC))}
+    return {"staff": staff.list_staff(service.reader(), datetime.now(UTC))}
 
 
 @router.post("/v1/staff/{staff_id}/unlock", summary="Manager: clear a staff member's wrong-PIN count and lockout")
@@ -91,8 +91,8 @@ async def reset_pin(service: ServiceDep, staff_id: Ident, body: PinBody, termina
 @router.post("/v1/staff", status_code=201, summary="Manager: add a staff member with their PIN")
 async def add_staff(service: ServiceDep, body: StaffBody, terminal: TerminalDep, session: ManagerDep) -> dict[str, Any]:
     now = datetime.now(UTC)
-    return await write(service, lambda db: backoffice.add_staff(db, terminal, session, staff_id=body.id, name=body.name,
-                                                       role=body.role, pin=body.pin, now=now))
+    return await write(service, lambda db: staff.add_staff(db, terminal, session, staff_id=body.id, name=body.name,
+                                                           role=body.role, pin=body.pin, now=now))
 
 
 @router.get("/v1/reports/redemptions", summary="Manager: live redemptions per day, campaign and store")
@@ -137,11 +137,11 @@ async def reactivate(service: ServiceDep, staff_id: Ident, terminal: TerminalDep
 
 
 @router.get("/v1/conflicts", summary="Manager: conflicts of uploads, newest first: open, settled or all")
-def conflicts(service: ServiceDep, terminal: TerminalDep, session: ManagerDep,
+def conflict_list(service: ServiceDep, terminal: TerminalDep, session: ManagerDep,
               state: Literal["open", "settled", "all"] = "open",
               limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> dict[str, Any]:
     settled = {"open": False, "settled": True, "all": None}[state]
-    return backoffice.list_conflicts(service.reader(), settled=settled, limit=limit)
+    return conflicts.list_conflicts(service.reader(), settled=settled, limit=limit)
 
 
 @router.post("/v1/conflicts/{conflict_id}/settle", summary="Manager: mark a conflict settled, with a note (audited)")
@@ -149,7 +149,7 @@ async def settle(service: ServiceDep, conflict_id: Annotated[int, Path(ge=1, le=
                  session: ManagerDep, body: SettleBody | None = None) -> dict[str, Any]:
     now = datetime.now(UTC)
     note = body.note if body else None
-    return await write(service, lambda db: backoffice.settle_conflict(db, terminal, session, conflict_id, note, now))
+    return await write(service, lambda db: conflicts.settle_conflict(db, terminal, session, conflict_id, note, now))
 
 
 @router.get("/v1/vouchers/{code}", summary="Staff: one voucher's status, campaign and history (a manager: what they may do)")
