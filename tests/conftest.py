@@ -30,7 +30,7 @@ from pos.testing.process import ServiceProcess, ServiceThread
 BOTH_ENGINES = {"test_redemption_flow", "test_backoffice_api", "test_promotions_service", "test_staff_auth",
                 "test_unknown_outcome", "test_sync_crash", "test_idempotency_expiry", "test_failover", "test_faults",
                 "test_cli", "test_interleavings", "test_api_fuzz", "test_concurrent_writers", "test_staff_security",
-                "test_store_time"}
+                "test_store_time", "test_back_office_service"}
 
 
 @dataclass

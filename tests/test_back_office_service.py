@@ -25,13 +25,6 @@ from pos.terminal.login import LoginError, sign_in
 from .conftest import Shop
 
 
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """A service suite: each test on SQLite and on PostgreSQL, as the suites in conftest's BOTH_ENGINES."""
-    engine = next((f for f in ("engine", "service_db") if f in metafunc.fixturenames), None)
-    if engine is not None:
-        metafunc.parametrize(engine, ["sqlite", "postgres"], indirect=True)
-
-
 def refused(call: Any) -> Refused:
     with pytest.raises(Refused) as err:
         call()

@@ -38,7 +38,7 @@ def load_campaign(db: Db, campaign_id: str) -> tuple[Campaign, int]:
     row = db.conn.execute("SELECT body, version FROM campaigns WHERE id=?", (campaign_id,)).fetchone()
     if row is None:
         raise ServiceError(404, "campaign.non.exist", f"No campaign {campaign_id}.")
-    return Campaign.from_dict(json.loads(row[0])), int(row[1])
+    return Campaign.from_json(row[0]), int(row[1])
 
 
 def _stats(db: Db, ids: list[str]) -> dict[str, tuple[int, int]]:
@@ -73,7 +73,7 @@ def list_campaigns(db: Db, now: datetime, *, status: str | None = None, kind: st
     """One page of campaigns, newest first; ``status`` filters on the status as it is now."""
     items = []
     for body, rejection in db.conn.execute("SELECT body, rejection FROM campaigns ORDER BY version DESC"):
-        c = Campaign.from_dict(json.loads(body))
+        c = Campaign.from_json(body)
         if c.status is CampaignStatus.DELETED and status != "deleted":
             continue
         if status and str(effective_status(c, now)) != status:

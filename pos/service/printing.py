@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import html
-import json
 from pathlib import Path
 
 import segno
@@ -18,7 +17,7 @@ def _campaign(db: Db, campaign_id: str) -> Campaign:
     row = db.conn.execute("SELECT body FROM campaigns WHERE id=?", (campaign_id,)).fetchone()
     if row is None:
         raise KeyError(f"no campaign {campaign_id!r}")
-    return Campaign.from_dict(json.loads(row[0]))
+    return Campaign.from_json(row[0])
 
 
 def offer(campaign: Campaign) -> str:

@@ -130,7 +130,7 @@ def voucher_view(db: Db, raw: str, now: datetime, *, manager: bool) -> dict[str,
     row = _row(db, code)
     _, campaign_id, customer_id, claimed_at, stored, issued_at, affiliate_id, kept = row
     body = db.conn.execute("SELECT body FROM campaigns WHERE id=?", (campaign_id,)).fetchone()
-    campaign = Campaign.from_dict(json.loads(body[0])) if body else None
+    campaign = Campaign.from_json(body[0]) if body else None
     window = campaign.validity.window(parse_time(claimed_at) if claimed_at else None) if campaign else (None, None)
     revocation = _revocation(db, code, stored, kept)
     history = _history(db, code, row, revocation)
