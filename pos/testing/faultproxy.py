@@ -157,12 +157,8 @@ class FaultProxy:
                 fault = self.fault
                 if fault != "pass":
                     self.injected[fault] += 1
-                if fault == "blackhole":
-                    self._count("holding", 1)
-                    try:
-                        await asyncio.sleep(3600)
-                    finally:
-                        self._count("holding", -1)
+                if fault in ("blackhole", "delay"):
+                    await self._hold(fault)
                 if fault in ("reset", "refuse"):  # a link that is down takes its open connections with it
                     _reset(writer)
                     return
@@ -171,17 +167,6 @@ class FaultProxy:
                     await writer.drain()
                     writer.close()
                     return
-                if fault == "delay":
-                    self._count("holding", 1)
-                    try:
-                        if self.hold:
-                            if self._released is None:
-                                self._released = asyncio.Event()
-                            await self._released.wait()
-                        else:
-                            await asyncio.sleep(self.delay)
-                    finally:
-                        self._count("holding", -1)
                 if fault == "cut_after_send":
                     # forward it, let the service answer, and never let the answer through
                     up_reader, up_writer = await asyncio.open_connection(*self.target)
@@ -206,6 +191,21 @@ class FaultProxy:
                 upstream[1].close()
             if not writer.is_closing():
                 writer.close()
+
+    async def _hold(self, fault: str) -> None:
+        """A swallowed request (blackhole) waits for ever; a delayed one its delay, or its release."""
+        self._count("holding", 1)
+        try:
+            if fault == "blackhole":
+                await asyncio.sleep(3600)
+            elif self.hold:
+                if self._released is None:
+                    self._released = asyncio.Event()
+                await self._released.wait()
+            else:
+                await asyncio.sleep(self.delay)
+        finally:
+            self._count("holding", -1)
 
     async def _rest_of_request(self, reader: asyncio.StreamReader, head: bytes, up_writer: asyncio.StreamWriter) -> None:
         """Forward the rest of a request body that did not come in the first read."""
