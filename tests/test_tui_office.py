@@ -16,7 +16,17 @@ from pos.demo import PINS
 from pos.domain import display, normalise
 from pos.terminal.endpoint import Refused
 from tests.conftest import Shop
-from tests.tui_helpers import app_for, cut_off, log_in_at_counter, run, scan, screen_text, text_of, until
+from tests.tui_helpers import (
+    app_for,
+    cut_off,
+    log_in_at_counter,
+    run,
+    says_something,
+    scan,
+    screen_text,
+    text_of,
+    until,
+)
 
 
 def local(delta: timedelta) -> str:
@@ -614,14 +624,14 @@ def test_no_back_office_text_is_cut_at_80_by_24(shop: Shop, language: str) -> No
                     await until(pilot, lambda: app.screen.query_one("#v-path").value)
                     app.screen.query_one("#v-count").value = ""
                     await pilot.press("ctrl+n")
-                    await pilot.pause(1)
+                    await until(pilot, lambda: says_something(app))
                     cut += cut_off(app.screen)
                 for _screen, key, form, _first in [f for f in FORMS if f[0] == screen_key]:
                     await open_form(pilot, key, form)
                     cut += cut_off(app.screen)
                     if form != "RightsForm":  # (carol's rights as they are would simply be saved)
                         await pilot.press("ctrl+s")
-                        await pilot.pause(1)
+                        await until(pilot, lambda form=form: says_something(app, form))
                         cut += cut_off(app.screen)
                     await pilot.press("escape")
                     await until(pilot, lambda key=screen_key: type(app.screen).__name__ == SCREENS[key])

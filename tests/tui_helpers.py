@@ -92,6 +92,14 @@ def text_of(app: Any, selector: str) -> str:
     return console.export_text()
 
 
+def says_something(app: Any, form: str | None = None) -> bool:
+    """A save has had its answer: an error, a form error or a note is shown, or the form ``form`` closed."""
+    if form is not None and type(app.screen).__name__ != form:
+        return True
+    return any(label.display and str(label.content).strip()
+               for label in app.screen.query(".field-error, #form-error, #form-note"))
+
+
 def run(scenario: Callable[[], Awaitable[None]]) -> None:
     asyncio.run(scenario())
 
