@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 class LoginScreen(Screen[None]):
     app: PosApp  # the app this screen belongs to (Textual types it as any App)
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]  # at 24 lines the box loses its outer spacing
     def __init__(self) -> None:
         super().__init__()
         translate_bindings(self)
