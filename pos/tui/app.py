@@ -23,9 +23,8 @@ from textual.screen import Screen
 from textual.worker import get_current_worker
 
 from pos.terminal.config import TerminalConfig
-from pos.tui.i18n import _, language_from_env, set_language, set_zone
+from pos.tui.i18n import _, language_from_env, n_, set_language, set_zone
 from pos.tui.jobs import work
-from pos.tui.keys import translate_bindings
 from pos.tui.screens.confirm import Confirm
 from pos.tui.screens.login import LoginScreen
 from pos.tui.station import Station, terminal_modules
@@ -88,7 +87,6 @@ class PosApp(App[None]):
                  probe_every: float = 3.0, camera: str | None = None,
                  auto_login: tuple[str, str] | None = None, transport: Any = None) -> None:
         super().__init__()
-        translate_bindings(self)
         self.cfg = cfg
         self.clock = clock
         self.hints = hints or []
@@ -305,9 +303,11 @@ class PosApp(App[None]):
         was = self.online
         self.online = online
         if online and was is False and self.waiting and self.shift is not None:
-            self.notify(_("Back online: uploading {n} offline redemption(s)…", n=self.waiting))
+            self.notify(n_("Back online: uploading {n} offline redemption…", "Back online: uploading {n} offline redemptions…",
+                           self.waiting))
             self.start_sync(None, lambda report: self.notify(
-                _("Uploaded {n}; {c} conflict(s).", n=sum(report.results.values()), c=len(report.conflicts))))
+                n_("Uploaded {n}; {c} conflict.", "Uploaded {n}; {c} conflicts.", len(report.conflicts),
+                   n=sum(report.results.values()), c=len(report.conflicts))))
         if queued is None or self.waiting is None:
             self.refresh_status()
         elif queued or was != online:

@@ -10,15 +10,14 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label
 
 from pos.tui.i18n import _
-from pos.tui.keys import translate_bindings
+from pos.tui.keys import InLanguage
 
 
-class Confirm(ModalScreen[bool]):
+class Confirm(InLanguage, ModalScreen[bool]):
     BINDINGS = [Binding("y", "answer(True)", "Confirm", show=False), Binding("n,escape", "answer(False)", "Cancel")]
 
     def __init__(self, question: str, yes: str | None = None) -> None:
         super().__init__()
-        translate_bindings(self)
         self.question = question
         self.yes = yes or _("Confirm")
 

@@ -26,14 +26,14 @@ from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Sele
 
 from pos.terminal.endpoint import Endpoint, EndpointError, Refused
 from pos.tui.i18n import _
-from pos.tui.keys import translate_bindings
+from pos.tui.keys import InLanguage
 from pos.tui.problems import field_name, refusal_lines, with_code
 
 if TYPE_CHECKING:
     from pos.tui.app import PosApp
 
 
-class FormModal(ModalScreen[dict[str, Any] | None]):
+class FormModal(InLanguage, ModalScreen[dict[str, Any] | None]):
     app: PosApp  # the app this screen belongs to (Textual types it as any App)
     BINDINGS = [Binding("ctrl+s", "save", "Save"), Binding("escape", "cancel", "Cancel")]
     AUTO_FOCUS = None  # the first field is focused on mount, without scrolling its label out of view
@@ -46,7 +46,6 @@ class FormModal(ModalScreen[dict[str, Any] | None]):
 
     def __init__(self) -> None:
         super().__init__()
-        translate_bindings(self)
         self.labels: dict[str, str] = {}  # field → its label, in form order
         self.widget_ids: dict[str, str] = {}  # field → the id of the widget it is typed in
         self.initial: dict[str, object] = {}  # field → its value when the form opened

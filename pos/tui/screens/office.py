@@ -10,7 +10,7 @@ from textual.screen import Screen
 
 from pos.terminal.endpoint import Endpoint, EndpointError, Refused
 from pos.tui.i18n import _
-from pos.tui.keys import translate_bindings
+from pos.tui.keys import InLanguage
 from pos.tui.problems import refusal_lines
 
 T = TypeVar("T")
@@ -24,11 +24,8 @@ if TYPE_CHECKING:
     from pos.tui.app import PosApp
 
 
-class OfficeScreen(Screen[None]):
+class OfficeScreen(InLanguage, Screen[None]):
     app: PosApp  # the app this screen belongs to (Textual types it as any App)
-    def __init__(self) -> None:
-        super().__init__()
-        translate_bindings(self)
 
     def on_mount(self) -> None:
         self.app.refresh_status()
