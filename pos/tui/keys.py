@@ -31,6 +31,3 @@ class InLanguage:
         return {key: active._replace(binding=translated(active.binding, language))
                 for key, active in super().active_bindings.items()}  # type: ignore[misc]
 
-
-def translate_bindings(node: object) -> None:
-    """Kept while the counter and login screens move to :class:`InLanguage` (which needs nothing called)."""

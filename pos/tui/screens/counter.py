@@ -35,7 +35,7 @@ from pos.domain import Campaign, Verdict, display, format_time, money, parse_tim
 from pos.domain.amounts import AmountError, parse_amount
 from pos.tui.i18n import _, clock
 from pos.tui.jobs import work
-from pos.tui.keys import translate_bindings
+from pos.tui.keys import InLanguage
 from pos.tui.screens.confirm import Confirm
 from pos.tui.station import Answer, ShiftRow
 from pos.tui.widgets.camera import CameraScanner, toggle_camera, toggle_preview
@@ -64,7 +64,7 @@ class Stamp(str):
         return stamp
 
 
-class CounterScreen(Screen[None]):
+class CounterScreen(InLanguage, Screen[None]):
     app: PosApp  # the app this screen belongs to (Textual types it as any App)
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # at 80 columns the shift list's key columns fit
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]  # at 24 lines the verdict keeps every line
@@ -74,11 +74,11 @@ class CounterScreen(Screen[None]):
                 tooltip="Back to the code input; drops a voucher waiting for its amount or goods", id="focus_code"),
         Binding("f8", "camera", "Camera", tooltip="Switch the camera scanner on or off", id="camera"),
         Binding("f9", "preview", "Preview", tooltip="Switch the camera preview on or off", id="preview"),
+        Binding("ctrl+f", "lookup", "Look up", tooltip="Look up a voucher", id="lookup"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
-        translate_bindings(self)
         self.since = format_time(datetime.now(UTC))  # this shift's redemptions: from the login on (see begin)
         self.rows: list[ShiftRow] = []  # as listed, newest first
         self._order = count()
@@ -356,3 +356,9 @@ class CounterScreen(Screen[None]):
 
     def action_preview(self) -> None:
         toggle_preview(self)
+
+    # -- a voucher looked up (see pos.tui.screens.lookup): the code typed so far, if any ----------
+    def action_lookup(self) -> None:
+        from pos.tui.screens.lookup import LookupScreen
+
+        self.app.push_screen(LookupScreen(self.query_one("#code", Input).value))

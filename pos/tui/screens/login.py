@@ -12,7 +12,7 @@ from textual.widgets import Button, Footer, Input, Label
 
 from pos.tui.i18n import _, sentence
 from pos.tui.jobs import work
-from pos.tui.keys import translate_bindings
+from pos.tui.keys import InLanguage
 from pos.tui.widgets.code_input import EnterInput
 from pos.tui.widgets.status import StatusLine
 
@@ -20,12 +20,11 @@ if TYPE_CHECKING:
     from pos.tui.app import PosApp
 
 
-class LoginScreen(Screen[None]):
+class LoginScreen(InLanguage, Screen[None]):
     app: PosApp  # the app this screen belongs to (Textual types it as any App)
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]  # at 24 lines the box loses its outer spacing
     def __init__(self) -> None:
         super().__init__()
-        translate_bindings(self)
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
