@@ -356,6 +356,7 @@ def _walk(workdir: Path, service_db: str, extra: list[str], port: int) -> int:
     from pos.terminal.sync import sync
     from pos.testing.process import ServiceProcess
     from pos.tui.i18n import _ as say
+    from pos.tui.i18n import n_
 
     console = Console()
     codes, vip_qr, forged = _prepare(workdir, service_db)
@@ -378,7 +379,7 @@ def _walk(workdir: Path, service_db: str, extra: list[str], port: int) -> int:
         console.print(f"\n[bold]{say('The network goes down')}[/] {say('(the service is stopped).')}")
         service.stop()
         tour.cases(say("At the counter, offline"), _offline_steps(codes))
-        console.print(say("Outbox: {n} redemption(s) waiting.", n=local.pending_count()))
+        console.print(n_("Outbox: {n} redemption waiting.", "Outbox: {n} redemptions waiting.", local.pending_count()))
 
         console.print(f"\n[bold]{say('The network is back')}[/]: pos sync.")
         service.start()
@@ -401,6 +402,7 @@ def _closing(console: Console, workdir: Path, service_db: str, extra: list[str],
     """Where the files are and how to try it by hand; the exit status says whether every case went as expected."""
     from pos.service.engine import describe
     from pos.tui.i18n import _ as say
+    from pos.tui.i18n import n_
 
     console.rule()
     pos = pos_command()
@@ -412,7 +414,8 @@ def _closing(console: Console, workdir: Path, service_db: str, extra: list[str],
                       f"  POS_CONFIG={workdir / 'pos.toml'} POS_SERVICE_URL=http://127.0.0.1:8765 {pos} redeem {display(codes['spring4'])} --amount 600\n"
                       f"  POS_CONFIG={workdir / 'pos.toml'} POS_SERVICE_URL=http://127.0.0.1:8765 {pos} sync", soft_wrap=True)  # commands to copy: never broken
     if failures:
-        console.print("[bold red]" + say("{n} step(s) did not give the expected verdict.", n=failures))
+        console.print("[bold red]" + n_("{n} step did not give the expected verdict.",
+                                         "{n} steps did not give the expected verdict.", failures))
         return 1
     console.print("[bold green]" + say("Every step gave the expected verdict."))
     return 0

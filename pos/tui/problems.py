@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 
-from pos.tui.i18n import CODES, ZH, _, language
+from pos.tui.i18n import _, code_text, language, translation_of
 
 #: a field's name as a sentence can use it: its label without the hint in brackets
 _HINT = re.compile(r"\s*[(（].*$")
@@ -26,14 +26,11 @@ def problem_sentence(code: str, message: str) -> str:
     in Chinese the same sentence translated when it has no details of its own, else the one catalogued
     for its code. A message that only passes on what could not be parsed (``… cannot be read: …``) gives
     way to the catalogued sentence, and a code with neither gets a plain one: never the sender's raw text."""
-    pair = CODES.get(code)
     if language() == "zh":
-        if message in ZH:
-            return ZH[message]
-        return pair[1] if pair else _("This is not accepted.")
+        return translation_of(message) or code_text(code, _("This is not accepted."))
     if message and "cannot be read:" not in message:
         return message
-    return pair[0] if pair else _("This is not accepted.")
+    return code_text(code, _("This is not accepted."))
 
 
 def with_code(text: str, code: str) -> str:

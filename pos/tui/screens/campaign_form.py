@@ -16,49 +16,50 @@ from pos.domain.amounts import parse_amount
 from pos.domain.campaigns import validate
 from pos.domain.model import zone
 from pos.domain.promotions import Problem
-from pos.tui.i18n import KINDS, _, kind_text, zone_name
+from pos.tui.i18n import KINDS, N_, _, kind_text, zone_name
 from pos.tui.jobs import work
 from pos.tui.problems import problem_sentence, with_code
 from pos.tui.screens.form import FormModal
 
 FIELDS = [  # (field, label, placeholder)
-    ("id", "Id", "WINTER20"),
-    ("name", "Name", ""),
-    ("begins_at", "Begins at (YYYY-MM-DD HH:MM)", "2026-12-01 09:00"),
-    ("ends_at", "Ends at (YYYY-MM-DD HH:MM)", "2026-12-31 22:00"),
-    ("timezone", "Time zone of these times and of the claim and push days (IANA name)", "Asia/Shanghai"),
-    ("amount_off", "Amount off (yuan)", "30"),
-    ("percent_off", "Percent off", "5"),
-    ("cap", "Cap (yuan)", "300"),
-    ("min_spend", "Minimum spend (yuan)", "500"),
-    ("quantity", "Quantity (empty: no limit)", "1000"),
-    ("stores", "Stores (empty: all; e.g. S001,S002)", ""),
-    ("days", "Valid days after claiming (empty: the campaign's time)", ""),
-    ("cancel_window_minutes", "Undo window (minutes)", "60"),
-    ("slogan", "Slogan (at most 50 characters)", ""),
-    ("comment", "Comment (at most 200 bytes)", ""),
-    ("merchant", "Merchant name on the coupon (at most 10)", ""),
-    ("title", "Coupon title (at most 15)", ""),
-    ("conditions", "Usage conditions", ""),
-    ("claim_starts_at", "Claim from (YYYY-MM-DD HH:MM, empty: any time)", ""),
-    ("claim_ends_at", "Claim until (YYYY-MM-DD HH:MM)", ""),
-    ("rule_quota", "Order rule M (items; yuan for 'any N for M' and 'spend M')", ""),
-    ("rule_rate", "Order rule N (items; tenths such as 8.5 for 'M items at N tenths')", ""),
-    ("rule_minus", "Spend-and-get: yuan off", ""),
-    ("rule_plus", "Spend-and-get: added price for the gift (yuan)", ""),
-    ("rule_gift", "Spend-and-get: gift SKU", ""),
-    ("reward", "Single item: reward voucher (yuan, multiple of 10)", ""),
-    ("per_order_min", "Least promoted items per order (0: none)", "0"),
-    ("per_order_max", "Most promoted items per order (0: no limit)", "0"),
+    ("id", N_("Id"), "WINTER20"),
+    ("name", N_("Name"), ""),
+    ("begins_at", N_("Begins at (YYYY-MM-DD HH:MM)"), "2026-12-01 09:00"),
+    ("ends_at", N_("Ends at (YYYY-MM-DD HH:MM)"), "2026-12-31 22:00"),
+    ("timezone", N_("Time zone of these times and of the claim and push days (IANA name)"), "Asia/Shanghai"),
+    ("amount_off", N_("Amount off (yuan)"), "30"),
+    ("percent_off", N_("Percent off"), "5"),
+    ("cap", N_("Cap (yuan)"), "300"),
+    ("min_spend", N_("Minimum spend (yuan)"), "500"),
+    ("quantity", N_("Quantity (empty: no limit)"), "1000"),
+    ("stores", N_("Stores (empty: all; e.g. S001,S002)"), ""),
+    ("days", N_("Valid days after claiming (empty: the campaign's time)"), ""),
+    ("cancel_window_minutes", N_("Undo window (minutes)"), "60"),
+    ("slogan", N_("Slogan (at most 50 characters)"), ""),
+    ("comment", N_("Comment (at most 200 bytes)"), ""),
+    ("merchant", N_("Merchant name on the coupon (at most 10)"), ""),
+    ("title", N_("Coupon title (at most 15)"), ""),
+    ("conditions", N_("Usage conditions"), ""),
+    ("claim_starts_at", N_("Claim from (YYYY-MM-DD HH:MM, empty: any time)"), ""),
+    ("claim_ends_at", N_("Claim until (YYYY-MM-DD HH:MM)"), ""),
+    ("rule_quota", N_("Order rule M (items; yuan for 'any N for M' and 'spend M')"), ""),
+    ("rule_rate", N_("Order rule N (items; tenths such as 8.5 for 'M items at N tenths')"), ""),
+    ("rule_minus", N_("Spend-and-get: yuan off"), ""),
+    ("rule_plus", N_("Spend-and-get: added price for the gift (yuan)"), ""),
+    ("rule_gift", N_("Spend-and-get: gift SKU"), ""),
+    ("reward", N_("Single item: reward voucher (yuan, multiple of 10)"), ""),
+    ("per_order_min", N_("Least promoted items per order (0: none)"), "0"),
+    ("per_order_max", N_("Most promoted items per order (0: no limit)"), "0"),
 ]
 #: where a problem about a field the form does not have directly is shown
 SHOWN_AT = {"discount": "amount_off", "validity": "days", "offline": "amount_off", "status": "id",
             "rule": "rule_quota", "quota": "rule_quota", "rate": "rule_rate", "minus": "rule_minus", "plus": "rule_plus",
             "limits": "per_order_min", "scope": "rule_quota", "member": "slogan", "affiliates": "id", "skus": "id",
             "claim_limit": "claim_starts_at"}
-RULE_MODES = ["items_off", "price_for_items", "items_tenths", "spend_off_gift"]
+RULE_MODES = [N_("items_off"), N_("price_for_items"), N_("items_tenths"), N_("spend_off_gift")]
 IN_YUAN = {"price_for_items", "spend_off_gift"}
-MEMBER_LEVELS = [("registered", 50), ("bronze", 56), ("silver", 61), ("gold", 62), ("diamond", 105), ("VIP", 110)]
+MEMBER_LEVELS = [(N_("registered"), 50), (N_("bronze"), 56), (N_("silver"), 61), (N_("gold"), 62),
+                 (N_("diamond"), 105), ("VIP", 110)]
 
 
 FIELD_NAMES = {f for f, _label, _placeholder in FIELDS}

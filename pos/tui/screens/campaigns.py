@@ -15,7 +15,7 @@ from textual.widgets import Button, DataTable, Footer, Input, Label, Select
 
 from pos.domain.campaigns import REASON_MAX
 from pos.terminal.endpoint import Endpoint
-from pos.tui.i18n import KINDS, STATUS, _, day, kind_text, status_text
+from pos.tui.i18n import KINDS, N_, STATUS, _, day, kind_text, n_, status_text
 from pos.tui.jobs import work
 from pos.tui.problems import with_code
 from pos.tui.screens.campaign_form import CampaignForm
@@ -26,14 +26,14 @@ from pos.tui.screens.office import OfficeError, OfficeScreen
 from pos.tui.widgets.status import StatusLine
 
 PAGE = 15
-STEPS = {"submit": "Submit", "approve": "Approve", "reject": "Reject", "pause": "Pause", "resume": "Resume",
-         "end": "End", "delete": "Delete"}
+STEPS = {"submit": N_("Submit"), "approve": N_("Approve"), "reject": N_("Reject"), "pause": N_("Pause"),
+         "resume": N_("Resume"), "end": N_("End"), "delete": N_("Delete")}
 
 
 #: the steps that cannot be taken back: their question names the campaign and its vouchers issued and redeemed
-LASTING = {"end": "Its vouchers are refused from now on. This cannot be undone.",
-           "delete": "It leaves the list and its vouchers are refused. This cannot be undone.",
-           "reject": "It goes back to be edited and submitted again; the reason is shown with it."}
+LASTING = {"end": N_("Its vouchers are refused from now on. This cannot be undone."),
+           "delete": N_("It leaves the list and its vouchers are refused. This cannot be undone."),
+           "reject": N_("It goes back to be edited and submitted again; the reason is shown with it.")}
 
 
 def when(iso: str) -> str:
@@ -204,7 +204,8 @@ class CampaignsScreen(OfficeScreen):
                 table.move_cursor(row=ids.index(keep))
         pages = max(1, -(-self.total // PAGE))
         self.query_one("#page-info", Label).update(
-            _("Page {page} of {pages} · {total} campaign(s)", page=self.first // PAGE + 1, pages=pages, total=self.total))
+            n_("Page {page} of {pages} · {n} campaign", "Page {page} of {pages} · {n} campaigns", self.total,
+               page=self.first // PAGE + 1, pages=pages))
         self.refresh_bindings()
         self.show_note()
 
@@ -226,7 +227,7 @@ class CampaignsScreen(OfficeScreen):
 
     def saved(self, campaign: dict[str, Any] | None) -> None:
         if campaign:
-            text = "Saved {id}: it waits for review." if campaign["status"] == "not_reviewed" else "Saved {id}."
+            text = N_("Saved {id}: it waits for review.") if campaign["status"] == "not_reviewed" else N_("Saved {id}.")
             self.notify(_(text, id=campaign["id"]))
             self.load(campaign["id"])
 
@@ -276,8 +277,9 @@ class CampaignsScreen(OfficeScreen):
             return
         if step not in fresh["actions"]:  # it changed since the list was read
             if step == "delete" and fresh["redeemed"]:
-                said = _("{id} has {n} redemption(s): it cannot be deleted; end it instead (x).",
-                         id=campaign_id, n=fresh["redeemed"])
+                said = n_("{id} has {n} redemption: it cannot be deleted; end it instead (x).",
+                          "{id} has {n} redemptions: it cannot be deleted; end it instead (x).", fresh["redeemed"],
+                          id=campaign_id)
                 self.notify(with_code(said, "campaign.delete.redeemed"), severity="error", timeout=8)
             else:
                 self.notify(_("{campaign} is {status} now: {action} is not open to it.", action=_(STEPS[step]),

@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.widgets import Button, DataTable, Footer, Input, Label, Static
 
 from pos.domain import CodeError, display, money, parse_time, read_input
-from pos.tui.i18n import _, code_text, day, sentence, status_text
+from pos.tui.i18n import N_, _, code_text, day, sentence, status_text
 from pos.tui.jobs import work
 from pos.tui.problems import with_code
 from pos.tui.screens.form import FormModal
@@ -29,15 +29,15 @@ REASON_MAX = 200  # characters of a revocation's reason (the service's rule)
 
 #: a voucher's status now → (symbol, words, style class)
 STATUS_WORDS: dict[str, tuple[str, str, str]] = {
-    "valid": ("✔", "VALID: it can be redeemed", "-good"),
-    "redeemed": ("●", "REDEEMED: it cannot be used again", "-used"),
-    "revoked": ("✘", "REVOKED: withdrawn by the shop", "-bad"),
-    "expired": ("✘", "EXPIRED", "-bad"),
-    "not_yet_valid": ("◌", "NOT VALID YET", "-used"),
-    "campaign_inactive": ("✘", "CAMPAIGN NOT RUNNING", "-bad"),
+    "valid": ("✔", N_("VALID: it can be redeemed"), "-good"),
+    "redeemed": ("●", N_("REDEEMED: it cannot be used again"), "-used"),
+    "revoked": ("✘", N_("REVOKED: withdrawn by the shop"), "-bad"),
+    "expired": ("✘", N_("EXPIRED"), "-bad"),
+    "not_yet_valid": ("◌", N_("NOT VALID YET"), "-used"),
+    "campaign_inactive": ("✘", N_("CAMPAIGN NOT RUNNING"), "-bad"),
 }
-EVENTS = {"issued": "Issued", "claimed": "Claimed", "redeemed": "Redeemed", "cancelled": "Undone", "voided": "Voided",
-          "conflict": "Conflict", "revoked": "Revoked"}
+EVENTS = {"issued": N_("Issued"), "claimed": N_("Claimed"), "redeemed": N_("Redeemed"), "cancelled": N_("Undone"),
+          "voided": N_("Voided"), "conflict": N_("Conflict"), "revoked": N_("Revoked")}
 
 
 def who(event: dict[str, Any], *, full: bool = False) -> str:

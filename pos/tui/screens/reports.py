@@ -21,7 +21,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Input, Label, Select
 
 from pos.domain import money
-from pos.tui.i18n import _, date_text
+from pos.tui.i18n import _, date_text, n_
 from pos.tui.jobs import work
 from pos.tui.screens.office import OfficeError, OfficeScreen
 from pos.tui.widgets.status import StatusLine
@@ -174,8 +174,9 @@ class ReportsScreen(OfficeScreen):
         except OfficeError:  # already shown by ask()
             return
         overall = self.report["totals"]["all"]
-        self.query_one("#totals", Label).update(_(
-            "Total: {n} redemption(s), {discount} off, {amount} of sales", n=overall["redemptions"],
+        self.query_one("#totals", Label).update(n_(
+            "Total: {n} redemption, {discount} off, {amount} of sales",
+            "Total: {n} redemptions, {discount} off, {amount} of sales", overall["redemptions"],
             discount=money(overall["discount"]), amount=money(overall["amount"])))
         self.query_one("#chart-title", Label).update(_(
             "Redemptions per day, {first} to {last} ({zone})", first=date_text(self.report["from"]),
@@ -207,4 +208,4 @@ class ReportsScreen(OfficeScreen):
         except OSError as err:
             self.notify(_("Cannot write {path}: {error}", path=path, error=err.strerror), severity="error")
             return
-        self.notify(_("Wrote {n} row(s) to {path}.", n=len(rows), path=path))
+        self.notify(n_("Wrote {n} row to {path}.", "Wrote {n} rows to {path}.", len(rows), path=path))

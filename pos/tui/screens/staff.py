@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Label
 
 from pos.domain import parse_time
-from pos.tui.i18n import _, clock
+from pos.tui.i18n import _, clock, n_
 from pos.tui.jobs import work
 from pos.tui.screens.confirm import Confirm
 from pos.tui.screens.office import OfficeError, OfficeScreen
@@ -31,7 +31,7 @@ def lock_state(member: dict[str, Any]) -> str:
     if member.get("locked_until"):
         return _("locked until {time}", time=clock(parse_time(member["locked_until"])))
     failures = int(member.get("failed_logins") or 0)
-    return _("{n} wrong PIN(s)", n=failures) if failures else ""
+    return n_("{n} wrong PIN", "{n} wrong PINs", failures) if failures else ""
 
 
 class StaffScreen(OfficeScreen):

@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Footer, Input, Label, ProgressBar
 
 from pos.domain import display, parse_time, read_input
 from pos.terminal.sync import SyncReport
-from pos.tui.i18n import _, day, sentence
+from pos.tui.i18n import N_, _, day, n_, sentence
 from pos.tui.jobs import work
 from pos.tui.screens.form import FormModal
 from pos.tui.screens.office import OfficeError, OfficeScreen
@@ -52,8 +52,9 @@ def shown_code(raw: str) -> str:
         return raw[:24] or "—"
 
 
-STATES = {"pending": "waiting", "sending": "on its way", "accepted": "accepted", "duplicate": "accepted",
-          "conflict": "conflict", "withdrawn": "withdrawn", "cancelled": "undone", "voided": "voided", "error": "error"}
+STATES = {"pending": N_("waiting"), "sending": N_("on its way"), "accepted": N_("accepted"), "duplicate": N_("accepted"),
+          "conflict": N_("conflict"), "withdrawn": N_("withdrawn"), "cancelled": N_("undone"), "voided": N_("voided"),
+          "error": N_("error")}
 
 
 def settled_text(conflict: dict[str, Any]) -> str:
@@ -252,6 +253,8 @@ class SyncScreen(OfficeScreen):
             label.update(_("Sync failed: {error}", error=report.error))
         else:
             self.query_one("#progress", ProgressBar).update(total=1, progress=1)
-            label.update(_("Uploaded {n} item(s), pulled {p} catalog row(s), {c} conflict(s).",
-                           n=sum(report.results.values()), p=report.pulled, c=len(report.conflicts)))
+            label.update(_("{uploaded}, {pulled}, {conflicts}.",
+                           uploaded=n_("Uploaded {n} item", "Uploaded {n} items", sum(report.results.values())),
+                           pulled=n_("pulled {n} catalog row", "pulled {n} catalog rows", report.pulled),
+                           conflicts=n_("{n} conflict", "{n} conflicts", len(report.conflicts))))
         self.load()

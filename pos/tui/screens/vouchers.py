@@ -16,7 +16,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Input, Label, Select
 
 from pos.domain import display
-from pos.tui.i18n import _
+from pos.tui.i18n import _, n_
 from pos.tui.jobs import work
 from pos.tui.problems import with_code
 from pos.tui.screens.office import OfficeError, OfficeScreen
@@ -126,7 +126,8 @@ class VouchersScreen(OfficeScreen):
         table.clear()
         for v in self.issued:
             table.add_row(display(v["code"]), self.batch_campaign)
-        self.notify(_("Issued {n} voucher(s) for {campaign}.", n=len(self.issued), campaign=campaign))
+        self.notify(n_("Issued {n} voucher for {campaign}.", "Issued {n} vouchers for {campaign}.", len(self.issued),
+                       campaign=campaign))
 
     def stop(self, field: Widget, error: str) -> None:
         """A batch that cannot be asked for as typed: why, under the fields, and the field to correct focused."""
@@ -151,4 +152,4 @@ class VouchersScreen(OfficeScreen):
         except OSError as err:
             self.notify(_("Cannot write {path}: {error}", path=path, error=err.strerror), severity="error")
             return
-        self.notify(_("Wrote {n} code(s) to {path}.", n=len(self.issued), path=path))
+        self.notify(n_("Wrote {n} code to {path}.", "Wrote {n} codes to {path}.", len(self.issued), path=path))

@@ -19,7 +19,7 @@ from textual.visual import VisualType
 from textual.widgets import Static
 
 from pos.domain import Campaign, Verdict, display, money
-from pos.tui.i18n import _, clock, code_text, language, verdict_sentence
+from pos.tui.i18n import N_, _, clock, code_text, language, verdict_sentence
 
 if TYPE_CHECKING:
     from pos.terminal.counter import Question
@@ -27,10 +27,10 @@ if TYPE_CHECKING:
 #: Why goods asked for again fall short, said in the reader's language (the English sentence of the check
 #: has the counts, and is shown in English).
 GOODS_SHORT = {
-    "rules.items_required": "This promotion counts the goods bought.",
-    "rules.min_items": "Too few of the goods that count.",
-    "rules.bundle_incomplete": "The bundle is not complete.",
-    "rules.min_spend": "Too little spent on the goods that count.",
+    "rules.items_required": N_("This promotion counts the goods bought."),
+    "rules.min_items": N_("Too few of the goods that count."),
+    "rules.bundle_incomplete": N_("The bundle is not complete."),
+    "rules.min_spend": N_("Too little spent on the goods that count."),
 }
 
 
