@@ -33,7 +33,7 @@ from textual.widgets.option_list import Option
 
 from pos.domain import Campaign, Verdict, display, format_time, money, parse_time
 from pos.domain.amounts import AmountError, parse_amount
-from pos.tui.i18n import _, clock
+from pos.tui.i18n import N_, _, clock
 from pos.tui.jobs import work
 from pos.tui.keys import InLanguage
 from pos.tui.screens.confirm import Confirm
@@ -345,7 +345,7 @@ class CounterScreen(InLanguage, Screen[None]):
         discount = next((r.discount for r in self.rows if r.nonce == nonce), 0)
         self.query_one(VerdictPanel).undone(done.code, campaign, discount, queued=done.queued)
         self.undos_drawn += 1
-        text = "Undone: {code} (the service hears of it at the next sync)." if done.queued else "Undone: {code}."
+        text = N_("Undone: {code} (the service hears of it at the next sync).") if done.queued else N_("Undone: {code}.")
         self.notify(_(text, code=display(done.code)))
         self.reload_shift()
         self.app.refresh_status()
