@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import logging
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from functools import partial
@@ -22,7 +21,9 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.worker import get_current_worker
 
+import pos
 from pos.terminal.config import TerminalConfig
+from pos.tui import support
 from pos.tui.i18n import _, language_from_env, n_, set_language, set_zone
 from pos.tui.jobs import work
 from pos.tui.screens.confirm import Confirm
@@ -129,26 +130,9 @@ class PosApp(App[None]):
     # -- failures --------------------------------------------------------------------------------
     def worker_failed(self, what: str, exc: BaseException) -> None:
         """The one handler for a failed worker (see :mod:`pos.tui.jobs`): log it, say it, carry on."""
-        import traceback
-        from logging.handlers import RotatingFileHandler
-
         self.failures += 1
-        logger = logging.getLogger("pos.ui")
-        target = str(self.log_path.resolve())
-        for old in [h for h in logger.handlers if isinstance(h, RotatingFileHandler) and h.baseFilename != target]:
-            logger.removeHandler(old)  # an earlier app in this process wrote beside another terminal file
-            old.close()
-        if not any(isinstance(h, RotatingFileHandler) for h in logger.handlers):
-            try:
-                handler = RotatingFileHandler(self.log_path, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
-            except OSError:
-                handler = None
-            if handler is not None:
-                handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-                logger.addHandler(handler)
-                logger.setLevel(logging.INFO)
-        logger.error("%s failed: %s\n%s", what, exc,
-                     "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+        support.open_log(self.log_path)
+        support.failure(what, exc)
         self.notify(_("Something went wrong ({what}: {error}). Nothing was lost; the counter keeps working. Details are in {log}.",
                       what=what, error=str(exc)[:120] or exc.__class__.__name__,
                       log=str(self.log_path)), severity="error", timeout=15)
@@ -170,6 +154,9 @@ class PosApp(App[None]):
         """After the first frame: the station opens the terminal's file and loads the counter (in its own
         thread, while the cashier types), then the counter screen's module; then the store's name, the
         first sync and the link probe."""
+        support.open_log(self.log_path)
+        support.event("start", terminal=self.cfg.terminal_id, store=self.cfg.store_id, version=pos.__version__,
+                      service=self.cfg.service_url or None)
         try:
             await self.station.open()
         except Exception as exc:  # the terminal's file cannot be opened (unreadable, a newer pos's): nothing works
@@ -245,6 +232,7 @@ class PosApp(App[None]):
         for mode in self._modes_added:
             await self.remove_mode(mode)
         self._modes_added.clear()
+        support.event("logout", staff=self.shift.staff_id)
         self.shift = None
         self.counter = None
         self.refresh_bindings()
@@ -368,6 +356,9 @@ class PosApp(App[None]):
 
     def _synced(self, report: SyncReport, done: Callable[[SyncReport], None] | None) -> None:
         self.syncing = False
+        if not report.busy:
+            support.event("sync", uploaded=" ".join(f"{k}:{v}" for k, v in sorted(report.results.items())) or None,
+                          conflicts=len(report.conflicts) or None, pulled=report.pulled or None, error=report.error)
         if report.error is None:
             self.online = True
         if done is not None:

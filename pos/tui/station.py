@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pos.domain import Campaign, Reason, Verdict
+from pos.domain import Campaign, Reason, Verdict, display
 from pos.terminal.config import TerminalConfig
+from pos.tui import support
 
 if TYPE_CHECKING:
     from pos.terminal.counter import Counter, Decision, Question, Undo
@@ -149,9 +150,15 @@ class Station:
 
     # -- jobs ----------------------------------------------------------------------------------
     async def sign_in(self, staff_id: str, pin: str) -> Shift:
-        from pos.terminal.login import sign_in
+        from pos.terminal.login import LoginError, sign_in
 
-        return await self.call(lambda d: sign_in(d.db, d.endpoint, staff_id, pin, self.clock(), self.cfg.store_id))
+        try:
+            shift = await self.call(lambda d: sign_in(d.db, d.endpoint, staff_id, pin, self.clock(), self.cfg.store_id))
+        except LoginError as err:
+            support.event("login refused", staff=staff_id, code=err.code)
+            raise
+        support.event("login", staff=staff_id, role=shift.role, link="online" if shift.online else "offline")
+        return shift
 
     async def redeem(self, raw: str, staff_id: str, amount: int | None, goods: str = "") -> Answer:
         """:meth:`start_redeem`, awaited."""
@@ -180,6 +187,7 @@ class Station:
                     return Answer(Question("goods", unread), amount, campaign)
             decided = d.counter.attempt(raw, staff_id, amount, items)
             verdict = decided.verdict
+            _log_verdict(decided, staff_id, amount)
             campaign = d.db.campaign(verdict.campaign_id) if verdict.campaign_id else None
             if isinstance(decided, Question) or not verdict.accepted or not verdict.code:
                 return Answer(decided, amount, campaign)
@@ -208,6 +216,7 @@ class Station:
         def job(d: Desk) -> tuple[Undo, Campaign | None]:
             red = d.db.live_redemption_by_nonce(nonce)
             done = d.counter.cancel(nonce, staff_id)
+            support.event("undo", code=display(done.code), staff=staff_id, queued="yes" if done.queued else None)
             return done, d.db.campaign(red["campaign_id"]) if red else None
         return await self.call(job)
 
@@ -235,3 +244,17 @@ class Station:
         return await self.call(lambda d: list(d.db.db.query(
             "SELECT nonce, code, reason, message, ours, theirs, recorded_at FROM conflicts ORDER BY recorded_at DESC "
             "LIMIT ?", [limit])))
+
+
+def _log_verdict(decided: Any, staff_id: str, amount: int | None) -> None:
+    """A line for the support log: the verdict (or the question put to the cashier), never the raw input of a
+    code that did not read (it may be anything the scanner saw)."""
+    from pos.domain import money
+
+    verdict: Verdict = decided.verdict
+    facts: dict[str, object] = {"code": display(verdict.code) if verdict.code else None, "reason": str(verdict.reason), "staff": staff_id,
+                                "detail": verdict.detail, "amount": money(amount) if amount is not None else None}
+    if verdict.accepted:
+        facts.update(discount=money(verdict.discount), mode="offline" if verdict.offline else "online")
+    field = getattr(decided, "field", None)
+    support.event(f"asked for the {field}" if field else "verdict", **facts)
