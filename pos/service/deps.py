@@ -8,11 +8,13 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import orjson
 from fastapi import Depends, Header, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ValidationError
 
 from pos.domain.offline_time import SKEW
 from pos.service import ledger, staff
@@ -23,10 +25,35 @@ from pos.service.schema import open_db
 from pos.service.staff import StaffSession
 from pos.service.writer import Writer
 
+M = TypeVar("M", bound=BaseModel)
+SELF_PARSED: dict[str, type[BaseModel]] = {}  # bodies that routes read themselves; api.py publishes their schemas
+
 
 def fast_json(content: Any, status: int = 200) -> Response:
     """Large answers (uploads, catalog pages) serialised by orjson, skipping FastAPI's generic encoder."""
     return Response(orjson.dumps(content), status_code=status, media_type="application/json")
+
+
+def read_body(model: type[M], raw: bytes) -> M:
+    """A request body validated straight from its bytes (pydantic's own JSON parser, one pass), for the routes
+    on the counter's hot path; refused as FastAPI refuses a body: not JSON 400, a field wrong 422 naming it."""
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from None
+
+
+def self_parsed(model: type[BaseModel]) -> dict[str, Any]:
+    """The OpenAPI of a route that reads its token and its ``model`` body itself (:func:`read_body`), as FastAPI
+    publishes ``body: model`` with :data:`TerminalDep`: the token header, the body's schema, the 422."""
+    SELF_PARSED[model.__name__] = model
+    schema = {"anyOf": [{"type": "string"}, {"type": "null"}], "title": "Authorization"}
+    invalid = {"description": "Validation Error",
+               "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}}}
+    return {"parameters": [{"name": "authorization", "in": "header", "required": False, "schema": schema}],
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}},
+            "responses": {"422": invalid}}
 
 
 def refuse(err: ServiceError) -> None:
@@ -89,14 +116,19 @@ class Service:
         return terminal
 
 
-async def authenticated(request: Request, authorization: Annotated[str | None, Header()] = None) -> Terminal:
-    """The terminal behind the bearer token; every endpoint but /healthz needs one."""
+def bearer(service: Service, authorization: str | None) -> Terminal:
+    """The terminal behind an ``Authorization: Bearer …`` header; every endpoint but /healthz needs one."""
     if not authorization or not authorization.startswith("Bearer "):
         raise ServiceError(401, "auth.missing", "Send the terminal's token as 'Authorization: Bearer …'.")
-    terminal = request.app.state.service.terminal(authorization.removeprefix("Bearer ").strip())
+    terminal = service.terminal(authorization.removeprefix("Bearer ").strip())
     if terminal is None:
         raise ServiceError(401, "auth.invalid", "This terminal token is not known or was withdrawn.")
     return terminal
+
+
+async def authenticated(request: Request, authorization: Annotated[str | None, Header()] = None) -> Terminal:
+    """The terminal behind the bearer token, as a dependency."""
+    return bearer(request.app.state.service, authorization)
 
 
 TerminalDep = Annotated[Terminal, Depends(authenticated)]
@@ -123,7 +155,8 @@ async def manager(request: Request, terminal: TerminalDep,
 ManagerDep = Annotated[StaffSession, Depends(manager)]
 
 
-def get_service(request: Request) -> Service:
+async def get_service(request: Request) -> Service:
+    """The service behind the app (async: a plain function would be run on a worker thread, a hop per request)."""
     service: Service = request.app.state.service
     return service
 
@@ -135,6 +168,15 @@ async def write(service: Service, op: Any, *, solo: bool = False) -> Any:
     """Run a change on the writer (group commit; ``solo``: in a transaction of its own on PostgreSQL, for a
     change that takes many locks); a refusal it returns is raised here."""
     result = await asyncio.wrap_future(service.writer.submit(ledger.guarded(op, datetime.now(UTC)), solo=solo))
+    if isinstance(result, ServiceError):
+        raise result
+    return result
+
+
+async def decide(service: Service, call: Any) -> Any:
+    """Run a change that guards itself (a :class:`~pos.service.runs.RedeemCall`, which may run together with
+    others of its kind) on the writer; a refusal it returns is raised here."""
+    result = await asyncio.wrap_future(service.writer.submit(call))
     if isinstance(result, ServiceError):
         raise result
     return result

@@ -66,6 +66,7 @@ class Db:
 
     kind = "sqlite"
     concurrent = False  # one writer at a time: what it reads stays true until it commits
+    row_key = "rowid"  # what finds a row read earlier in the same transaction without an index (see runs.py)
     conn: Any
 
     def __init__(self, conn: Any, target: str | Path) -> None:
@@ -115,6 +116,16 @@ class Db:
                 self.execute("ROLLBACK")
             raise
         self.execute("COMMIT")
+
+    def defer_checkpoints(self, pages: int) -> None:
+        """Leave copying the WAL back into the database file to another connection (:meth:`checkpoint`, from a
+        thread of its own); this one does it itself only once the WAL holds ``pages`` pages."""
+        self.conn.execute(f"PRAGMA wal_autocheckpoint={int(pages)}")
+
+    def checkpoint(self) -> None:
+        """Copy what the WAL holds back into the database file, as far as it can without waiting for the
+        writer or a reader (PASSIVE)."""
+        self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
 
     def lock(self, *keys: str) -> None:
         """Serialise transactions on ``keys`` (a voucher code, a customer): nothing to do where one writer
@@ -209,6 +220,7 @@ class PgConn:
 class PgDb(Db):
     kind = "postgres"
     concurrent = True  # many writers: what must not change between a read and a write is locked
+    row_key = "code"  # (a ctid moves when its row is updated; the primary key it is)
 
     @property
     def alive(self) -> bool:
@@ -223,6 +235,12 @@ class PgDb(Db):
     def begin_write(self) -> None:
         self.conn.execute("BEGIN")
         self._base = None
+
+    def defer_checkpoints(self, pages: int) -> None:
+        """PostgreSQL checkpoints by itself."""
+
+    def checkpoint(self) -> None:
+        """PostgreSQL checkpoints by itself."""
 
     def begin_snapshot(self) -> None:
         self.conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
