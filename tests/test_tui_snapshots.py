@@ -132,24 +132,36 @@ def test_reports_screen(shop: Shop, snap_compare) -> None:
 
 FORMS = {  # a form: the screen it opens from, its key, and whether it is shown after an empty save
     "new_campaign": ("f2", "CampaignsScreen", "n", True),
+    "goods": ("f2", "CampaignsScreen", "k", False),
+    "bind": ("f2", "CampaignsScreen", "b", False),
     "new_push": ("f7", "PushesScreen", "n", True),
     "add_staff": ("f3", "StaffScreen", "n", False),
     "new_pin": ("f3", "StaffScreen", "p", False),
     "rights": ("f3", "StaffScreen", "v", False),
+    "store_zone": ("f3", "StaffScreen", "t", False),
 }
+SIZES = {"80x24": (80, 24), "160x48": (160, 48)}
+
+
+def fixed_push_days(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("pos.tui.screens.pushes.send_dates", lambda now, tz: [date(2026, 12, d) for d in (1, 2, 3)])
+    monkeypatch.setattr("pos.tui.screens.pushes.PushForm.now", lambda self: datetime(2026, 11, 29, 12, tzinfo=UTC))
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
+@pytest.mark.parametrize("size", list(SIZES))
 @pytest.mark.parametrize("form", list(FORMS))
-def test_form_at_80_by_24(shop: Shop, snap_compare, monkeypatch: pytest.MonkeyPatch, form: str, language: str) -> None:
-    """Each form on the smallest terminal: its first field focused, the keys in its hint line and footer; the
-    new campaign and the new push after Ctrl+S on an empty form, their errors wrapped under their fields."""
-    monkeypatch.setattr("pos.tui.screens.pushes.send_dates", lambda now, tz: [date(2026, 12, d) for d in (1, 2, 3)])
-    monkeypatch.setattr("pos.tui.screens.pushes.PushForm.now", lambda self: datetime(2026, 11, 29, 12, tzinfo=UTC))
+def test_form(shop: Shop, snap_compare, monkeypatch: pytest.MonkeyPatch, form: str, size: str, language: str) -> None:
+    """Each form on the smallest terminal and a large one: its first field focused, the keys in its hint line
+    and footer; the new campaign and the new push after Ctrl+S on an empty form, their errors wrapped under
+    their fields."""
+    fixed_push_days(monkeypatch)
     key, screen, opens, saved = FORMS[form]
 
     async def before(pilot) -> None:
         await manager_at(pilot, key, screen)
+        if screen == "CampaignsScreen":  # the forms of a campaign open on the selected one
+            await until(pilot, lambda: pilot.app.screen.query_one("#campaigns", DataTable).row_count == 6)
         await pilot.press(opens)
         await until(pilot, lambda: pilot.app.screen.is_modal and pilot.app.screen.query("#form-hint"))
         await pilot.pause(0.3)
@@ -159,4 +171,25 @@ def test_form_at_80_by_24(shop: Shop, snap_compare, monkeypatch: pytest.MonkeyPa
             await pilot.pause(0.3)
         await steady(pilot)
 
-    assert snap_compare(app_for(shop, language=language), run_before=before, terminal_size=(80, 24))
+    assert snap_compare(app_for(shop, language=language), run_before=before, terminal_size=SIZES[size])
+
+
+SCREENS = {"campaigns": ("f2", "CampaignsScreen", "#campaigns", 6), "pushes": ("f7", "PushesScreen", None, 0)}
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("view", list(SCREENS))
+def test_screen(shop: Shop, snap_compare, monkeypatch: pytest.MonkeyPatch, view: str, size: str, language: str) -> None:
+    """The campaign list and the push list at 80x24 and 160x48, in English and Chinese (the other back-office
+    screens: tests/test_tui_back_office_snapshots.py)."""
+    fixed_push_days(monkeypatch)
+    key, screen, table, count = SCREENS[view]
+
+    async def before(pilot) -> None:
+        await manager_at(pilot, key, screen)
+        if table is not None:
+            await until(pilot, lambda: pilot.app.screen.query_one(table, DataTable).row_count == count)
+        await steady(pilot)
+
+    assert snap_compare(app_for(shop, language=language), run_before=before, terminal_size=SIZES[size])
