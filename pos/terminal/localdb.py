@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 import sqlite_utils
 
 from pos.domain import (
@@ -35,7 +36,7 @@ from pos.domain import (
     parse_time,
 )
 from pos.terminal import owner as owners
-from pos.terminal.states import StateConflict, move, must_move
+from pos.terminal.states import StateConflict, allowed, move, must_move
 
 __all__ = ["LocalDB", "StateConflict"]
 
@@ -142,6 +143,16 @@ def _statements(script: str) -> list[str]:
             out.append(buf.strip())
             buf = ""
     return out
+
+
+def _disagrees(row: dict[str, Any], res: dict[str, Any]) -> bool:
+    """An answer that contradicts what the cashier was told: a refusal, or a void of a redemption."""
+    return bool(res["result"] == "conflict" or (row["kind"] == "redeem" and res["result"] == "voided"))
+
+
+def _flagged(res: dict[str, Any]) -> bool:
+    """Accepted, but at another time than the till's clock said (kept, and shown to a manager)."""
+    return bool(res["result"] == "accepted" and res.get("note"))
 
 
 class LocalDB:
@@ -500,9 +511,9 @@ class LocalDB:
             rows = list(self.db.query(
                 "SELECT seq, nonce, kind, body FROM outbox WHERE state='pending' AND seq > ? ORDER BY seq LIMIT ?",
                 [after, limit]))
-            if rows:
-                self.conn.executemany("UPDATE outbox SET state='sending' WHERE nonce=? AND state='pending'",
-                                      [(r["nonce"],) for r in rows])
+            if rows:  # the pending entries up to the last one read are exactly these: the write lock is ours
+                self.conn.execute("UPDATE outbox SET state='sending' WHERE state='pending' AND seq > ? AND seq <= ?",
+                                  (after, rows[-1]["seq"]))
         return rows
 
     def unclaim_all(self) -> int:
@@ -557,47 +568,58 @@ class LocalDB:
         Each entry moves from ``sending`` to its answer only if it is still ``sending``. A redemption the
         service voided (a void from an earlier recovery got there first) disagrees with what the
         cashier was told, so it is kept as a conflict like a refusal. A cancel still waiting for a
-        redemption the service refused is withdrawn: there is nothing to cancel.
+        redemption the service refused is withdrawn: there is nothing to cancel. The plain answers (most
+        of them: accepted, duplicate) are recorded with one statement.
         """
         by_nonce = {r["nonce"]: r for r in results}
         stamp = format_time(at)
+        plain: list[tuple[str, str, str, str]] = []
+        special: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        for row in rows:
+            res = by_nonce.get(row["nonce"])
+            if res is None:
+                continue
+            outcome = res["result"]
+            if not allowed("outbox", "sending", outcome):
+                raise ValueError(f"outbox: sending → {outcome} is not a transition")
+            if _disagrees(row, res) or _flagged(res):
+                special.append((row, res))
+            else:
+                plain.append((outcome, orjson.dumps(res).decode(), stamp, row["nonce"]))
         conflicts: list[dict[str, Any]] = []
         with self.atomic():
-            for row in rows:
-                res = by_nonce.get(row["nonce"])
-                if res is None:
-                    continue
-                outcome = res["result"]
-                if not move(self.conn, "outbox", ("nonce", row["nonce"]), ["sending"], outcome,
-                            result=json.dumps(res), updated_at=stamp):
-                    continue
-                disagrees = outcome == "conflict" or (row["kind"] == "redeem" and outcome == "voided")
-                flagged = outcome == "accepted" and bool(res.get("note"))  # kept, but the till's clock was off
-                if not disagrees and not flagged:
-                    continue
-                code = None
-                if flagged:
-                    found = self.conn.execute("SELECT code FROM redemptions WHERE nonce=?", (row["nonce"],)).fetchone()
-                    code = found[0] if found else None
-                    res = {**res, "reason": "clock", "message": res["note"]}
-                elif row["kind"] == "redeem":
-                    found = self.conn.execute("SELECT code FROM redemptions WHERE nonce=?", (row["nonce"],)).fetchone()
-                    code = found[0] if found else None
-                    self.conn.execute("UPDATE redemptions SET state='conflict' WHERE nonce=?", (row["nonce"],))
-                    for undo in (f"{row['nonce']}-cancel", f"{row['nonce']}-void"):
-                        self.withdraw(undo, at)
-                reason = res.get("reason") or ("voided" if outcome == "voided" else "unknown")
-                self.conn.execute(
-                    "INSERT OR REPLACE INTO conflicts (nonce, code, reason, message, ours, theirs, recorded_at) "
-                    "VALUES (?,?,?,?,?,?,?)",
-                    (row["nonce"], code, reason, res.get("message") or "", row["body"],
-                     json.dumps(res.get("existing")), stamp))
-                conflicts.append({"nonce": row["nonce"], "kind": row["kind"], "reason": reason,
-                                  "message": res.get("message"), "ours": json.loads(row["body"]),
-                                  "theirs": res.get("existing")})
+            self.conn.executemany("UPDATE outbox SET state=?, result=?, updated_at=? WHERE nonce=? AND state='sending'",
+                                  plain)
+            for row, res in special:
+                conflict = self._record_disagreement(row, res, at)
+                if conflict is not None:
+                    conflicts.append(conflict)
             self.audit(at, "sync.upload", actor=None, subject=None, items=len(rows),
                        answered=sum(r["nonce"] in by_nonce for r in rows))
         return conflicts
+
+    def _record_disagreement(self, row: dict[str, Any], res: dict[str, Any], at: datetime) -> dict[str, Any] | None:
+        """An answer that is kept as a conflict (a refusal, a void of what the cashier saw accepted, an
+        acceptance at another time than the till's clock said), if its entry was still ``sending``."""
+        stamp = format_time(at)
+        if not move(self.conn, "outbox", ("nonce", row["nonce"]), ["sending"], res["result"],
+                    result=json.dumps(res), updated_at=stamp):
+            return None
+        found = self.conn.execute("SELECT code FROM redemptions WHERE nonce=?", (row["nonce"],)).fetchone()
+        code = found[0] if found and (_flagged(res) or row["kind"] == "redeem") else None
+        if _flagged(res):
+            res = {**res, "reason": "clock", "message": res["note"]}
+        elif row["kind"] == "redeem":
+            self.conn.execute("UPDATE redemptions SET state='conflict' WHERE nonce=?", (row["nonce"],))
+            for undo in (f"{row['nonce']}-cancel", f"{row['nonce']}-void"):
+                self.withdraw(undo, at)
+        reason = res.get("reason") or ("voided" if res["result"] == "voided" else "unknown")
+        self.conn.execute(
+            "INSERT OR REPLACE INTO conflicts (nonce, code, reason, message, ours, theirs, recorded_at) "
+            "VALUES (?,?,?,?,?,?,?)",
+            (row["nonce"], code, reason, res.get("message") or "", row["body"], json.dumps(res.get("existing")), stamp))
+        return {"nonce": row["nonce"], "kind": row["kind"], "reason": reason, "message": res.get("message"),
+                "ours": json.loads(row["body"]), "theirs": res.get("existing")}
 
     def settle_dead(self, row: dict[str, Any], answer: dict[str, Any] | None, at: datetime) -> None:
         """Recovery's decision for one row of a dead owner (see :func:`pos.terminal.sync.recover`)."""

@@ -12,13 +12,12 @@ UI's timer, its link-return upload, ``pos sync`` or ``pos redeem`` in a shell.
 from __future__ import annotations
 
 from collections import Counter as Tally
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-
-import orjson
 
 from pos.terminal.endpoint import Endpoint, EndpointError
 from pos.terminal.localdb import LocalDB
@@ -107,62 +106,79 @@ def sync(db: LocalDB, endpoint: Endpoint, store_id: str, *, batch_size: int = 10
     return report
 
 
+IN_FLIGHT = 3  # upload batches on their way at once: the service commits those it holds together
+
+
 def _push(db: LocalDB, endpoint: Endpoint, store_id: str, batch_size: int, report: SyncReport,
           progress: Progress | None, overlap: bool = True) -> None:
-    """Upload the outbox in order, with the next batch in flight while the answers to one are recorded.
+    """Upload the outbox in order, with the next batches in flight while the answers to one are recorded.
 
-    Two batches overlap only when both hold redemptions alone: those commute (this terminal never has
+    Batches overlap only when all of them hold redemptions alone: those commute (this terminal never has
     two live redemptions of one voucher), while a cancel or void must not overtake what it undoes.
     A batch that comes back with an item unanswered ends the upload: nothing after it may overtake it.
     """
-    total = db.pending_count()
-    done = 0
+    total, done = db.pending_count(), 0
     if progress:
         progress("upload", 0, total)
-
-    def send(rows: list[dict[str, Any]]) -> Future[list[dict[str, Any]]]:
-        if overlap:
-            return pool.submit(endpoint.upload, store_id, [orjson.loads(r["body"]) for r in rows])
-        sent: Future[list[dict[str, Any]]] = Future()
-        try:
-            sent.set_result(endpoint.upload(store_id, [orjson.loads(r["body"]) for r in rows]))
-        except BaseException as exc:
-            sent.set_exception(exc)
-        return sent
-
-    def redeems_only(rows: list[dict[str, Any]]) -> bool:
-        return all(r["kind"] == "redeem" for r in rows)
-
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="pos-sync") as pool:
-        current = db.claim(batch_size)
-        in_flight = send(current) if current else None
-        while in_flight is not None:
-            following: list[dict[str, Any]] = []
-            next_flight = None
-            if overlap and redeems_only(current):
-                following = db.claim(batch_size, after=current[-1]["seq"])
-                if following and redeems_only(following):
-                    next_flight = send(following)
+    window: deque[tuple[list[dict[str, Any]], Future[list[dict[str, Any]]]]] = deque()  # on their way, in order
+    with ThreadPoolExecutor(max_workers=IN_FLIGHT, thread_name_prefix="pos-sync") as pool:
+        def send(rows: list[dict[str, Any]]) -> Future[list[dict[str, Any]]]:
+            bodies = [r["body"] for r in rows]  # JSON as the outbox keeps it: sent as it is
+            if overlap:
+                return pool.submit(endpoint.upload_json, store_id, bodies)
+            sent: Future[list[dict[str, Any]]] = Future()
             try:
-                results = in_flight.result()
+                sent.set_result(endpoint.upload_json(store_id, bodies))
+            except BaseException as exc:
+                sent.set_exception(exc)
+            return sent
+
+        held: list[dict[str, Any]] = []  # claimed, waiting for the batches on their way to be answered
+        last = 0
+        while True:
+            held, last = _fill(db, window, held, last, batch_size, send, IN_FLIGHT if overlap else 1)
+            if not window:
+                return
+            rows, answer = window.popleft()
+            try:
+                results = answer.result()
             except BaseException:
-                if next_flight is not None:
-                    next_flight.cancel()
+                for _, later in window:
+                    later.cancel()
                 raise
-            unanswered = _take(db, current, results, report)
-            done += len(current)
+            unanswered = _take(db, rows, results, report)
+            done += len(rows)
             if progress:
                 progress("upload", done, max(total, done))
             if unanswered:
-                if next_flight is not None:
-                    _take(db, following, next_flight.result(), report)
+                for later_rows, later in window:
+                    _take(db, later_rows, later.result(), report)
                 report.error = f"the service left {unanswered} item(s) unanswered; they are sent again at the next sync"
                 return
-            if next_flight is None:
-                if not following:
-                    following = db.claim(batch_size, after=current[-1]["seq"])
-                next_flight = send(following) if following else None
-            current, in_flight = following, next_flight
+
+
+def _fill(db: LocalDB, window: deque[tuple[list[dict[str, Any]], Future[list[dict[str, Any]]]]],
+          held: list[dict[str, Any]], last: int, batch_size: int,
+          send: Callable[[list[dict[str, Any]]], Future[list[dict[str, Any]]]], depth: int) -> tuple[list[dict[str, Any]], int]:
+    """Claim and send batches until ``depth`` are on their way. A batch joins others on their way only if it and
+    they hold redemptions alone; one that may not is held back (returned) until they are answered, and no
+    batch is claimed behind one with a cancel or void. Returns what is held and the last sequence claimed."""
+    while len(window) < depth:
+        if window and not all(_redeems_only(rows) for rows, _ in window):
+            break
+        rows = held or db.claim(batch_size, after=last)
+        held = []
+        if not rows:
+            break
+        last = max(last, rows[-1]["seq"])
+        if window and not _redeems_only(rows):
+            return rows, last
+        window.append((rows, send(rows)))
+    return held, last
+
+
+def _redeems_only(rows: list[dict[str, Any]]) -> bool:
+    return all(r["kind"] == "redeem" for r in rows)
 
 
 def _take(db: LocalDB, rows: list[dict[str, Any]], results: list[dict[str, Any]], report: SyncReport) -> int:
