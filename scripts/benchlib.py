@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import resource
 import statistics
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +43,24 @@ def make_service_db(path: Path | str, vouchers: int, *, campaign: str = "SPRING"
         codes += issue_vouchers(db, campaign, count=min(100_000, vouchers - len(codes)))
     db.close()
     return codes
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds a running process has used so far (user and system, all its threads), from /proc: what a
+    run cost the service, whatever else the machine was doing meanwhile."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def child_cpu() -> float:
+    """CPU seconds used by this process's children that have ended (a command run to its end in between)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def load_average() -> str:
+    """The machine's 1-, 5- and 15-minute load averages: how much else was running."""
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
 def machine() -> str:
