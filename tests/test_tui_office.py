@@ -670,7 +670,7 @@ def test_a_lasting_step_names_the_campaign_and_its_counts_and_a_rejection_asks_w
                "required": "Reason is required. (form.required)",
                "rejected": "Rejected by grace (",
                "delete": "Delete XMAS “Xmas 10”? 3 issued, 0 redeemed.",
-               "redeemed": "STATION has 1 redemption(s): it cannot be deleted; end it instead (x). "
+               "redeemed": "STATION has 1 redemption: it cannot be deleted; end it instead (x). "
                            "(campaign.delete.redeemed)"},
         "zh": {"end": "结束 SPRING“Spring 30 off”?已发 5 张,已核销 1 张。\n此后它的券都将被拒绝。",
                "reject": "驳回 XMAS“Xmas 10”?已发 3 张,已核销 0 张。",
