@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Input
 from pos.demo import PINS
 from tests.conftest import Shop
 from tests.test_tui_back_office import conflict, look_up, named
-from tests.tui_helpers import app_for, log_in_at_counter, until
+from tests.tui_helpers import app_for, log_in_at_counter, quiet, until
 
 SIZES = {"80x24": (80, 24), "160x48": (160, 48)}
 
@@ -33,6 +33,7 @@ async def steady(pilot: Any) -> None:
     for field in pilot.app.screen.query(Input):
         field.cursor_blink = False
     pilot.app.clear_notifications()
+    await quiet(pilot)
     await pilot.pause(0.3)
 
 
@@ -40,6 +41,7 @@ async def at(pilot: Any, key: str, screen: str, ready: Callable[[Any], object] =
     app = pilot.app
     await pilot.press(key)
     await until(pilot, lambda: named(app) == screen and ready(app))
+    await quiet(pilot)  # its lists laid out before anything opens over them (a screen under a modal does not)
 
 
 def rows_of(table_id: str) -> Callable[[Any], object]:

@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Input
 from pos.demo import PINS
 from pos.tui import i18n
 from tests.conftest import Shop
-from tests.tui_helpers import app_for, log_in_at_counter, login, scan, text_of, until
+from tests.tui_helpers import app_for, log_in_at_counter, login, quiet, scan, text_of, until
 
 SIZES = {"80x24": (80, 24), "160x48": (160, 48)}
 
@@ -40,6 +40,7 @@ async def steady(pilot: Any) -> None:
     for field in pilot.app.screen.query(Input):
         field.cursor_blink = False
     pilot.app.clear_notifications()
+    await quiet(pilot)
     await pilot.pause(0.2)
 
 

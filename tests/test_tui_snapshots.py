@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Input
 
 from pos.demo import PINS
 from tests.conftest import Shop
-from tests.tui_helpers import app_for, log_in_at_counter, ready, scan, until
+from tests.tui_helpers import app_for, log_in_at_counter, quiet, ready, scan, until
 
 SIZE = (120, 36)
 
@@ -29,7 +29,8 @@ async def steady(pilot) -> None:
     """The text cursor shown, not blinking: a blink that falls between two frames changes the picture."""
     for field in pilot.app.screen.query(Input):
         field.cursor_blink = False
-    await pilot.pause()
+    await quiet(pilot)
+    await pilot.pause(0.2)
 
 
 def test_login_screen(shop: Shop, snap_compare) -> None:
@@ -162,6 +163,7 @@ def test_form(shop: Shop, snap_compare, monkeypatch: pytest.MonkeyPatch, form: s
         await manager_at(pilot, key, screen)
         if screen == "CampaignsScreen":  # the forms of a campaign open on the selected one
             await until(pilot, lambda: pilot.app.screen.query_one("#campaigns", DataTable).row_count == 6)
+        await quiet(pilot)  # the list laid out before the form opens over it
         await pilot.press(opens)
         await until(pilot, lambda: pilot.app.screen.is_modal and pilot.app.screen.query("#form-hint"))
         await pilot.pause(0.3)

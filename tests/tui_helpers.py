@@ -100,6 +100,20 @@ def says_something(app: Any, form: str | None = None) -> bool:
                for label in app.screen.query(".field-error, #form-error, #form-note"))
 
 
+async def quiet(pilot: Pilot[Any], within: float = 10.0) -> None:
+    """The app's workers done and what they brought drawn: what a snapshot should show (a fixed pause was not
+    enough on a loaded machine, where a list's rows could arrive after it)."""
+    try:
+        await asyncio.wait_for(pilot.app.workers.wait_for_complete(), within)
+    except TimeoutError:
+        pass  # a worker that runs for as long as the app does (the camera's): what is drawn is drawn
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause()
+    # a table sizes its columns to new rows when it is next idle, which a screen under a modal never is
+    tables = list(pilot.app.screen.query("DataTable"))
+    await until(pilot, lambda: not any(getattr(t, "_require_update_dimensions", False) for t in tables), within)
+
+
 def run(scenario: Callable[[], Awaitable[None]]) -> None:
     asyncio.run(scenario())
 
