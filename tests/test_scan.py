@@ -226,3 +226,15 @@ def test_every_appearance_of_a_moving_voucher_is_read_through_videocapture(tmp_p
     for first, last in spans:
         read = [h for h in hits if first - 10 <= h <= last + 10]
         assert read and read[0] - first <= 9, (first, last, hits)  # within 300 ms of the whole code in view
+
+
+def test_a_camera_that_cannot_be_opened_writes_nothing_over_the_screen() -> None:
+    """OpenCV warns on standard error, which is the UI's screen; opening a missing camera says it in the error only."""
+    import subprocess
+    import sys
+
+    probe = ("from pos.scanner.sources import SourceError, open_capture\n"
+             "try:\n    open_capture(9)\nexcept SourceError as err:\n    print(err)\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert "could not be opened" in done.stdout
+    assert done.stderr == ""

@@ -25,6 +25,9 @@ def describe(source: int | str) -> str:
 def open_capture(source: int | str) -> cv2.VideoCapture:
     import cv2
 
+    # OpenCV's own warnings (a camera index it cannot open, a backend it lacks) go straight to the terminal's
+    # standard error, which is the screen the UI draws on; the caller is told in a SourceError instead.
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
     if isinstance(source, str) and "://" not in source and not Path(source).exists():
         raise SourceError(f"{describe(source)} does not exist")
     cap = cv2.VideoCapture(source)
