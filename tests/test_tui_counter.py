@@ -327,3 +327,20 @@ def test_a_voucher_issued_after_the_last_pull_asks_for_the_amount(shop: Shop) ->
 
     run(scenario)
     assert shop.query("SELECT count(*) FROM redemptions WHERE cancelled_at IS NULL") == [(1,)]
+
+
+def test_a_scan_while_the_shift_list_has_the_focus_goes_to_the_code_field(shop: Shop) -> None:
+    """A USB scanner types wherever the focus is: on the shift list, its code must still be read."""
+    app = app_for(shop)
+
+    async def scenario() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await log_in_at_counter(pilot, "alice", PINS["alice"])
+            app.screen.query_one("#amount").value = "620"
+            app.screen.query_one("#shift").focus()
+            before = app.screen.drawn
+            await pilot.press(*shop.codes["spring"], "enter")
+            await until(pilot, lambda: app.screen.drawn > before)
+            assert app.screen.shown[-1].accepted
+
+    run(scenario)

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from itertools import count
 from typing import TYPE_CHECKING
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -94,7 +94,7 @@ class CounterScreen(InLanguage, Screen[None]):
         with Horizontal(id="counter"):
             with Vertical(id="counter-left"):
                 code = CodeInput(placeholder=_("Type or scan a code, then Enter"), id="code", max_length=512,
-                                 on_enter=self.code_entered)
+                                 on_enter=self.code_entered, select_on_focus=False)  # keys go on, never replace
                 code.border_title = _("Voucher code")
                 yield code
                 with Horizontal(id="basket-row"):  # asked for when the voucher's rules need them
@@ -356,6 +356,16 @@ class CounterScreen(InLanguage, Screen[None]):
 
     def action_preview(self) -> None:
         toggle_preview(self)
+
+    def on_key(self, event: events.Key) -> None:
+        """Typing while the focus is elsewhere on the counter (the shift list, the vouchers to try) types into
+        the code field: a scanner's code is never lost to a focus the cashier did not notice."""
+        if event.is_printable and event.character and not isinstance(self.focused, Input):
+            code = self.query_one("#code", Input)
+            code.focus()
+            code.insert_text_at_cursor(event.character)
+            event.stop()
+            event.prevent_default()
 
     # -- a voucher looked up (see pos.tui.screens.lookup): the code typed so far, if any ----------
     def action_lookup(self) -> None:
