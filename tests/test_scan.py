@@ -238,3 +238,22 @@ def test_a_camera_that_cannot_be_opened_writes_nothing_over_the_screen() -> None
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert "could not be opened" in done.stdout
     assert done.stderr == ""
+
+
+def test_what_is_wrong_with_a_camera_or_file_is_said_in_the_cashiers_language(tmp_path) -> None:
+    from pos.scanner.sources import SourceError, open_capture
+    from pos.tui import i18n
+    from pos.tui.widgets.camera import source_problem
+
+    said = {}
+    for source in (9, str(tmp_path / "nothing.mp4")):
+        try:
+            open_capture(source)
+        except SourceError as err:
+            for language in ("en", "zh"):
+                i18n.set_language(language)
+                said[(source, language)] = source_problem(err)
+    i18n.set_language("en")
+    assert said[(9, "en")] == "Camera 9 could not be opened (missing, unplugged, or in use by another program)."
+    assert said[(9, "zh")].startswith("无法打开摄像头 9")
+    assert said[(str(tmp_path / "nothing.mp4"), "zh")] == f"文件 {tmp_path / 'nothing.mp4'} 不存在。"

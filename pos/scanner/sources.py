@@ -13,7 +13,13 @@ if TYPE_CHECKING:  # OpenCV loads on the first capture: naming a source needs no
 
 
 class SourceError(Exception):
-    """A camera, file or stream that cannot be read; the message says what to check."""
+    """A camera, file or stream that cannot be read; the message says what to check, ``kind`` which of
+    ``missing`` (no such file), ``unopened`` (a camera or file that will not open) or ``unreadable`` (not
+    an image) it is, for a UI to say in its own language."""
+
+    def __init__(self, message: str, *, kind: str, source: int | str) -> None:
+        super().__init__(message)
+        self.kind, self.source = kind, source
 
 
 def describe(source: int | str) -> str:
@@ -29,12 +35,12 @@ def open_capture(source: int | str) -> cv2.VideoCapture:
     # standard error, which is the screen the UI draws on; the caller is told in a SourceError instead.
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
     if isinstance(source, str) and "://" not in source and not Path(source).exists():
-        raise SourceError(f"{describe(source)} does not exist")
+        raise SourceError(f"{describe(source)} does not exist", kind="missing", source=source)
     cap = cv2.VideoCapture(source)
     if not cap.isOpened():
         cap.release()
         hint = " (missing, unplugged, or in use by another program)" if isinstance(source, int) else ""
-        raise SourceError(f"{describe(source)} could not be opened{hint}")
+        raise SourceError(f"{describe(source)} could not be opened{hint}", kind="unopened", source=source)
     return cap
 
 
@@ -45,7 +51,7 @@ def frames(source: int | str) -> Iterator[np.ndarray]:
     if isinstance(source, str) and Path(source).suffix.lower() in {".png", ".jpg", ".jpeg", ".bmp", ".webp"}:
         image = cv2.imread(source, cv2.IMREAD_COLOR)
         if image is None:
-            raise SourceError(f"{describe(source)} is not an image OpenCV can read")
+            raise SourceError(f"{describe(source)} is not an image OpenCV can read", kind="unreadable", source=source)
         yield image
         return
     cap = open_capture(source)

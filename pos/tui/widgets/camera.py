@@ -213,7 +213,7 @@ class CameraScanner(Static):
         try:
             cap = open_capture(self.source)
         except SourceError as err:
-            self.post_message(self.Stopped(str(err)))
+            self.post_message(self.Stopped(source_problem(err)))
             return
         try:
             # A file plays at its own frame rate, as a camera would deliver it; a camera paces itself.
@@ -332,3 +332,15 @@ def toggle_preview(screen: Screen[Any]) -> None:
         return
     for scanner in scanners:
         scanner.set_preview(not scanner.preview)
+
+
+def source_problem(err: Any) -> str:
+    """What is wrong with the camera or file (a :class:`pos.scanner.sources.SourceError`), in the UI's language."""
+    source = err.source
+    if err.kind == "unopened" and isinstance(source, int):
+        return _("Camera {n} could not be opened (missing, unplugged, or in use by another program).", n=source)
+    if err.kind == "missing":
+        return _("The file {path} does not exist.", path=source)
+    if err.kind == "unreadable":
+        return _("The file {path} is not an image or video that can be read.", path=source)
+    return _("{source} could not be opened.", source=source)
