@@ -254,6 +254,6 @@ def test_what_is_wrong_with_a_camera_or_file_is_said_in_the_cashiers_language(tm
                 i18n.set_language(language)
                 said[(source, language)] = source_problem(err)
     i18n.set_language("en")
-    assert said[(9, "en")] == "Camera 9 could not be opened (missing, unplugged, or in use by another program)."
+    assert said[(9, "en")] == "camera 9 could not be opened (missing, unplugged, or in use by another program)"
     assert said[(9, "zh")].startswith("无法打开摄像头 9")
     assert said[(str(tmp_path / "nothing.mp4"), "zh")] == f"文件 {tmp_path / 'nothing.mp4'} 不存在。"

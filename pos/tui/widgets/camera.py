@@ -338,7 +338,7 @@ def source_problem(err: Any) -> str:
     """What is wrong with the camera or file (a :class:`pos.scanner.sources.SourceError`), in the UI's language."""
     source = err.source
     if err.kind == "unopened" and isinstance(source, int):
-        return _("Camera {n} could not be opened (missing, unplugged, or in use by another program).", n=source)
+        return _("camera {n} could not be opened (missing, unplugged, or in use by another program)", n=source)
     if err.kind == "missing":
         return _("The file {path} does not exist.", path=source)
     if err.kind == "unreadable":
