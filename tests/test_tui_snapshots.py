@@ -161,8 +161,10 @@ def test_form(shop: Shop, snap_compare, monkeypatch: pytest.MonkeyPatch, form: s
 
     async def before(pilot) -> None:
         await manager_at(pilot, key, screen)
-        if screen == "CampaignsScreen":  # the forms of a campaign open on the selected one
-            await until(pilot, lambda: pilot.app.screen.query_one("#campaigns", DataTable).row_count == 6)
+        listed = {"CampaignsScreen": ("#campaigns", 6), "StaffScreen": ("#staff", 5)}.get(screen)
+        if listed is not None:  # the list behind the form has its rows (a form of a row opens on the selected one)
+            table_id, rows = listed
+            await until(pilot, lambda: pilot.app.screen.query_one(table_id, DataTable).row_count == rows)
         await quiet(pilot)  # the list laid out before the form opens over it
         await pilot.press(opens)
         await until(pilot, lambda: pilot.app.screen.is_modal and pilot.app.screen.query("#form-hint"))
