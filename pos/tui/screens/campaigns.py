@@ -24,6 +24,7 @@ from pos.tui.screens.form import FormModal
 from pos.tui.screens.goods import BindForm, GoodsForm
 from pos.tui.screens.office import OfficeError, OfficeScreen
 from pos.tui.widgets.status import StatusLine
+from pos.tui.widgets.table import Table
 
 PAGE = 15
 STEPS = {"submit": N_("Submit"), "approve": N_("Approve"), "reject": N_("Reject"), "pause": N_("Pause"),
@@ -136,7 +137,7 @@ class CampaignsScreen(OfficeScreen):
             yield Select([(status_text(s), s) for s in STATUS], prompt=_("All statuses"), id="status-filter")
             yield Select([(kind_text(k), k) for k in KINDS], prompt=_("All kinds"), id="kind-filter")
             yield Label("", id="page-info")
-        yield DataTable(id="campaigns", cursor_type="row", zebra_stripes=True)
+        yield Table(id="campaigns", cursor_type="row", zebra_stripes=True)
         yield Label("", id="campaign-note")  # why the selected campaign was sent back, while that matters
         yield Footer()
 

@@ -41,6 +41,7 @@ from pos.tui.station import Answer, ShiftRow
 from pos.tui.widgets.camera import CameraScanner, toggle_camera, toggle_preview
 from pos.tui.widgets.code_input import CodeInput
 from pos.tui.widgets.status import StatusLine
+from pos.tui.widgets.table import Table
 from pos.tui.widgets.verdict import VerdictFrame, VerdictPanel, voucher_name
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ class CounterScreen(InLanguage, Screen[None]):
                 yield Vertical(id="camera-slot")
             with Vertical(id="counter-right"):
                 yield Label(_("This shift"), classes="section-title")
-                yield DataTable(id="shift", cursor_type="row", zebra_stripes=True)
+                yield Table(id="shift", cursor_type="row", zebra_stripes=True)
                 if self.app.hints:
                     yield Label(_("Try these vouchers"), classes="section-title")
                     yield OptionList(*(Option(f"{label}\n  {shown}", id=str(i))

@@ -17,6 +17,7 @@ from pos.tui.i18n import _
 from pos.tui.jobs import work
 from pos.tui.problems import problem_sentence, with_code
 from pos.tui.screens.form import FormModal
+from pos.tui.widgets.table import Table
 
 
 def read_batch(text: str) -> list[dict[str, Any]]:
@@ -82,7 +83,7 @@ class GoodsForm(FormModal):
         return _("Goods of {id}", id=self.campaign["id"])
 
     def fields(self) -> ComposeResult:
-        yield DataTable(id="skus", zebra_stripes=True)
+        yield Table(id="skus", zebra_stripes=True)
         yield from self.field("batch", _("Add: SKU price [promotion price] [seq=N] [num=N] [gift]; … or a CSV file"),
                               Input(placeholder="A100 20.00 18.90; G1 5.00 1.00 num=2 gift", id="batch"))
 

@@ -24,6 +24,7 @@ from pos.tui.screens.form import FormModal
 from pos.tui.screens.office import OfficeError, OfficeScreen
 from pos.tui.widgets.code_input import CodeInput
 from pos.tui.widgets.status import StatusLine
+from pos.tui.widgets.table import Table
 
 REASON_MAX = 200  # characters of a revocation's reason (the service's rule)
 
@@ -191,7 +192,7 @@ class LookupScreen(OfficeScreen):
         yield Static("", id="l-status")
         yield Static("", id="l-facts")
         yield Label(_("History"), classes="section-title")
-        yield DataTable(id="l-history", zebra_stripes=True, cursor_type="row")
+        yield Table(id="l-history", zebra_stripes=True, cursor_type="row")
         yield Label("", id="l-event")
         yield Footer()
 

@@ -25,6 +25,7 @@ from pos.tui.screens.confirm import Confirm
 from pos.tui.screens.form import FormModal
 from pos.tui.screens.office import OfficeError, OfficeScreen
 from pos.tui.widgets.status import StatusLine
+from pos.tui.widgets.table import Table
 
 
 def week_note(send_date: date, send_time: time, now: datetime, busy: dict[str, int] | None = None) -> str:
@@ -204,7 +205,7 @@ class PushesScreen(OfficeScreen):
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
         yield Label(_("Coupon pushes (one a week)"), classes="section-title")
-        yield DataTable(id="pushes", cursor_type="row", zebra_stripes=True)
+        yield Table(id="pushes", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:

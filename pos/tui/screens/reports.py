@@ -25,6 +25,7 @@ from pos.tui.i18n import _, date_text, n_
 from pos.tui.jobs import work
 from pos.tui.screens.office import OfficeError, OfficeScreen
 from pos.tui.widgets.status import StatusLine
+from pos.tui.widgets.table import Table
 
 PERIODS = (7, 30, 90)  # days
 VIEWS = {"day": ["day", "campaign_id", "store_id", "redemptions", "discount", "amount"],
@@ -132,7 +133,7 @@ class ReportsScreen(OfficeScreen):
         yield Label("", id="totals")
         yield Label("", id="chart-title")
         yield DayChart(id="day-chart")
-        yield DataTable(id="report", zebra_stripes=True)
+        yield Table(id="report", zebra_stripes=True)
         with Horizontal(id="export-row"):
             yield Label(_("CSV file"), classes="field-label")
             yield Input(id="r-path")

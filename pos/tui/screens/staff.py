@@ -19,6 +19,7 @@ from pos.tui.screens.confirm import Confirm
 from pos.tui.screens.office import OfficeError, OfficeScreen
 from pos.tui.screens.staff_forms import PinForm, RightsForm, StaffEditForm, StaffForm, StoreZoneForm
 from pos.tui.widgets.status import StatusLine
+from pos.tui.widgets.table import Table
 
 
 def where(verifier: dict[str, Any] | None) -> str:
@@ -59,7 +60,7 @@ class StaffScreen(OfficeScreen):
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
         yield Label(_("Staff"), classes="section-title")
-        yield DataTable(id="staff", cursor_type="row", zebra_stripes=True)
+        yield Table(id="staff", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:

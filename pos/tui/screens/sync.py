@@ -21,6 +21,7 @@ from pos.tui.jobs import work
 from pos.tui.screens.form import FormModal
 from pos.tui.screens.office import OfficeError, OfficeScreen
 from pos.tui.widgets.status import StatusLine
+from pos.tui.widgets.table import Table
 
 NOTE_MAX = 200  # characters of a settlement's note (the service's rule)
 
@@ -123,9 +124,9 @@ class SyncScreen(OfficeScreen):
         yield StatusLine(id="status")
         yield Label("", id="last-sync")
         yield Label(_("Waiting in the outbox"), classes="section-title")
-        yield DataTable(id="outbox", zebra_stripes=True)
+        yield Table(id="outbox", zebra_stripes=True)
         yield Label(_("Conflicts from uploads"), classes="section-title", id="conflicts-title")
-        yield DataTable(id="conflicts", zebra_stripes=True, cursor_type="row")
+        yield Table(id="conflicts", zebra_stripes=True, cursor_type="row")
         yield Label("", id="conflict-detail")
         yield ProgressBar(total=1, id="progress", show_eta=False)
         yield Label("", id="sync-result")

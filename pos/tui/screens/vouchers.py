@@ -21,6 +21,7 @@ from pos.tui.jobs import work
 from pos.tui.problems import with_code
 from pos.tui.screens.office import OfficeError, OfficeScreen
 from pos.tui.widgets.status import StatusLine
+from pos.tui.widgets.table import Table
 
 
 def write_csv(path: Path, campaign_id: str, vouchers: list[dict[str, Any]], customer: str | None) -> None:
@@ -62,7 +63,7 @@ class VouchersScreen(OfficeScreen):
         with Horizontal(id="export-row"):
             yield Label(_("CSV file"), classes="field-label")
             yield Input(id="v-path")
-        yield DataTable(id="batch", zebra_stripes=True)
+        yield Table(id="batch", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:

@@ -1,1 +1,1 @@
-"""Widgets shared by the screens: the status line, the verdict panel, the camera scanner."""
+"""Widgets shared by the screens: the status line, the verdict panel, the camera scanner, the lists' table."""
