@@ -112,6 +112,25 @@ def _machine_zone() -> Iterator[None]:
     i18n.set_zone(None)
 
 
+@pytest.fixture
+def snap_compare(snap_compare: Any, request: pytest.FixtureRequest) -> Any:
+    """pytest-textual-snapshot's comparison, which on a mismatch also says in the test's output what differs
+    (the picture it writes stays on the machine that ran the test)."""
+    import pickle
+
+    from pytest_textual_snapshot import node_to_report_path
+
+    from tests.snapshot_text import difference
+
+    def compare(*args: Any, **kw: Any) -> bool:
+        if snap_compare(*args, **kw):
+            return True
+        _result, expected, actual, *_rest = pickle.loads(node_to_report_path(request.node).read_bytes())
+        raise AssertionError("the screen differs from its snapshot:\n" + difference(expected, actual))
+
+    return compare
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "engine" in metafunc.fixturenames and metafunc.module.__name__.rpartition(".")[2] in BOTH_ENGINES:
         metafunc.parametrize("engine", ["sqlite", "postgres"], indirect=True)

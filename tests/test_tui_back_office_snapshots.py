@@ -10,12 +10,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable
 
 from pos.demo import PINS
 from tests.conftest import Shop
 from tests.test_tui_back_office import conflict, look_up, named
-from tests.tui_helpers import app_for, log_in_at_counter, quiet, until
+from tests.tui_helpers import app_for, log_in_at_counter, quiet, steady, until
 
 SIZES = {"80x24": (80, 24), "160x48": (160, 48)}
 
@@ -26,15 +26,6 @@ def fixed_times(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(f"pos.tui.screens.{module}.day", lambda moment: "2026-01-01 00:00")
     monkeypatch.setattr("pos.tui.screens.reports.date_text", lambda text: "2026-01-01")
     monkeypatch.setattr("pos.tui.screens.staff.clock", lambda moment: "12:34:56")
-
-
-async def steady(pilot: Any) -> None:
-    """The text cursor shown, not blinking, and no notification left over from getting here."""
-    for field in pilot.app.screen.query(Input):
-        field.cursor_blink = False
-    pilot.app.clear_notifications()
-    await quiet(pilot)
-    await pilot.pause(0.3)
 
 
 async def at(pilot: Any, key: str, screen: str, ready: Callable[[Any], object] = lambda app: True) -> None:
@@ -62,6 +53,7 @@ async def revoke_form(pilot: Any, shop: Shop) -> None:
 async def staff(pilot: Any, shop: Shop) -> None:
     await at(pilot, "f3", "StaffScreen", lambda app: app.screen.query_one("#staff", DataTable).row_count == 5)
     pilot.app.screen.query_one("#staff", DataTable).move_cursor(row=3)  # bob
+    await quiet(pilot)  # the highlight drawn on bob before a form opens over the list
 
 
 async def staff_edit(pilot: Any, shop: Shop) -> None:

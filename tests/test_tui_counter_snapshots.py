@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 from rich.cells import cell_len
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable
 
 from pos.demo import PINS
 from pos.tui import i18n
 from tests.conftest import Shop
-from tests.tui_helpers import app_for, log_in_at_counter, login, quiet, scan, text_of, until
+from tests.tui_helpers import app_for, log_in_at_counter, login, scan, steady, text_of, until
 
 SIZES = {"80x24": (80, 24), "160x48": (160, 48)}
 
@@ -33,15 +33,6 @@ def fixed_times(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         r"\d{4}-\d\d-\d\d \d\d:\d\d", "2026-01-01 12:34", said(code, message)))
     yield
     i18n.set_language("en")
-
-
-async def steady(pilot: Any) -> None:
-    """No blinking cursor and no toast: what is compared is the screen's own drawing."""
-    for field in pilot.app.screen.query(Input):
-        field.cursor_blink = False
-    pilot.app.clear_notifications()
-    await quiet(pilot)
-    await pilot.pause(0.2)
 
 
 async def accepted(pilot: Any, shop: Shop) -> None:

@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable
 
 from pos.demo import PINS
 from tests.conftest import Shop
-from tests.tui_helpers import app_for, log_in_at_counter, quiet, ready, scan, until
+from tests.tui_helpers import app_for, log_in_at_counter, quiet, ready, scan, steady, until
 
 SIZE = (120, 36)
 
@@ -23,14 +23,6 @@ def fixed_times(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("pos.tui.screens.campaigns.day", lambda moment: "2026-01-01 00:00")
     monkeypatch.setattr("pos.tui.screens.sync.day", lambda moment: "2026-01-01 00:00")
     monkeypatch.setattr("pos.tui.screens.reports.date_text", lambda text: "2026-01-01")
-
-
-async def steady(pilot) -> None:
-    """The text cursor shown, not blinking: a blink that falls between two frames changes the picture."""
-    for field in pilot.app.screen.query(Input):
-        field.cursor_blink = False
-    await quiet(pilot)
-    await pilot.pause(0.2)
 
 
 def test_login_screen(shop: Shop, snap_compare) -> None:
@@ -72,7 +64,7 @@ def test_campaign_form_with_a_problem(shop: Shop, snap_compare) -> None:
     async def before(pilot) -> None:
         await manager_at(pilot, "f2", "CampaignsScreen")
         await until(pilot, lambda: pilot.app.screen.query_one("#campaigns", DataTable).row_count == 6)
-        await pilot.pause()  # the list behind the form laid out in full before the form opens
+        await quiet(pilot)  # the list behind the form laid out in full before the form opens
         await pilot.press("n")
         await until(pilot, lambda: pilot.app.screen.query("#f-name"))
         screen = pilot.app.screen

@@ -100,18 +100,51 @@ def says_something(app: Any, form: str | None = None) -> bool:
                for label in app.screen.query(".field-error, #form-error, #form-note"))
 
 
+def _pending(node: Any) -> bool:
+    """A refresh asked for and not yet done: a widget hands its repaint to its screen by a message, and a
+    DataTable sizes its columns to new or changed cells only when it is next idle. A screen under a modal does
+    neither, so what is pending when a form opens stays undrawn behind it."""
+    flags = ("_layout_required", "_repaint_required", "_scroll_required", "_require_update_dimensions")
+    return any(getattr(node, flag, False) for flag in flags) or bool(getattr(node, "_updated_cells", None))
+
+
+def _painted(screen: Any) -> bool:
+    return not (_pending(screen) or getattr(screen, "_dirty_widgets", None)
+                or any(_pending(widget) for widget in screen.walk_children()))
+
+
 async def quiet(pilot: Pilot[Any], within: float = 10.0) -> None:
     """The app's workers done and what they brought drawn: what a snapshot should show (a fixed pause was not
-    enough on a loaded machine, where a list's rows could arrive after it)."""
+    enough on a loaded machine, where a list's rows could arrive after it), and what a form opened next will
+    show behind it."""
     try:
         await asyncio.wait_for(pilot.app.workers.wait_for_complete(), within)
     except TimeoutError:
         pass  # a worker that runs for as long as the app does (the camera's): what is drawn is drawn
     await pilot.wait_for_scheduled_animations()
     await pilot.pause()
-    # a table sizes its columns to new rows when it is next idle, which a screen under a modal never is
-    tables = list(pilot.app.screen.query("DataTable"))
-    await until(pilot, lambda: not any(getattr(t, "_require_update_dimensions", False) for t in tables), within)
+    screen = pilot.app.screen
+    for _ in range(2):  # painting one thing can ask for another (a table sized, then the screen laid out)
+        await until(pilot, lambda: _painted(screen), within)
+        await asyncio.wait_for(screen.wait_for_refresh(), within)
+
+
+async def steady(pilot: Pilot[Any], within: float = 10.0) -> None:
+    """Ready for a snapshot: no blinking cursor, no toast left from getting here, the workers' results drawn,
+    and the picture the same twice in a row a little apart (a message handled late, such as a select's first
+    Changed, can redraw a list after everything above looked done)."""
+    for field in pilot.app.screen.query("Input"):
+        field.cursor_blink = False
+    pilot.app.clear_notifications()
+    deadline = asyncio.get_running_loop().time() + within
+    last = None
+    while True:
+        await quiet(pilot, within)
+        picture = pilot.app.export_screenshot()
+        if picture == last or asyncio.get_running_loop().time() > deadline:
+            return
+        last = picture
+        await pilot.pause(0.1)
 
 
 def run(scenario: Callable[[], Awaitable[None]]) -> None:

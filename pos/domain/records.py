@@ -9,6 +9,7 @@ required field raises ``KeyError`` as a dict would. A class whose stored shape i
 
 from __future__ import annotations
 
+import json
 import types
 from collections.abc import Callable
 from dataclasses import MISSING, fields
@@ -134,7 +135,5 @@ class Record:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Self:
-        import json
-
         return cls.from_dict(json.loads(text))
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pos.domain import Campaign, Reason, Verdict, display
+from pos.domain import Campaign, Reason, Verdict, display, money
 from pos.terminal.config import TerminalConfig
 from pos.tui import support
 
@@ -249,8 +249,6 @@ class Station:
 def _log_verdict(decided: Any, staff_id: str, amount: int | None) -> None:
     """A line for the support log: the verdict (or the question put to the cashier), never the raw input of a
     code that did not read (it may be anything the scanner saw)."""
-    from pos.domain import money
-
     verdict: Verdict = decided.verdict
     facts: dict[str, object] = {"code": display(verdict.code) if verdict.code else None, "reason": str(verdict.reason), "staff": staff_id,
                                 "detail": verdict.detail, "amount": money(amount) if amount is not None else None}
