@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Input, Select, SelectionList
 from pos.demo import PINS
 from pos.domain import display
 from tests.conftest import Shop
-from tests.tui_helpers import app_for, cut_off, log_in_at_counter, run, screen_text, text_of, until
+from tests.tui_helpers import app_for, cut_off, log_in_at_counter, quiet, run, screen_text, text_of, until
 
 
 def rows(table: DataTable) -> list[list[str]]:
@@ -272,7 +272,7 @@ async def open_each(pilot: Any, shop: Shop) -> list[tuple[str, list[str]]]:
     found = []
 
     async def check(name: str) -> None:
-        await pilot.pause(0.3)
+        await quiet(pilot)
         found.append((name, cut_off(app.screen)))
 
     await log_in_at_counter(pilot, "carol", PINS["carol"])

@@ -20,7 +20,7 @@ def test_cashier_logs_in_to_the_counter_and_sees_no_back_office(shop: Shop) -> N
 
     async def scenario() -> None:
         async with app.run_test(size=(120, 40)) as pilot:
-            await log_in_at_counter(pilot, "alice", PINS["alice"])
+            await log_in_at_counter(pilot, "alice", PINS["alice"], typed=True)  # key by key, as a person types
             assert app.shift.role == "cashier" and app.shift.online
             assert app.check_action("show", ("campaigns",)) is False
             await pilot.press("f2")

@@ -20,6 +20,7 @@ from tests.tui_helpers import (
     app_for,
     cut_off,
     log_in_at_counter,
+    quiet,
     run,
     says_something,
     scan,
@@ -466,14 +467,14 @@ async def open_screen(pilot: Any, key: str) -> None:
     app = pilot.app
     await pilot.press(key)
     await until(pilot, lambda: type(app.screen).__name__ == SCREENS[key])
-    await pilot.pause(0.3)  # its rows loaded and laid out
+    await quiet(pilot)  # its rows loaded and laid out
 
 
 async def open_form(pilot: Any, key: str, form: str) -> None:
     app = pilot.app
     await pilot.press(key)
     await until(pilot, lambda: type(app.screen).__name__ == form)
-    await pilot.pause(0.3)
+    await quiet(pilot)
 
 
 def errors_shown(app: Any) -> list[str]:
@@ -601,7 +602,7 @@ def test_a_refused_push_shows_its_error_where_it_is_to_be_corrected(shop: Shop) 
             app.screen.query_one("#p-kind").focus()
             await pilot.press("ctrl+s")
             await until(pilot, lambda: "push.items.invalid" in said(app, "#err-items") + said(app, "#form-error"))
-            await pilot.pause(0.3)
+            await quiet(pilot)
             assert "Show at most 16 goods. (push.items.invalid)" in screen_text(app), screen_text(app)
             assert app.focused.id == "p-items"
 
@@ -701,7 +702,7 @@ def test_a_lasting_step_names_the_campaign_and_its_counts_and_a_rejection_asks_w
             assert not app.screen.query_one("#campaign-note").display
             await pilot.press("j")
             await until(pilot, lambda: type(app.screen).__name__ == "RejectForm")
-            await pilot.pause(0.3)
+            await quiet(pilot)
             assert said(app, "#form-title") == say["reject"] and app.focused.id == "j-reason"
             assert cut_off(app.screen) == []
             await pilot.press("ctrl+s")  # no reason: not sent

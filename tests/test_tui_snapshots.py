@@ -48,7 +48,7 @@ async def manager_at(pilot, key: str, screen: str) -> None:
     await log_in_at_counter(pilot, "carol", PINS["carol"])
     await pilot.press(key)
     await until(pilot, lambda: type(pilot.app.screen).__name__ == screen)
-    await pilot.pause(0.5)
+    await quiet(pilot)
 
 
 def test_campaigns_screen(shop: Shop, snap_compare) -> None:
@@ -95,7 +95,6 @@ def test_vouchers_screen(shop: Shop, snap_compare) -> None:
         await manager_at(pilot, "f4", "VouchersScreen")
         await until(pilot, lambda: pilot.app.screen.query_one("#v-path").value)
         pilot.app.screen.query_one("#v-path").value = "vouchers-SPRING.csv"
-        await pilot.pause(0.2)
         await steady(pilot)
 
     assert snap_compare(app_for(shop), run_before=before, terminal_size=SIZE)
@@ -117,7 +116,6 @@ def test_reports_screen(shop: Shop, snap_compare) -> None:
         await until(pilot, lambda: type(pilot.app.screen).__name__ == "ReportsScreen"
                     and pilot.app.screen.query_one("#report", DataTable).row_count == 1)
         pilot.app.screen.query_one("#r-path").value = "redemptions.csv"
-        await pilot.pause(0.3)
         await steady(pilot)
 
     assert snap_compare(app_for(shop), run_before=before, terminal_size=SIZE)
@@ -160,11 +158,10 @@ def test_form(shop: Shop, snap_compare, monkeypatch: pytest.MonkeyPatch, form: s
         await quiet(pilot)  # the list laid out before the form opens over it
         await pilot.press(opens)
         await until(pilot, lambda: pilot.app.screen.is_modal and pilot.app.screen.query("#form-hint"))
-        await pilot.pause(0.3)
         if saved:
+            await quiet(pilot)
             await pilot.press("ctrl+s")
             await until(pilot, lambda: any(e.display for e in pilot.app.screen.query(".field-error")))
-            await pilot.pause(0.3)
         await steady(pilot)
 
     assert snap_compare(app_for(shop, language=language), run_before=before, terminal_size=SIZES[size])

@@ -57,14 +57,26 @@ async def ready(pilot: Pilot[Any]) -> None:
     await until(pilot, lambda: type(app.screen).__name__ == "LoginScreen" and not app.syncing)
 
 
-async def login(pilot: Pilot[Any], staff: str, pin: str) -> None:
+async def login(pilot: Pilot[Any], staff: str, pin: str, *, typed: bool = False) -> None:
+    """The staff id, Enter, the PIN, Enter. Typed key by key when ``typed`` (each key Pilot presses waits for
+    the whole process to be idle, tens of milliseconds); else each field filled at once, as a badge reader
+    would, and the two Enter keys pressed."""
     await ready(pilot)
-    pilot.app.screen.query_one("#staff").focus()
-    await pilot.press(*staff, "enter", *pin, "enter")
+    screen = pilot.app.screen
+    field, secret = screen.query_one("#staff"), screen.query_one("#pin")
+    field.focus()
+    if typed:
+        await pilot.press(*staff, "enter", *pin, "enter")
+        return
+    field.value = staff
+    await pilot.press("enter")
+    await until(pilot, lambda: screen.focused is secret)
+    secret.value = pin
+    await pilot.press("enter")
 
 
-async def log_in_at_counter(pilot: Pilot[Any], staff: str, pin: str) -> None:
-    await login(pilot, staff, pin)
+async def log_in_at_counter(pilot: Pilot[Any], staff: str, pin: str, *, typed: bool = False) -> None:
+    await login(pilot, staff, pin, typed=typed)
     await until(pilot, lambda: type(pilot.app.screen).__name__ == "CounterScreen" and pilot.app.screen.query("#amount"))
 
 
