@@ -131,6 +131,43 @@ def snap_compare(snap_compare: Any, request: pytest.FixtureRequest) -> Any:
     return compare
 
 
+@pytest.fixture
+def pictures(snapshot: Any) -> Any:
+    """One run of the app and a picture at each terminal size, each compared with its stored snapshot: the way
+    there (a login, a screen, a form) taken once for every size, the terminal resized between pictures as a
+    person resizes theirs. After a deliberate change: ``--snapshot-update``, then look at each picture."""
+    import asyncio
+
+    from pytest_textual_snapshot import SVGImageExtension
+
+    from tests.snapshot_text import difference
+    from tests.tui_helpers import steady
+
+    stored = snapshot.use_extension(SVGImageExtension)
+
+    def compare(app: Any, before: Any, sizes: dict[str, tuple[int, int]]) -> None:
+        taken: dict[str, str] = {}
+
+        async def scenario() -> None:
+            async with app.run_test(size=next(iter(sizes.values()))) as pilot:
+                await before(pilot)
+                for name, (width, height) in sizes.items():
+                    if (width, height) != tuple(app.size):
+                        await pilot.resize_terminal(width, height)
+                    await steady(pilot)
+                    taken[name] = app.export_screenshot(title=app.title, simplify=True)  # as pytest-textual-snapshot
+
+        asyncio.run(scenario())
+        wrong = []
+        for name, picture in taken.items():
+            expected = stored(name=name)
+            if not expected == picture:
+                wrong.append(f"at {name}:\n" + difference(str(expected), picture))
+        assert not wrong, "the screen differs from its snapshot " + "\n".join(wrong)
+
+    return compare
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "engine" in metafunc.fixturenames and metafunc.module.__name__.rpartition(".")[2] in BOTH_ENGINES:
         metafunc.parametrize("engine", ["sqlite", "postgres"], indirect=True)

@@ -43,8 +43,10 @@ def screen_lines(svg: str) -> tuple[list[str], list[str]]:
 
 def difference(expected: str, actual: str, limit: int = 60) -> str:
     """A unified diff of the characters on screen or, when they agree, of where the styles differ."""
-    old_chars, old_styles = screen_lines(expected)
-    new_chars, new_styles = screen_lines(actual)
+    from pytest_textual_snapshot import normalize_svg  # the same names for the same styles in both
+
+    old_chars, old_styles = screen_lines(normalize_svg(expected))
+    new_chars, new_styles = screen_lines(normalize_svg(actual))
     diff = list(difflib.unified_diff(old_chars, new_chars, "snapshot", "this run", lineterm="", n=1))
     if not diff:
         changed = [n for n, (a, b) in enumerate(zip(old_styles, new_styles, strict=False)) if a != b]

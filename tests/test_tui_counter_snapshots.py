@@ -16,7 +16,7 @@ from textual.widgets import DataTable
 from pos.demo import PINS
 from pos.tui import i18n
 from tests.conftest import Shop
-from tests.tui_helpers import app_for, log_in_at_counter, login, scan, steady, text_of, until
+from tests.tui_helpers import app_for, log_in_at_counter, login, scan, text_of, until
 
 SIZES = {"80x24": (80, 24), "160x48": (160, 48)}
 
@@ -78,20 +78,17 @@ VERDICTS: dict[str, Callable[[Any, Shop], Awaitable[None]]] = {
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
-@pytest.mark.parametrize("size", list(SIZES))
 @pytest.mark.parametrize("verdict", list(VERDICTS))
-def test_counter(shop: Shop, snap_compare: Any, verdict: str, size: str, language: str) -> None:
+def test_counter(shop: Shop, pictures: Any, verdict: str, language: str) -> None:
     async def before(pilot: Any) -> None:
         await log_in_at_counter(pilot, "alice", PINS["alice"])
         await VERDICTS[verdict](pilot, shop)
-        await steady(pilot)
 
-    assert snap_compare(app_for(shop, language=language), run_before=before, terminal_size=SIZES[size])
+    pictures(app_for(shop, language=language), before, SIZES)
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
-@pytest.mark.parametrize("size", list(SIZES))
-def test_login_with_a_lockout(shop: Shop, snap_compare: Any, size: str, language: str) -> None:
+def test_login_with_a_lockout(shop: Shop, pictures: Any, language: str) -> None:
     async def before(pilot: Any) -> None:
         app = pilot.app
         for _ in range(5):
@@ -101,6 +98,5 @@ def test_login_with_a_lockout(shop: Shop, snap_compare: Any, size: str, language
             app.bells = 0
         await login(pilot, "alice", PINS["alice"])
         await until(pilot, lambda: "locked" in text_of(app, "#login-error") or "锁定" in text_of(app, "#login-error"))
-        await steady(pilot)
 
-    assert snap_compare(app_for(shop, language=language), run_before=before, terminal_size=SIZES[size])
+    pictures(app_for(shop, language=language), before, SIZES)

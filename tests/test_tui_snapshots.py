@@ -140,9 +140,8 @@ def fixed_push_days(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
-@pytest.mark.parametrize("size", list(SIZES))
 @pytest.mark.parametrize("form", list(FORMS))
-def test_form(shop: Shop, snap_compare, monkeypatch: pytest.MonkeyPatch, form: str, size: str, language: str) -> None:
+def test_form(shop: Shop, pictures, monkeypatch: pytest.MonkeyPatch, form: str, language: str) -> None:
     """Each form on the smallest terminal and a large one: its first field focused, the keys in its hint line
     and footer; the new campaign and the new push after Ctrl+S on an empty form, their errors wrapped under
     their fields."""
@@ -162,18 +161,16 @@ def test_form(shop: Shop, snap_compare, monkeypatch: pytest.MonkeyPatch, form: s
             await quiet(pilot)
             await pilot.press("ctrl+s")
             await until(pilot, lambda: any(e.display for e in pilot.app.screen.query(".field-error")))
-        await steady(pilot)
 
-    assert snap_compare(app_for(shop, language=language), run_before=before, terminal_size=SIZES[size])
+    pictures(app_for(shop, language=language), before, SIZES)
 
 
 SCREENS = {"campaigns": ("f2", "CampaignsScreen", "#campaigns", 6), "pushes": ("f7", "PushesScreen", None, 0)}
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
-@pytest.mark.parametrize("size", list(SIZES))
 @pytest.mark.parametrize("view", list(SCREENS))
-def test_screen(shop: Shop, snap_compare, monkeypatch: pytest.MonkeyPatch, view: str, size: str, language: str) -> None:
+def test_screen(shop: Shop, pictures, monkeypatch: pytest.MonkeyPatch, view: str, language: str) -> None:
     """The campaign list and the push list at 80x24 and 160x48, in English and Chinese (the other back-office
     screens: tests/test_tui_back_office_snapshots.py)."""
     fixed_push_days(monkeypatch)
@@ -183,6 +180,5 @@ def test_screen(shop: Shop, snap_compare, monkeypatch: pytest.MonkeyPatch, view:
         await manager_at(pilot, key, screen)
         if table is not None:
             await until(pilot, lambda: pilot.app.screen.query_one(table, DataTable).row_count == count)
-        await steady(pilot)
 
-    assert snap_compare(app_for(shop, language=language), run_before=before, terminal_size=SIZES[size])
+    pictures(app_for(shop, language=language), before, SIZES)
