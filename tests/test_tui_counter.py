@@ -330,17 +330,28 @@ def test_a_voucher_issued_after_the_last_pull_asks_for_the_amount(shop: Shop) ->
 
 
 def test_a_scan_while_the_shift_list_has_the_focus_goes_to_the_code_field(shop: Shop) -> None:
-    """A USB scanner types wherever the focus is: on the shift list, its code must still be read."""
+    """A USB scanner types wherever the focus is, a whole code and Enter in one burst: on the shift list (or the
+    vouchers to try), its code must still be read and submitted. The keys are queued together, as a terminal
+    delivers a scanner's burst, before the app handles the first."""
     app = app_for(shop)
 
     async def scenario() -> None:
         async with app.run_test(size=(120, 40)) as pilot:
             await log_in_at_counter(pilot, "alice", PINS["alice"])
-            app.screen.query_one("#amount").value = "620"
-            app.screen.query_one("#shift").focus()
-            before = app.screen.drawn
-            await pilot.press(*shop.codes["spring"], "enter")
-            await until(pilot, lambda: app.screen.drawn > before)
-            assert app.screen.shown[-1].accepted
+            for code in (shop.codes["spring"], shop.codes["vip"]):  # the focus back on the list before each
+                app.screen.query_one("#amount").value = "620"
+                app.screen.query_one("#shift").focus()
+                await pilot.pause()
+                before = app.screen.drawn
+                for key in code:
+                    app.post_message(events.Key(key, key))
+                app.post_message(events.Key("enter", "\r"))
+                await until(pilot, lambda before=before: app.screen.drawn > before)
+                assert app.screen.shown[-1].accepted, app.screen.shown[-1]
+                assert app.screen.query_one("#code").value == ""
+            table = app.screen.query_one("#shift")
+            table.focus()
+            await pilot.press("enter")  # with nothing typed, Enter is the list's own
+            assert app.screen.drawn == 2
 
     run(scenario)

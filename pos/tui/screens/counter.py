@@ -360,13 +360,20 @@ class CounterScreen(InLanguage, Screen[None]):
 
     def on_key(self, event: events.Key) -> None:
         """Typing while the focus is elsewhere on the counter (the shift list, the vouchers to try) types into
-        the code field: a scanner's code is never lost to a focus the cashier did not notice."""
-        if event.is_printable and event.character and not isinstance(self.focused, Input):
-            code = self.query_one("#code", Input)
-            code.focus()
+        the code field, and Enter then submits it: a scanner's code is never lost to a focus the cashier did not
+        notice. A key gets here only if no field took it; a burst's keys were all handed to the widget that had
+        the focus when the first arrived, so each is taken here, not judged by where the focus is now."""
+        code = self.query_one("#code", CodeInput)
+        if event.is_printable and event.character:
             code.insert_text_at_cursor(event.character)
-            event.stop()
-            event.prevent_default()
+        elif event.key == "enter" and code.value:
+            self.code_entered(code.value)
+            code.value = ""
+        else:
+            return
+        self.set_focus(code)
+        event.stop()
+        event.prevent_default()
 
     # -- a voucher looked up (see pos.tui.screens.lookup): the code typed so far, if any ----------
     def action_lookup(self) -> None:

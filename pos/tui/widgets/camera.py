@@ -30,6 +30,8 @@ from pos.tui.i18n import _
 if TYPE_CHECKING:
     import numpy as np
 
+    from pos.scanner.sources import SourceError
+
 # OpenCV, numpy and the decoders load when the camera is first switched on, not with the counter: a
 # till with a USB scanner only starts faster and needs no camera stack (the "camera" extra).
 
@@ -334,8 +336,8 @@ def toggle_preview(screen: Screen[Any]) -> None:
         scanner.set_preview(not scanner.preview)
 
 
-def source_problem(err: Any) -> str:
-    """What is wrong with the camera or file (a :class:`pos.scanner.sources.SourceError`), in the UI's language."""
+def source_problem(err: SourceError) -> str:
+    """What is wrong with the camera or file, in the UI's language."""
     source = err.source
     if err.kind == "unopened" and isinstance(source, int):
         return _("camera {n} could not be opened (missing, unplugged, or in use by another program)", n=source)
