@@ -227,9 +227,22 @@ def serving(tmp_path: Path, db_path: str, fixture: dict[str, Any] | None, codes:
         yield Shop(service, db_path, codes, tmp_path, "postgres" if db_path.startswith("postgresql:") else "sqlite")
 
 
+TEST_PIN_COST = 2**10
+
+
+@contextmanager
+def test_pin_cost() -> Iterator[None]:
+    """PINs hashed at a sixteenth of the product's scrypt cost (``pos.domain.pins.N``) while a test template is
+    loaded: each log-in of a test then pays about 4 ms instead of 60 (a stored hash names its own cost, so the
+    service verifies it as it is). The product's cost is checked on fresh hashes in tests/test_staff_auth.py."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("pos.domain.pins.N", TEST_PIN_COST)
+        yield
+
+
 @dataclass(frozen=True)
 class DemoShop:
-    """The demo shop loaded once per run (its PINs take most of a second to hash); each test gets a copy."""
+    """The demo shop loaded once per run; each test gets a copy (its PINs hashed at :data:`TEST_PIN_COST`)."""
 
     fixture: dict[str, Any]
     codes: dict[str, str]
@@ -240,7 +253,8 @@ class DemoShop:
 def demo_shop(tmp_path_factory: pytest.TempPathFactory) -> DemoShop:
     fixture, codes = demo_fixture(datetime.now(UTC))  # validity windows are days wide: a run's minutes don't matter
     path = tmp_path_factory.mktemp("demo-shop") / "service.db"
-    load_shop(str(path), fixture, codes)
+    with test_pin_cost():
+        load_shop(str(path), fixture, codes)
     assert not path.with_name(path.name + "-wal").exists(), "the template must be complete in its main file"
     return DemoShop(fixture, codes, path)
 
@@ -261,7 +275,8 @@ def shop(request: pytest.FixtureRequest, engine: str, tmp_path: Path, demo_shop:
         return
     server: PostgresServer = request.getfixturevalue("postgres")
     if not server.has_database(_PG_TEMPLATE):
-        load_shop(server.create_database(_PG_TEMPLATE), demo_shop.fixture, demo_shop.codes)
+        with test_pin_cost():
+            load_shop(server.create_database(_PG_TEMPLATE), demo_shop.fixture, demo_shop.codes)
     url = server.create_database(template=_PG_TEMPLATE)
     try:
         with serving(tmp_path, url, None, dict(demo_shop.codes), process=process) as running:
