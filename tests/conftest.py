@@ -6,7 +6,7 @@ of a throwaway PostgreSQL server that the test session starts (and stops) itself
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,10 +26,11 @@ from pos.terminal.sync import sync
 from pos.testing.postgres import PostgresServer
 from pos.testing.process import ServiceProcess, ServiceThread
 
-# the suites about the service itself: each of their tests runs on SQLite and on PostgreSQL
+# the suites about the service itself: each of their tests runs on SQLite and on PostgreSQL (the command line's
+# own tests run on SQLite; tests/test_cli.py runs the whole demo on PostgreSQL with two service processes)
 BOTH_ENGINES = {"test_redemption_flow", "test_backoffice_api", "test_promotions_service", "test_staff_auth",
                 "test_unknown_outcome", "test_sync_crash", "test_idempotency_expiry", "test_failover", "test_faults",
-                "test_cli", "test_interleavings", "test_api_fuzz", "test_concurrent_writers", "test_staff_security",
+                "test_interleavings", "test_api_fuzz", "test_concurrent_writers", "test_staff_security",
                 "test_store_time", "test_back_office_service"}
 
 
@@ -131,39 +132,76 @@ def snap_compare(snap_compare: Any, request: pytest.FixtureRequest) -> Any:
     return compare
 
 
-@pytest.fixture
-def pictures(snapshot: Any) -> Any:
-    """One run of the app and a picture at each terminal size, each compared with its stored snapshot: the way
-    there (a login, a screen, a form) taken once for every size, the terminal resized between pictures as a
-    person resizes theirs. After a deliberate change: ``--snapshot-update``, then look at each picture."""
+Stop = Callable[[Any], Awaitable[None]]
+
+
+def _compare_stops(snapshot: Any, app: Any, start: Stop, stops: dict[str, Stop], sizes: dict[str, tuple[int, int]],
+                   leave: Stop | None = None) -> None:
+    """One run of ``app``: ``start``, then for each stop its way there and a picture at each size (the terminal
+    resized between them as a person resizes theirs), ``leave`` and the first size again before the next stop.
+    Every picture is compared with its stored snapshot and every difference is said at the end."""
     import asyncio
 
     from pytest_textual_snapshot import SVGImageExtension
 
     from tests.snapshot_text import difference
-    from tests.tui_helpers import steady
+    from tests.tui_helpers import quiet, steady
 
     stored = snapshot.use_extension(SVGImageExtension)
+    taken: dict[str, str] = {}
+    first = next(iter(sizes.values()))
 
-    def compare(app: Any, before: Any, sizes: dict[str, tuple[int, int]]) -> None:
-        taken: dict[str, str] = {}
-
-        async def scenario() -> None:
-            async with app.run_test(size=next(iter(sizes.values()))) as pilot:
-                await before(pilot)
-                for name, (width, height) in sizes.items():
+    async def scenario() -> None:
+        async with app.run_test(size=first) as pilot:
+            await start(pilot)
+            for n, (stop, there) in enumerate(stops.items()):
+                if n:  # back from the stop before
+                    if leave is not None:
+                        await leave(pilot)
+                    if tuple(app.size) != first:
+                        await pilot.resize_terminal(*first)
+                    await quiet(pilot)
+                await there(pilot)
+                for size, (width, height) in sizes.items():
                     if (width, height) != tuple(app.size):
                         await pilot.resize_terminal(width, height)
                     await steady(pilot)
+                    name = size if stop == "" else f"{stop}-{size}"
                     taken[name] = app.export_screenshot(title=app.title, simplify=True)  # as pytest-textual-snapshot
 
-        asyncio.run(scenario())
-        wrong = []
-        for name, picture in taken.items():
-            expected = stored(name=name)
-            if not expected == picture:
-                wrong.append(f"at {name}:\n" + difference(str(expected), picture))
-        assert not wrong, "the screen differs from its snapshot " + "\n".join(wrong)
+    asyncio.run(scenario())
+    wrong = []
+    for name, picture in taken.items():
+        expected = stored(name=name)
+        if not expected == picture:
+            wrong.append(f"at {name}:\n" + difference(str(expected), picture))
+    assert not wrong, "the screen differs from its snapshot " + "\n".join(wrong)
+
+
+@pytest.fixture
+def pictures(snapshot: Any) -> Any:
+    """One run of the app and a picture at each terminal size, each compared with its stored snapshot: the way
+    there (a login, a screen, a form) taken once for every size, the terminal resized between pictures as a
+    person resizes theirs. After a deliberate change: ``--snapshot-update``, then look at each picture."""
+
+    def compare(app: Any, before: Stop, sizes: dict[str, tuple[int, int]]) -> None:
+        async def nothing(pilot: Any) -> None:
+            pass
+
+        _compare_stops(snapshot, app, before, {"": nothing}, sizes)
+
+    return compare
+
+
+@pytest.fixture
+def tour(snapshot: Any) -> Any:
+    """Pictures of several screens or forms from one run of the app (one log-in, one start): ``start``, then each
+    stop in turn, each photographed at every size (snapshots named ``<stop>-<size>``), then ``leave`` (a form
+    closed) before the next. A stop finds the app as the one before it left it, as a person would."""
+
+    def compare(app: Any, start: Stop, stops: dict[str, Stop], sizes: dict[str, tuple[int, int]],
+                leave: Stop | None = None) -> None:
+        _compare_stops(snapshot, app, start, stops, sizes, leave)
 
     return compare
 

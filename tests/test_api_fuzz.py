@@ -18,7 +18,7 @@ from pos.terminal.localdb import LocalDB
 
 from .conftest import Shop
 
-EXAMPLES = int(os.environ.get("POS_FUZZ_EXAMPLES", "30"))  # per operation; docs/reliability.md: a deeper run
+EXAMPLES = int(os.environ.get("POS_FUZZ_EXAMPLES", "20"))  # per operation; docs/reliability.md: a deeper run
 
 
 def our_store(case: schemathesis.Case) -> schemathesis.Case:

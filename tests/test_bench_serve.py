@@ -13,7 +13,7 @@ ROOT = Path(__file__).parent.parent
 
 
 def test_the_service_benchmark_runs_at_small_size_and_every_acceptance_is_stored(tmp_path: Path) -> None:
-    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_serve.py"), "--small", "--workdir", str(tmp_path)],
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_serve.py"), "--seconds", "1", "--workdir", str(tmp_path)],
                        capture_output=True, text=True, timeout=280, cwd=ROOT)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     result = json.loads(r.stdout.splitlines()[-1])

@@ -13,7 +13,7 @@ ROOT = Path(__file__).parent.parent
 
 
 def test_the_pty_benchmark_runs_at_small_size() -> None:
-    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_tui.py"), "--small", "--json"],
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_tui.py"), "--small", "--json", "--burst-wait", "60"],
                        capture_output=True, text=True, timeout=280, cwd=ROOT)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     result = json.loads(r.stdout.splitlines()[-1])

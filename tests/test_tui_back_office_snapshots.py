@@ -1,12 +1,14 @@
 """Snapshots (pytest-textual-snapshot) of the back office's day-one screens and forms — the voucher lookup and
 its revoke form, staff with the edit and rights forms, vouchers, sync with a conflict and its settle form,
-reports — on the smallest terminal (80x24) and a large one (160x48), in English and Chinese. Times are drawn as
-fixed text, so the layout is what is compared. After a deliberate change:
+reports — on the smallest terminal (80x24) and a large one (160x48), in English and Chinese, all of a language
+from one run of the app (the ``tour`` fixture). Times are drawn as fixed text, so the layout is what is
+compared. After a deliberate change:
 ``pytest tests/test_tui_back_office_snapshots.py --snapshot-update``, then look at each picture."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -90,14 +92,23 @@ VIEWS: dict[str, Callable[[Any, Shop], Awaitable[None]]] = {
     "vouchers": vouchers, "sync": sync, "settle_form": settle_form, "reports": reports}
 
 
+async def back(pilot: Any) -> None:
+    """Esc until the screen a function key opened is shown again (a form closed, the lookup left)."""
+    app = pilot.app
+    while len(app.screen_stack) > 1:
+        shown = app.screen
+        await pilot.press("escape")
+        await until(pilot, lambda shown=shown: app.screen is not shown)
+
+
 @pytest.mark.parametrize("language", ["en", "zh"])
-@pytest.mark.parametrize("view", list(VIEWS))
-def test_back_office_snapshot(shop: Shop, pictures: Any, view: str, language: str) -> None:
+def test_back_office(shop: Shop, tour: Any, language: str) -> None:
+    """Each view in turn from one log-in, as a manager going through the back office."""
     conflict(shop)  # a voucher with a history, a conflict to settle, a redemption to report
     shop.change("UPDATE conflicts SET message=?", "Already redeemed on 2026-01-01 00:00 (UTC).")  # no clock in it
 
-    async def before(pilot: Any) -> None:
+    async def start(pilot: Any) -> None:
         await log_in_at_counter(pilot, "carol", PINS["carol"])
-        await VIEWS[view](pilot, shop)
 
-    pictures(app_for(shop, language=language), before, SIZES)
+    stops = {name: partial(view, shop=shop) for name, view in VIEWS.items()}
+    tour(app_for(shop, language=language), start, stops, SIZES, leave=back)

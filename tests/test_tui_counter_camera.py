@@ -102,7 +102,7 @@ def test_a_hand_moving_the_voucher_is_told_to_hold_still(tmp_path: Path) -> None
 
 
 def test_the_preview_says_the_code_is_in_focus_then_that_the_file_ended(shop: Shop, tmp_path: Path) -> None:
-    video = still_video(tmp_path / "held.avi", frames=45)
+    video = still_video(tmp_path / "held.avi", frames=120)  # 4 s: long enough to be on screen when the test looks
     app = app_for(shop, camera=str(video))
 
     async def scenario() -> None:
@@ -117,7 +117,7 @@ def test_the_preview_says_the_code_is_in_focus_then_that_the_file_ended(shop: Sh
             await until(pilot, lambda: app.screen.query(".camera-note.-ended"), timeout=30)
             assert not app.screen.query(CameraScanner)
             note = text_of(app, ".camera-note")
-            assert f"The video file {video} has ended after 45 frames. Press F8 to play it again." in note
+            assert f"The video file {video} has ended after 120 frames. Press F8 to play it again." in note
             await pilot.press("f8")
             await until(pilot, lambda: app.screen.query(CameraScanner))
 

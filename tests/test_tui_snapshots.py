@@ -51,15 +51,6 @@ async def manager_at(pilot, key: str, screen: str) -> None:
     await quiet(pilot)
 
 
-def test_campaigns_screen(shop: Shop, snap_compare) -> None:
-    async def before(pilot) -> None:
-        await manager_at(pilot, "f2", "CampaignsScreen")
-        await until(pilot, lambda: pilot.app.screen.query_one("#campaigns", DataTable).row_count == 6)
-        await steady(pilot)
-
-    assert snap_compare(app_for(shop), run_before=before, terminal_size=SIZE)
-
-
 def test_campaign_form_with_a_problem(shop: Shop, snap_compare) -> None:
     async def before(pilot) -> None:
         await manager_at(pilot, "f2", "CampaignsScreen")
@@ -81,31 +72,31 @@ def test_campaign_form_with_a_problem(shop: Shop, snap_compare) -> None:
     assert snap_compare(app_for(shop), run_before=before, terminal_size=(120, 44))
 
 
-def test_staff_screen(shop: Shop, snap_compare) -> None:
-    async def before(pilot) -> None:
-        await manager_at(pilot, "f3", "StaffScreen")
-        await until(pilot, lambda: pilot.app.screen.query_one("#staff", DataTable).row_count == 5)
-        await steady(pilot)
-
-    assert snap_compare(app_for(shop), run_before=before, terminal_size=SIZE)
+async def at_campaigns(pilot) -> None:
+    await on_screen(pilot, "f2", "CampaignsScreen")
 
 
-def test_vouchers_screen(shop: Shop, snap_compare) -> None:
-    async def before(pilot) -> None:
-        await manager_at(pilot, "f4", "VouchersScreen")
-        await until(pilot, lambda: pilot.app.screen.query_one("#v-path").value)
-        pilot.app.screen.query_one("#v-path").value = "vouchers-SPRING.csv"
-        await steady(pilot)
-
-    assert snap_compare(app_for(shop), run_before=before, terminal_size=SIZE)
+async def at_staff(pilot) -> None:
+    await on_screen(pilot, "f3", "StaffScreen")
 
 
-def test_sync_screen(shop: Shop, snap_compare) -> None:
-    async def before(pilot) -> None:
-        await manager_at(pilot, "f5", "SyncScreen")
-        await steady(pilot)
+async def at_vouchers(pilot) -> None:
+    await on_screen(pilot, "f4", "VouchersScreen")
+    await until(pilot, lambda: pilot.app.screen.query_one("#v-path").value)
+    pilot.app.screen.query_one("#v-path").value = "vouchers-SPRING.csv"
 
-    assert snap_compare(app_for(shop), run_before=before, terminal_size=SIZE)
+
+async def at_sync(pilot) -> None:
+    await on_screen(pilot, "f5", "SyncScreen")
+
+
+def test_manager_screens(shop: Shop, tour) -> None:
+    """The campaign, staff, vouchers and sync screens at 120x36, one after another from one log-in."""
+    async def start(pilot) -> None:
+        await log_in_at_counter(pilot, "carol", PINS["carol"])
+
+    stops = {"campaigns": at_campaigns, "staff": at_staff, "vouchers": at_vouchers, "sync": at_sync}
+    tour(app_for(shop), start, stops, {"120x36": SIZE})
 
 
 def test_reports_screen(shop: Shop, snap_compare) -> None:
@@ -139,22 +130,27 @@ def fixed_push_days(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("pos.tui.screens.pushes.PushForm.now", lambda self: datetime(2026, 11, 29, 12, tzinfo=UTC))
 
 
-@pytest.mark.parametrize("language", ["en", "zh"])
-@pytest.mark.parametrize("form", list(FORMS))
-def test_form(shop: Shop, pictures, monkeypatch: pytest.MonkeyPatch, form: str, language: str) -> None:
-    """Each form on the smallest terminal and a large one: its first field focused, the keys in its hint line
-    and footer; the new campaign and the new push after Ctrl+S on an empty form, their errors wrapped under
-    their fields."""
-    fixed_push_days(monkeypatch)
+LISTED = {"CampaignsScreen": ("#campaigns", 6), "StaffScreen": ("#staff", 5)}  # a list's rows, when it has one
+
+
+async def on_screen(pilot, key: str, screen: str) -> None:
+    """The back-office screen ``screen`` (its key pressed unless it is shown) with its list's rows drawn."""
+    app = pilot.app
+    if type(app.screen).__name__ != screen:
+        await pilot.press(key)
+        await until(pilot, lambda: type(app.screen).__name__ == screen)
+    listed = LISTED.get(screen)
+    if listed is not None:  # the list behind a form has its rows (a form of a row opens on the selected one)
+        table_id, rows = listed
+        await until(pilot, lambda: app.screen.query_one(table_id, DataTable).row_count == rows)
+    await quiet(pilot)  # the list laid out before a form opens over it
+
+
+def form_stop(form: str):
     key, screen, opens, saved = FORMS[form]
 
-    async def before(pilot) -> None:
-        await manager_at(pilot, key, screen)
-        listed = {"CampaignsScreen": ("#campaigns", 6), "StaffScreen": ("#staff", 5)}.get(screen)
-        if listed is not None:  # the list behind the form has its rows (a form of a row opens on the selected one)
-            table_id, rows = listed
-            await until(pilot, lambda: pilot.app.screen.query_one(table_id, DataTable).row_count == rows)
-        await quiet(pilot)  # the list laid out before the form opens over it
+    async def there(pilot) -> None:
+        await on_screen(pilot, key, screen)
         await pilot.press(opens)
         await until(pilot, lambda: pilot.app.screen.is_modal and pilot.app.screen.query("#form-hint"))
         if saved:
@@ -162,23 +158,42 @@ def test_form(shop: Shop, pictures, monkeypatch: pytest.MonkeyPatch, form: str, 
             await pilot.press("ctrl+s")
             await until(pilot, lambda: any(e.display for e in pilot.app.screen.query(".field-error")))
 
-    pictures(app_for(shop, language=language), before, SIZES)
+    return there
 
 
-SCREENS = {"campaigns": ("f2", "CampaignsScreen", "#campaigns", 6), "pushes": ("f7", "PushesScreen", None, 0)}
+def screen_stop(view: str):
+    key, screen = SCREENS[view]
+
+    async def there(pilot) -> None:
+        await on_screen(pilot, key, screen)
+
+    return there
+
+
+async def close_form(pilot) -> None:
+    app = pilot.app
+    while app.screen.is_modal:
+        before = app.screen
+        await pilot.press("escape")
+        await until(pilot, lambda shown=before: app.screen is not shown)
+
+
+SCREENS = {"campaigns": ("f2", "CampaignsScreen"), "pushes": ("f7", "PushesScreen")}
+STOPS = {"campaigns": screen_stop("campaigns"), "new_campaign": form_stop("new_campaign"), "goods": form_stop("goods"),
+         "bind": form_stop("bind"), "pushes": screen_stop("pushes"), "new_push": form_stop("new_push"),
+         "add_staff": form_stop("add_staff"), "new_pin": form_stop("new_pin"), "rights": form_stop("rights"),
+         "store_zone": form_stop("store_zone")}
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
-@pytest.mark.parametrize("view", list(SCREENS))
-def test_screen(shop: Shop, pictures, monkeypatch: pytest.MonkeyPatch, view: str, language: str) -> None:
-    """The campaign list and the push list at 80x24 and 160x48, in English and Chinese (the other back-office
-    screens: tests/test_tui_back_office_snapshots.py)."""
+def test_lists_and_forms(shop: Shop, tour, monkeypatch: pytest.MonkeyPatch, language: str) -> None:
+    """The campaign and push lists and each form, on the smallest terminal and a large one, in English and
+    Chinese, one after another in one run: a form with its first field focused, the keys in its hint line and
+    footer; the new campaign and the new push after Ctrl+S on an empty form, their errors wrapped under their
+    fields (the other back-office screens: tests/test_tui_back_office_snapshots.py)."""
     fixed_push_days(monkeypatch)
-    key, screen, table, count = SCREENS[view]
 
-    async def before(pilot) -> None:
-        await manager_at(pilot, key, screen)
-        if table is not None:
-            await until(pilot, lambda: pilot.app.screen.query_one(table, DataTable).row_count == count)
+    async def start(pilot) -> None:
+        await log_in_at_counter(pilot, "carol", PINS["carol"])
 
-    pictures(app_for(shop, language=language), before, SIZES)
+    tour(app_for(shop, language=language), start, STOPS, SIZES, leave=close_form)
