@@ -269,7 +269,7 @@ TEST_PIN_COST = 2**10
 
 
 @contextmanager
-def test_pin_cost() -> Iterator[None]:
+def cheap_pins() -> Iterator[None]:
     """PINs hashed at a sixteenth of the product's scrypt cost (``pos.domain.pins.N``) while a test template is
     loaded: each log-in of a test then pays about 4 ms instead of 60 (a stored hash names its own cost, so the
     service verifies it as it is). The product's cost is checked on fresh hashes in tests/test_staff_auth.py."""
@@ -291,7 +291,7 @@ class DemoShop:
 def demo_shop(tmp_path_factory: pytest.TempPathFactory) -> DemoShop:
     fixture, codes = demo_fixture(datetime.now(UTC))  # validity windows are days wide: a run's minutes don't matter
     path = tmp_path_factory.mktemp("demo-shop") / "service.db"
-    with test_pin_cost():
+    with cheap_pins():
         load_shop(str(path), fixture, codes)
     assert not path.with_name(path.name + "-wal").exists(), "the template must be complete in its main file"
     return DemoShop(fixture, codes, path)
@@ -313,7 +313,7 @@ def shop(request: pytest.FixtureRequest, engine: str, tmp_path: Path, demo_shop:
         return
     server: PostgresServer = request.getfixturevalue("postgres")
     if not server.has_database(_PG_TEMPLATE):
-        with test_pin_cost():
+        with cheap_pins():
             load_shop(server.create_database(_PG_TEMPLATE), demo_shop.fixture, demo_shop.codes)
     url = server.create_database(template=_PG_TEMPLATE)
     try:
