@@ -65,3 +65,33 @@ def test_token_is_sent_and_lookup_404_is_none() -> None:
 def test_default_timeout_is_short() -> None:
     ep = Endpoint("http://service.test", "tok")
     assert ep.timeout.read == 2.0 and ep.timeout.connect == 1.0
+
+
+def closing_first(times: int):
+    """A service that closes the kept-alive connection without an answer ``times`` times, then answers."""
+    sent: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request.method)
+        if len(sent) <= times:
+            raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
+        return httpx.Response(200, json={"campaigns": []})
+
+    return handler, sent
+
+
+def test_a_read_on_a_connection_the_service_closed_is_asked_once_more() -> None:
+    handler, sent = closing_first(1)
+    assert endpoint(handler).campaigns("session") == {"campaigns": []}
+    assert sent == ["GET", "GET"]
+    handler, sent = closing_first(2)
+    with pytest.raises(UnknownOutcome):
+        endpoint(handler).campaigns("session")
+    assert sent == ["GET", "GET"]  # once more, not again and again
+
+
+def test_a_write_on_a_connection_the_service_closed_is_not_sent_again_here() -> None:
+    handler, sent = closing_first(1)
+    with pytest.raises(UnknownOutcome):  # the counter asks again with the same nonce, which any host answers once
+        endpoint(handler).redeem(**ARGS)
+    assert sent == ["POST"]

@@ -59,7 +59,9 @@ class Endpoint:
         self.bulk_timeout = bulk_timeout  # an upload batch or a catalog page: more work per request
         self.urls = service_urls(base_url)
         self.current = self.urls[0]
-        self.client = httpx.Client(transport=transport, timeout=self.timeout,
+        # an idle connection is dropped well before the service drops it (uvicorn: after 5 s), so that a request
+        # is not sent on a connection the service is closing at that moment
+        self.client = httpx.Client(transport=transport, timeout=self.timeout, limits=httpx.Limits(keepalive_expiry=2.0),
                                    headers={"Authorization": f"Bearer {token}", "User-Agent": "pos-terminal"})
 
     def close(self) -> None:
@@ -77,7 +79,14 @@ class Endpoint:
         failures = []
         for host in hosts:
             try:
-                response = self.client.request(method, host + url, **kw)
+                try:
+                    response = self.client.request(method, host + url, **kw)
+                except httpx.RemoteProtocolError:
+                    if method != "GET":
+                        raise
+                    # the service (or a proxy) closed a kept-alive connection as the request went out: a read
+                    # changes nothing, so it is asked once more, on a new connection
+                    response = self.client.request(method, host + url, **kw)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 failures.append(f"{host}: {exc}")
                 continue
