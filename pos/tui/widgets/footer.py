@@ -2,8 +2,8 @@
 
 Textual's Footer (8.2) throws its keys away and mounts new ones each time its screen's bindings may have
 changed — every move of the focus, every field that appears — even when the keys it would show are the same.
-Mounting them styles a dozen widgets: a tenth of a second or more each time on a till's small CPU, paid on
-every Tab between the amount and the code. This footer compares what it would show with what it shows.
+Mounting them styles a dozen widgets: tens of milliseconds of CPU each time, paid on every Tab between the
+amount and the code. This footer compares what it would show with what it shows.
 """
 
 from __future__ import annotations
