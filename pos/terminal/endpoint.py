@@ -73,20 +73,23 @@ class Endpoint:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _request(self, method: str, url: str, **kw: Any) -> httpx.Response:
+        try:
+            return self.client.request(method, url, **kw)
+        except httpx.RemoteProtocolError:
+            if method != "GET":
+                raise
+            # the service (or a proxy) closed a kept-alive connection as the request went out: a read changes
+            # nothing, so it is asked once more, on a new connection
+            return self.client.request(method, url, **kw)
+
     def _send(self, method: str, url: str, **kw: Any) -> httpx.Response:
         """The first host that takes the connection; :class:`Unreachable` when none does."""
         hosts = [self.current, *(u for u in self.urls if u != self.current)]
         failures = []
         for host in hosts:
             try:
-                try:
-                    response = self.client.request(method, host + url, **kw)
-                except httpx.RemoteProtocolError:
-                    if method != "GET":
-                        raise
-                    # the service (or a proxy) closed a kept-alive connection as the request went out: a read
-                    # changes nothing, so it is asked once more, on a new connection
-                    response = self.client.request(method, host + url, **kw)
+                response = self._request(method, host + url, **kw)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 failures.append(f"{host}: {exc}")
                 continue
