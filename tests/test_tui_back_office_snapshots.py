@@ -17,7 +17,7 @@ from textual.widgets import DataTable
 from pos.demo import PINS
 from tests.conftest import Shop
 from tests.test_tui_back_office import conflict, look_up, named
-from tests.tui_helpers import app_for, log_in_at_counter, quiet, until
+from tests.tui_helpers import app_for, back, log_in_at_counter, quiet, until
 
 SIZES = {"80x24": (80, 24), "160x48": (160, 48)}
 
@@ -90,15 +90,6 @@ async def reports(pilot: Any, shop: Shop) -> None:
 VIEWS: dict[str, Callable[[Any, Shop], Awaitable[None]]] = {
     "lookup": lookup, "revoke_form": revoke_form, "staff": staff, "staff_edit": staff_edit, "rights": rights,
     "vouchers": vouchers, "sync": sync, "settle_form": settle_form, "reports": reports}
-
-
-async def back(pilot: Any) -> None:
-    """Esc until the screen a function key opened is shown again (a form closed, the lookup left)."""
-    app = pilot.app
-    while len(app.screen_stack) > 1:
-        shown = app.screen
-        await pilot.press("escape")
-        await until(pilot, lambda shown=shown: app.screen is not shown)
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])

@@ -11,7 +11,7 @@ from textual.widgets import DataTable
 
 from pos.demo import PINS
 from tests.conftest import Shop
-from tests.tui_helpers import app_for, log_in_at_counter, quiet, ready, scan, steady, until
+from tests.tui_helpers import app_for, back, log_in_at_counter, quiet, ready, scan, steady, until
 
 SIZE = (120, 36)
 
@@ -170,14 +170,6 @@ def screen_stop(view: str):
     return there
 
 
-async def close_form(pilot) -> None:
-    app = pilot.app
-    while app.screen.is_modal:
-        before = app.screen
-        await pilot.press("escape")
-        await until(pilot, lambda shown=before: app.screen is not shown)
-
-
 SCREENS = {"campaigns": ("f2", "CampaignsScreen"), "pushes": ("f7", "PushesScreen")}
 STOPS = {"campaigns": screen_stop("campaigns"), "new_campaign": form_stop("new_campaign"), "goods": form_stop("goods"),
          "bind": form_stop("bind"), "pushes": screen_stop("pushes"), "new_push": form_stop("new_push"),
@@ -196,4 +188,4 @@ def test_lists_and_forms(shop: Shop, tour, monkeypatch: pytest.MonkeyPatch, lang
     async def start(pilot) -> None:
         await log_in_at_counter(pilot, "carol", PINS["carol"])
 
-    tour(app_for(shop, language=language), start, STOPS, SIZES, leave=close_form)
+    tour(app_for(shop, language=language), start, STOPS, SIZES, leave=back)

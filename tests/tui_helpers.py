@@ -97,6 +97,15 @@ async def scan(pilot: Pilot[Any], raw: str, amount: str | None = None) -> Any:
     return screen.shown[-1]
 
 
+async def back(pilot: Pilot[Any]) -> None:
+    """Esc until the screen a function key opened is shown again (a form closed, the lookup left)."""
+    app = pilot.app
+    while len(app.screen_stack) > 1:
+        shown = app.screen
+        await pilot.press("escape")
+        await until(pilot, lambda shown=shown: app.screen is not shown)
+
+
 def text_of(app: Any, selector: str) -> str:
     """What a Static/Label on the current screen says, as plain text."""
     console = Console(width=200, record=True, file=io.StringIO())
