@@ -301,6 +301,8 @@ def counter_session(toml: Path, folder: Path, service: ServiceProcess, codes: li
                                                        what="the burst in the shift list") - entered
         except TimeoutError:  # what the counter made of it is in the panel (and in the count recorded, below)
             out["burst"]["panel"] = [line[:LEFT].strip(" ┃") for line in term.screen.display if "┃" in line[:LEFT]]
+            out["burst"]["list"] = [line[LEFT:].rstrip() for line in term.screen.display]
+            out["burst"]["missing"] = [display(c) for c in batch if not has(display(c), x0=LEFT)(term.screen.display)]
         term.quiet(0.3)
         service.stop()
         for _ in range(verdicts):

@@ -189,14 +189,15 @@ class CounterScreen(InLanguage, Screen[None]):
         self.app.bell()
 
     @on(CameraScanner.Stopped)
-    def camera_stopped(self, event: CameraScanner.Stopped) -> None:
-        """The capture could not start, or ended: said where the camera was; F8 starts it again."""
+    async def camera_stopped(self, event: CameraScanner.Stopped) -> None:
+        """The capture could not start, or ended: said where the camera was; F8 starts it again. The preview
+        is gone before the note is there (never both at once)."""
         slot = self.query_one("#camera-slot")
-        slot.remove_children()
+        await slot.remove_children()
         if event.error:
-            slot.mount(Static(_("Camera: {message}", message=event.error), classes="camera-note -error"))
+            await slot.mount(Static(_("Camera: {message}", message=event.error), classes="camera-note -error"))
         else:
-            slot.mount(Static(event.ended, classes="camera-note -ended"))
+            await slot.mount(Static(event.ended, classes="camera-note -ended"))
 
     @on(OptionList.OptionSelected, "#hints")
     def hint_chosen(self, event: OptionList.OptionSelected) -> None:
