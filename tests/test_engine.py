@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from pos.domain import format_time, parse_time
 from pos.service.engine import connect, describe, pg_sql
@@ -23,6 +24,25 @@ def test_times_come_back_in_the_domains_form_whatever_was_stored(postgres: Postg
             '{"a": [true], "b": 1}', '{"b": 1, "a": [true]}')
     finally:
         db.close()
+        postgres.drop_database(url.rpartition("/")[2])
+
+
+def test_an_empty_list_holds_nothing_on_both_engines(postgres: PostgresServer, tmp_path: Path) -> None:
+    """``IN ()`` with no marks (a list built from no values) is legal SQLite; PostgreSQL is given an empty query
+    that means the same, so a request with an empty list is answered alike, not with a 500 on one engine."""
+    url = postgres.create_database()
+    engines = [connect(url), connect(str(tmp_path / "service.db"))]
+    try:
+        for db in engines:
+            db.execute("CREATE TABLE t (a TEXT)")
+            db.execute("INSERT INTO t VALUES ('x')")
+            marks = ",".join("?" * 0)
+            assert db.execute(f"SELECT count(*) FROM t WHERE a IN ({marks})", []).fetchone()[0] == 0
+            assert db.execute(f"SELECT count(*) FROM t WHERE a NOT IN ({marks})", []).fetchone()[0] == 1
+            assert db.execute("SELECT count(*) FROM t WHERE a IN (?)", ["x"]).fetchone()[0] == 1
+    finally:
+        for db in engines:
+            db.close()
         postgres.drop_database(url.rpartition("/")[2])
 
 

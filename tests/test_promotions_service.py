@@ -201,6 +201,9 @@ def test_push_rules_schedule_cancel_and_too_late(shop: Shop) -> None:
     for bad in ("09:30", "22:30", "10:15"):
         assert refused(lambda b=bad: t.endpoint.schedule_push(s, push(at=b))).code == "push.time.invalid"
     assert refused(lambda: t.endpoint.schedule_push(s, push(kind="compensation"))).code == "push.orders.invalid"
+    empty = t.endpoint.preview_push(s, push(kind="compensation"))  # no orders: said, on either engine, not a 500
+    assert ([p["code"] for p in empty["problems"]], empty["recipients"], empty["unknown_orders"]) == (
+        ["push.orders.invalid"], 0, [])
     assert refused(lambda: t.endpoint.schedule_push(s, push(campaign_id="OLDX"))).code == "push.coupon.invalid"
     first = t.endpoint.schedule_push(s, push(at="22:00"))
     assert first["status"] == "scheduled"

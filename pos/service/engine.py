@@ -180,10 +180,12 @@ _translate_lock = threading.Lock()
 
 
 def pg_sql(sql: str) -> str:
-    """The service's ``?`` parameters as psycopg's ``%s`` (a literal ``%`` doubled)."""
+    """The service's ``?`` parameters as psycopg's ``%s`` (a literal ``%`` doubled), and an empty list
+    ``IN ()`` (SQLite's: nothing is in it) as an empty query, which PostgreSQL reads the same way
+    (``x IN`` it is false, ``x NOT IN`` it is true)."""
     out = _translated.get(sql)
     if out is None:
-        out = sql.replace("%", "%%").replace("?", "%s")
+        out = sql.replace("%", "%%").replace("?", "%s").replace(" IN ()", " IN (SELECT NULL WHERE FALSE)")
         with _translate_lock:
             if len(_translated) > 4096:
                 _translated.clear()
