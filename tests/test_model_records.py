@@ -15,20 +15,27 @@ import pytest
 from pos.domain.model import (
     Bind,
     Campaign,
-    CampaignKind,
     CampaignStatus,
     Discount,
     MemberLevel,
     OfflinePolicy,
-    OrderRule,
     PerCustomer,
     PromoSku,
-    PurchaseLimits,
     Redemption,
-    RuleMode,
-    Scope,
     Validity,
     Verifier,
+)
+from pos.domain.terms import (
+    BundleTerms,
+    CampaignKind,
+    GiftTerms,
+    OrderRule,
+    OrderTotalTerms,
+    PurchaseLimits,
+    RuleMode,
+    Scope,
+    SingleItemTerms,
+    Terms,
 )
 
 CORPUS = Path(__file__).parent / "data" / "records.jsonl"
@@ -52,7 +59,7 @@ def campaign(rng: random.Random, n: int) -> Campaign:
                  for _ in range(rng.randint(0, 3)))
     rule = _maybe(rng, OrderRule(rng.choice(list(RuleMode)), rng.randint(1, 50_000), _maybe(rng, rng.randint(1, 9)),
                                  _maybe(rng, rng.randint(1, 999)), _maybe(rng, rng.randint(1, 999)), _maybe(rng, "GIFT1")))
-    return Campaign(
+    fields = dict(
         id=f"C{n}", name=rng.choice(["Spring 30 off", "冬季满减", "VIP 5% off"]), begins_at=begins,
         ends_at=begins + timedelta(days=rng.randint(1, 180)), status=rng.choice(list(CampaignStatus)),
         validity=validity, stores=_maybe(rng, frozenset(rng.sample(["S001", "S002", "S003"], rng.randint(0, 3)))),
@@ -69,6 +76,22 @@ def campaign(rng: random.Random, n: int) -> Campaign:
         giftable=rng.random() < 0.5, merchant=rng.choice(["", "Shop"]), title=rng.choice(["", "Title"]),
         conditions=rng.choice(["", "Not with other offers"]), affiliates=rng.random() < 0.5,
     )
+    return Campaign(**{k: v for k, v in fields.items() if k not in TERMS}, terms=fitting_terms(fields))  # type: ignore[arg-type]
+
+
+TERMS = ("kind", "scope", "limits", "reward", "rule")
+
+
+def fitting_terms(drawn: dict[str, Any]) -> Terms:
+    """The terms of the drawn kind, from those of the drawn values it takes."""
+    kind = drawn["kind"]
+    if kind is CampaignKind.SINGLE_ITEM:
+        return SingleItemTerms(drawn["limits"], drawn["reward"])
+    if kind is CampaignKind.GIFT:
+        return GiftTerms(drawn["limits"])
+    if kind is CampaignKind.BUNDLE:
+        return BundleTerms()
+    return OrderTotalTerms(drawn["scope"], drawn["rule"])
 
 
 def verifier(rng: random.Random, n: int) -> Verifier:

@@ -10,7 +10,8 @@ import pytest
 
 from pos.domain import Campaign, CampaignStatus, Discount
 from pos.domain.campaigns import Action, CampaignError, apply, check_update, validate
-from pos.domain.model import Bind, CampaignKind, MemberLevel, OrderRule, PromoSku, PurchaseLimits, RuleMode, Scope
+from pos.domain.model import Bind, MemberLevel, PromoSku
+from pos.domain.problems import Problem
 from pos.domain.promotions import (
     Basket,
     BasketError,
@@ -20,20 +21,44 @@ from pos.domain.promotions import (
     validate_complete,
     validate_skus,
 )
+from pos.domain.records import plain
+from pos.domain.terms import CampaignKind, OrderRule, PurchaseLimits, RuleMode, Scope
 
 NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
 K = CampaignKind
 
 
-def promo(kind: CampaignKind = K.ORDER_TOTAL, **kw: object) -> Campaign:
+TERMS = frozenset({"scope", "limits", "reward", "rule"})  # what a campaign's kind may take (its terms)
+
+
+def read_promo(kind: CampaignKind = K.ORDER_TOTAL, **kw: object) -> tuple[Campaign, list[Problem]]:
+    """A campaign read as a request gives it (its terms by name), and the terms its kind does not take."""
     discount = Discount(amount_off=2000, min_spend=10000) if kind is K.ORDER_TOTAL and "rule" not in kw else Discount()
     base = Campaign(id="P1", name="Promo", begins_at=NOW + timedelta(hours=1), ends_at=NOW + timedelta(days=30),
-                    status=CampaignStatus.NOT_REVIEWED, discount=discount, kind=kind)
-    return replace(base, **kw)  # type: ignore[arg-type]
+                    status=CampaignStatus.NOT_REVIEWED, discount=discount)
+    terms = {k: plain(v) for k, v in kw.items() if k in TERMS}
+    c, misfits = Campaign.read({**base.to_dict(), "kind": kind.value, **terms})
+    return replace(c, **{k: v for k, v in kw.items() if k not in TERMS}), misfits  # type: ignore[arg-type]
+
+
+def promo(kind: CampaignKind = K.ORDER_TOTAL, **kw: object) -> Campaign:
+    c, misfits = read_promo(kind, **kw)
+    assert not misfits, misfits
+    return c
+
+
+def with_terms(c: Campaign, **kw: object) -> Campaign:
+    return replace(c, terms=replace(c.terms, **kw))  # type: ignore[arg-type]
 
 
 def codes(c: Campaign) -> set[str]:
     return {p.code for p in validate(c, now=NOW)}
+
+
+def all_codes(kind: CampaignKind = K.ORDER_TOTAL, **kw: object) -> set[str]:
+    """What the service and the form refuse in such a request: the campaign's rules and the misfit terms."""
+    c, misfits = read_promo(kind, **kw)
+    return codes(c) | {p.code for p in misfits}
 
 
 def rule(mode: RuleMode, quota: int, rate: int | None = None, **kw: object) -> Campaign:
@@ -134,8 +159,33 @@ def test_spend_off_gift_bounds(kw: dict, code: str | None) -> None:
     assert found == set() if code is None else code in found
 
 
+MISFITS = {"scope": ("listed", "campaign.scope.invalid"),
+           "limits": (PurchaseLimits(per_order_max=2).to_dict(), "activitymode.invalid"),
+           "reward": (1000, "prop.type.invalid"),
+           "rule": (OrderRule(RuleMode.ITEMS_OFF, 3, 1).to_dict(), "promo.favorMode.invalid")}
+TAKES = {K.SINGLE_ITEM: {"limits", "reward"}, K.GIFT: {"limits"}, K.BUNDLE: set(), K.ORDER_TOTAL: {"scope", "rule"}}
+
+
+@pytest.mark.parametrize("kind", list(K))
+def test_a_kind_holds_only_its_own_terms(kind: CampaignKind) -> None:
+    """Each term a kind does not take is refused by its field when a request gives it, and cannot be stored."""
+    stored = promo(kind).to_dict()
+    assert set(stored) >= set(MISFITS) | {"kind"} and stored["kind"] == kind.value  # the wire keeps every key
+    assert Campaign.from_dict(stored) == promo(kind)
+    for term, (value, code) in MISFITS.items():
+        given = {**stored, term: value}
+        c, misfits = Campaign.read(given)
+        if term in TAKES[kind]:
+            assert misfits == [] and c.to_dict()[term] == value
+            continue
+        assert [(p.code, p.field) for p in misfits] == [(code, term)]
+        assert c == promo(kind) and c.to_dict()[term] == stored[term]  # left out: the kind's default stays
+        with pytest.raises(ValueError, match="Only"):
+            Campaign.from_dict(given)
+
+
 def test_rule_only_on_order_total_and_never_with_a_coupon_discount() -> None:
-    assert "promo.favorMode.invalid" in codes(promo(K.GIFT, rule=OrderRule(RuleMode.ITEMS_OFF, 3, 1)))
+    assert "promo.favorMode.invalid" in all_codes(K.GIFT, rule=OrderRule(RuleMode.ITEMS_OFF, 3, 1))
     both = replace(rule(RuleMode.ITEMS_OFF, 3, 1), discount=Discount(amount_off=100))
     assert "campaign.discount.invalid" in codes(both)
 
@@ -226,7 +276,7 @@ def test_submit_refuses_an_incomplete_promotion() -> None:
     assert apply(ready, Action.SUBMIT, NOW).status is CampaignStatus.MANUAL_REVIEW
     no_price = promo(K.SINGLE_ITEM, skus=(PromoSku("A1", 2000),))  # list price only: needs a reward voucher
     assert [p.code for p in validate_complete(no_price)] == ["sku.promoPrice.invalid"]
-    assert validate_complete(replace(no_price, reward=1000)) == []
+    assert validate_complete(with_terms(no_price, reward=1000)) == []
 
 
 @pytest.mark.parametrize(("reward", "ok"), [(1000, True), (5000, True), (1500, False), (0, False)])
@@ -235,7 +285,7 @@ def test_reward_voucher_multiple_of_ten_yuan(reward: int, ok: bool) -> None:
 
 
 def test_purchase_limits() -> None:
-    assert "activitymode.invalid" in codes(promo(K.ORDER_TOTAL, limits=PurchaseLimits(per_order_max=2)))
+    assert "activitymode.invalid" in all_codes(K.ORDER_TOTAL, limits=PurchaseLimits(per_order_max=2))
     assert "activitymode.invalid" not in codes(promo(K.GIFT, limits=PurchaseLimits(per_order_min=10)))
     assert "activitymode.invalid" in codes(promo(K.GIFT, limits=PurchaseLimits(per_order_min=11)))
     assert "activitymode.invalid" in codes(promo(K.SINGLE_ITEM, limits=PurchaseLimits(per_order_min=3, per_order_max=2)))
@@ -279,8 +329,8 @@ def test_spend_off_and_gift() -> None:
 
 
 def test_scope_except_listed_leaves_listed_goods_out() -> None:
-    c = replace(promo(rule=OrderRule(RuleMode.SPEND_OFF_GIFT, 10000, minus=1000)), scope=Scope.EXCEPT_LISTED,
-                skus=(PromoSku("TOBACCO", 5000),))
+    c = promo(rule=OrderRule(RuleMode.SPEND_OFF_GIFT, 10000, minus=1000), scope=Scope.EXCEPT_LISTED,
+              skus=(PromoSku("TOBACCO", 5000),))
     assert benefit(c, basket(("TOBACCO", None, 2), (None, 9000, 1))).problem == "rules.min_spend"
     assert benefit(c, basket(("TOBACCO", None, 2), (None, 10000, 1))).off == 1000
     assert benefit(c, Basket(20000)).problem == "rules.items_required"
@@ -289,9 +339,9 @@ def test_scope_except_listed_leaves_listed_goods_out() -> None:
 def test_single_item_prices_and_limits() -> None:
     c = promo(K.SINGLE_ITEM, skus=(PromoSku("A", 2000, 1800), PromoSku("B", 1000, 900)))
     assert benefit(c, basket(("A", None, 2), ("B", None, 1), (None, 500, 1))).off == 200 * 2 + 100
-    one = replace(c, limits=PurchaseLimits(one_only=True))
+    one = with_terms(c, limits=PurchaseLimits(one_only=True))
     assert benefit(one, basket(("A", None, 2), ("B", None, 1))).off == 200  # the best single unit
-    at_least = replace(c, limits=PurchaseLimits(per_order_min=3))
+    at_least = with_terms(c, limits=PurchaseLimits(per_order_min=3))
     assert benefit(at_least, basket(("A", None, 2))).problem == "rules.min_items"
     assert benefit(c, basket((None, 500, 1))).problem == "rules.items_required"
     assert benefit(c, Basket(5000)).problem == "rules.items_required"

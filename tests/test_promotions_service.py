@@ -110,6 +110,14 @@ def test_rule_bounds_come_back_field_by_field(shop: Shop) -> None:
                                                            slogan="x" * 51, comment="冬" * 67), new=True))
     assert {(p["code"], p["field"]) for p in err.problems} == {
         ("ordermode.rate.invalid", "rate"), ("campaign.slogan.invalid", "slogan"), ("campaign.comment.invalid", "comment")}
+    # terms a gift promotion does not take: each said by its field, with the campaign's other problems
+    err = refused(lambda: t.endpoint.save_campaign(s, body(id="GIFTX", kind="gift", slogan="x" * 51, scope="listed",
+                                                           rule={"mode": "items_off", "quota": 3, "rate": 1}, reward=1000),
+                                                   new=True))
+    assert {(p["code"], p["field"]) for p in err.problems} == {
+        ("campaign.slogan.invalid", "slogan"), ("campaign.scope.invalid", "scope"), ("promo.favorMode.invalid", "rule"),
+        ("prop.type.invalid", "reward")}
+    assert "GIFTX" not in {c["id"] for c in t.endpoint.campaigns(s, limit=100)["items"]}
 
 
 # -- coupon fields ---------------------------------------------------------------------------------------

@@ -14,8 +14,10 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from pos.domain.codes import DomainError
-from pos.domain.model import Campaign, CampaignKind, CampaignStatus, MemberLevel, zone
-from pos.domain.promotions import Problem, Problems, validate_complete, validate_promotion
+from pos.domain.model import Campaign, CampaignStatus, MemberLevel, zone
+from pos.domain.problems import Problem, Problems
+from pos.domain.promotions import validate_complete, validate_promotion
+from pos.domain.terms import CampaignKind
 
 NAME_MAX = 10  # JD: promotion name at most 10 characters
 SPAN_MAX = timedelta(days=180)  # JD: end at most 180 days after begin

@@ -11,10 +11,23 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pos.domain.records import Record, format_time, parse_time
+from pos.domain.problems import Problems
+from pos.domain.records import Record, fields_from_dict, fields_to_dict, format_time, parse_time
+from pos.domain.terms import (
+    CampaignKind,
+    GiftTerms,
+    OrderRule,
+    OrderTotalTerms,
+    PurchaseLimits,
+    Scope,
+    SingleItemTerms,
+    Terms,
+    read_terms,
+    terms_dict,
+)
 
 __all__ = ["format_time", "parse_time"]  # the time helpers, where the nouns' users have always found them
 
@@ -72,18 +85,6 @@ JD_STATUS_CODES = {
 }
 
 
-class CampaignKind(StrEnum):
-    """The JD promotion types (their numeric codes in :data:`JD_KIND_CODES`)."""
-
-    SINGLE_ITEM = "single_item"
-    GIFT = "gift"
-    BUNDLE = "bundle"
-    ORDER_TOTAL = "order_total"
-
-
-JD_KIND_CODES = {CampaignKind.SINGLE_ITEM: 1, CampaignKind.GIFT: 4, CampaignKind.BUNDLE: 6, CampaignKind.ORDER_TOTAL: 10}
-
-
 class MemberLevel(IntEnum):
     """JD member levels, lowest first; a campaign admits its level and every level above it."""
 
@@ -93,41 +94,6 @@ class MemberLevel(IntEnum):
     GOLD = 62
     DIAMOND = 105
     VIP = 110
-
-
-class Scope(StrEnum):
-    """Which goods an order-total promotion counts (JD ``bound``): listed SKUs, all, or all but the listed."""
-
-    LISTED = "listed"  # JD 1: only the listed SKUs take part
-    ALL = "all"  # JD 2: the whole shop
-    EXCEPT_LISTED = "except_listed"  # JD 3: all but the listed SKUs
-
-
-class RuleMode(StrEnum):
-    """The JD order rules (``favor_mode``) of an order-total promotion."""
-
-    ITEMS_OFF = "items_off"  # 6: buy M items, N of them free
-    PRICE_FOR_ITEMS = "price_for_items"  # 13: any N items for M yuan
-    ITEMS_TENTHS = "items_tenths"  # 15: M items at N tenths of the price
-    SPEND_OFF_GIFT = "spend_off_gift"  # 16: spend M, get money off and/or a gift
-
-
-JD_RULE_CODES = {RuleMode.ITEMS_OFF: 6, RuleMode.PRICE_FOR_ITEMS: 13, RuleMode.ITEMS_TENTHS: 15,
-                 RuleMode.SPEND_OFF_GIFT: 16}
-
-
-@dataclass(frozen=True, slots=True)
-class OrderRule(Record):
-    """One order rule. Units per mode: items_off quota=M items, rate=N items; price_for_items quota=M in
-    cents, rate=N items; items_tenths quota=M items, rate=N tenths x10 (8.5 tenths = 85); spend_off_gift
-    quota=M in cents, minus and plus in cents, gift a gift SKU of the promotion."""
-
-    mode: RuleMode
-    quota: int
-    rate: int | None = None
-    minus: int | None = None
-    plus: int | None = None
-    gift: str | None = None
 
 
 class Bind(StrEnum):
@@ -146,19 +112,6 @@ class PromoSku(Record):
     seq: int | None = None
     num: int | None = None
     bind: Bind = Bind.MAIN
-
-
-@dataclass(frozen=True, slots=True)
-class PurchaseLimits(Record):
-    """JD activity mode of a single-item or gift promotion; 0 means no limit.
-
-    ``total``: promoted units in all (num_bound); ``one_only``: one unit per order (freq_bound);
-    ``per_order_max`` / ``per_order_min``: units per order (per_max_num / per_min_num)."""
-
-    total: int = 0
-    one_only: bool = False
-    per_order_max: int = 0
-    per_order_min: int = 0
 
 
 class PerCustomer(StrEnum):
@@ -258,16 +211,12 @@ class Campaign(Record):
     offline: OfflinePolicy = field(default_factory=OfflinePolicy)
     cancel_window_minutes: int = 60
     timezone: str = "UTC"
-    kind: CampaignKind = CampaignKind.ORDER_TOTAL
-    # JD promotion: advertising line, internal note, who may take part, what counts, the goods, limits.
+    terms: Terms = field(default_factory=OrderTotalTerms)  # its kind and what that kind takes
+    # JD promotion: advertising line, internal note, who may take part, the goods.
     slogan: str = ""
     comment: str = ""
     member: MemberLevel = MemberLevel.REGISTERED
-    scope: Scope = Scope.ALL
     skus: tuple[PromoSku, ...] = ()
-    limits: PurchaseLimits = field(default_factory=PurchaseLimits)
-    reward: int | None = None  # single-item "prop": a voucher worth this many cents handed to the buyer
-    rule: OrderRule | None = None
     # Coupon fields (JD union coupon, Douyin card coupon).
     claim_starts_at: datetime | None = None
     claim_ends_at: datetime | None = None
@@ -277,6 +226,57 @@ class Campaign(Record):
     title: str = ""
     conditions: str = ""
     affiliates: bool = False  # shared with affiliates; chosen at creation, never changed afterwards
+
+    by_hand: ClassVar[tuple[str, ...]] = ("terms",)
+
+    def to_dict(self) -> dict[str, Any]:
+        out, terms = fields_to_dict(self), terms_dict(self.terms)
+        ordered: dict[str, Any] = {}
+        for name, value in out.items():  # the terms' keys where the wire has always had them
+            ordered[name] = value
+            if name == "timezone":
+                ordered["kind"] = terms["kind"]
+            elif name == "member":
+                ordered["scope"] = terms["scope"]
+            elif name == "skus":
+                ordered.update(limits=terms["limits"], reward=terms["reward"], rule=terms["rule"])
+        return ordered
+
+    @classmethod
+    def read(cls, d: dict[str, Any]) -> tuple[Campaign, Problems]:
+        """A campaign from a request or a form, and each field given that its kind does not take (left out):
+        the service and the form refuse those with the rest of the campaign's problems."""
+        terms, misfits = read_terms(d)
+        return cls(**fields_from_dict(cls, d), terms=terms), misfits
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Campaign:
+        """A campaign as stored; a field its kind does not take is :class:`ValueError`."""
+        campaign, misfits = cls.read(d)
+        if misfits:
+            raise ValueError(" ".join(p.message for p in misfits))
+        return campaign
+
+    # what its terms say, as every kind reads them (the defaults where its kind takes none)
+    @property
+    def kind(self) -> CampaignKind:
+        return self.terms.kind
+
+    @property
+    def scope(self) -> Scope:
+        return self.terms.scope if isinstance(self.terms, OrderTotalTerms) else Scope.ALL
+
+    @property
+    def rule(self) -> OrderRule | None:
+        return self.terms.rule if isinstance(self.terms, OrderTotalTerms) else None
+
+    @property
+    def limits(self) -> PurchaseLimits:
+        return self.terms.limits if isinstance(self.terms, SingleItemTerms | GiftTerms) else PurchaseLimits()
+
+    @property
+    def reward(self) -> int | None:
+        return self.terms.reward if isinstance(self.terms, SingleItemTerms) else None
 
     def is_running(self, now: datetime) -> bool:
         """Redeemable now: approved or active, and inside its own begin/end times."""

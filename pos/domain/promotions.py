@@ -19,15 +19,17 @@ from typing import Any
 
 from pos.domain.amounts import parse_amount
 from pos.domain.codes import DomainError
-from pos.domain.model import (
-    Bind,
-    Campaign,
+from pos.domain.model import Bind, Campaign, Discount, PromoSku
+from pos.domain.problems import Problem, Problems
+from pos.domain.terms import (
     CampaignKind,
-    Discount,
+    GiftTerms,
     OrderRule,
-    PromoSku,
+    OrderTotalTerms,
+    PurchaseLimits,
     RuleMode,
     Scope,
+    SingleItemTerms,
 )
 from pos.domain.verdict import money
 
@@ -45,25 +47,6 @@ CONDITIONS_MAX = 200
 SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 BASKET_LINES_MAX = 200
 QTY_MAX = 999
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One thing wrong: a stable ``code``, the ``field`` it concerns, a sentence."""
-
-    code: str
-    field: str
-    message: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"code": self.code, "field": self.field, "message": self.message}
-
-
-class Problems(list[Problem]):
-    """What a validation collects: every rule broken, in form order."""
-
-    def add(self, code: str, field: str, message: str) -> None:
-        self.append(Problem(code, field, message))
 
 
 def tenths(cents: int) -> bool:
@@ -93,31 +76,28 @@ def validate_promotion(c: Campaign) -> list[Problem]:
         elif c.claim_ends_at > c.ends_at:
             out.add("campaign.claim.invalid", "claim_ends_at", "Vouchers cannot be claimed after the campaign ends.")
 
-    lim = c.limits
+    match c.terms:  # what its kind takes; what it does not take cannot be in the terms (see read_terms)
+        case SingleItemTerms(limits, reward):
+            out.extend(_check_limits(limits, gift=False))
+            if reward is not None and (reward <= 0 or reward % 1000):
+                out.add("prop.num.invalid", "reward", "A reward voucher is worth a multiple of 10 yuan.")
+        case GiftTerms(limits):
+            out.extend(_check_limits(limits, gift=True))
+        case OrderTotalTerms(scope, rule) if rule is not None:
+            out.extend(validate_rule(rule, scope))
+    return out
+
+
+def _check_limits(lim: PurchaseLimits, *, gift: bool) -> list[Problem]:
+    out = Problems()
     if any(v < 0 for v in (lim.total, lim.per_order_max, lim.per_order_min)):
         out.add("activitymode.invalid", "limits", "Purchase limits are 0 (no limit) or more.")
-    elif lim != type(lim)():
-        if c.kind not in (CampaignKind.SINGLE_ITEM, CampaignKind.GIFT):
-            out.add("activitymode.invalid", "limits", "Only single-item and gift promotions take purchase limits.")
-        if c.kind is CampaignKind.GIFT and lim.per_order_min > GIFT_MIN_ITEMS_MAX:
-            out.add("activitymode.invalid", "per_order_min",
-                f"A gift promotion's least purchase is at most {GIFT_MIN_ITEMS_MAX} items.")
-        if lim.per_order_max and lim.per_order_min > lim.per_order_max:
-            out.add("activitymode.invalid", "per_order_min", "The least purchase cannot exceed the most.")
-
-    if c.reward is not None:
-        if c.kind is not CampaignKind.SINGLE_ITEM:
-            out.add("prop.type.invalid", "reward", "Only single-item promotions hand out a reward voucher.")
-        elif c.reward <= 0 or c.reward % 1000:
-            out.add("prop.num.invalid", "reward", "A reward voucher is worth a multiple of 10 yuan.")
-
-    if c.scope is not Scope.ALL and c.kind is not CampaignKind.ORDER_TOTAL:
-        out.add("campaign.scope.invalid", "scope", "Only order-total promotions choose which goods count.")
-    if c.rule is not None:
-        if c.kind is not CampaignKind.ORDER_TOTAL:
-            out.add("promo.favorMode.invalid", "rule", "Only order-total promotions take an order rule.")
-        else:
-            out.extend(validate_rule(c.rule, c.scope))
+        return out
+    if gift and lim.per_order_min > GIFT_MIN_ITEMS_MAX:
+        out.add("activitymode.invalid", "per_order_min",
+            f"A gift promotion's least purchase is at most {GIFT_MIN_ITEMS_MAX} items.")
+    if lim.per_order_max and lim.per_order_min > lim.per_order_max:
+        out.add("activitymode.invalid", "per_order_min", "The least purchase cannot exceed the most.")
     return out
 
 
@@ -378,21 +358,22 @@ def benefit(c: Campaign, basket: Basket) -> Benefit:
     units = _units(c, basket)
     if isinstance(units, Benefit):
         return units
-    if c.kind is CampaignKind.ORDER_TOTAL:
-        if c.rule is None:
-            if basket.lines and c.scope is not Scope.ALL:
+    terms = c.terms
+    if isinstance(terms, OrderTotalTerms):
+        if terms.rule is None:
+            if basket.lines and terms.scope is not Scope.ALL:
                 return coupon_benefit(c.discount, sum(u.price for u in units if _counts(c, u)))
-            if c.scope is not Scope.ALL:
+            if terms.scope is not Scope.ALL:
                 return _refused("rules.items_required", "List the goods bought: only some of them count.")
             total = basket.amount if basket.amount is not None else (sum(u.price for u in units) if units else None)
             return coupon_benefit(c.discount, total)
-        return _order_rule(c, c.rule, basket, units)
+        return _order_rule(c, terms.rule, basket, units)
     if not basket.lines:
         return _refused("rules.items_required", "List the goods bought: this promotion depends on which they are.")
-    if c.kind is CampaignKind.SINGLE_ITEM:
-        return _single_item(c, units)
-    if c.kind is CampaignKind.GIFT:
-        return _gift(c, units)
+    if isinstance(terms, SingleItemTerms):
+        return _single_item(c, terms, units)
+    if isinstance(terms, GiftTerms):
+        return _gift(c, terms, units)
     return _bundle(c, units)
 
 
@@ -462,33 +443,32 @@ def _order_rule(c: Campaign, r: OrderRule, basket: Basket, units: list[_Unit]) -
     return Benefit(off, units=n, sentence=f"{r.quota} items at {r.rate / 10:g} tenths: {money(off)} off.")
 
 
-def _promoted(c: Campaign, units: list[_Unit], none: str) -> list[_Unit] | Benefit:
+def _promoted(lim: PurchaseLimits, units: list[_Unit], none: str) -> list[_Unit] | Benefit:
     """The basket's units of the promotion's main goods, or a refusal: none bought, or too few."""
     promoted = [u for u in units if u.promo is not None and u.promo.bind is Bind.MAIN]
     if not promoted:
         return _refused("rules.items_required", none)
-    lim = c.limits
     if lim.per_order_min and not lim.one_only and len(promoted) < lim.per_order_min:
         return _refused("rules.min_items", f"Buy at least {lim.per_order_min} of the promoted goods; there are {len(promoted)}.")
     return promoted
 
 
-def _single_item(c: Campaign, units: list[_Unit]) -> Benefit:
-    promoted = _promoted(c, units, "None of the goods bought is in this promotion.")
+def _single_item(c: Campaign, terms: SingleItemTerms, units: list[_Unit]) -> Benefit:
+    promoted = _promoted(terms.limits, units, "None of the goods bought is in this promotion.")
     if isinstance(promoted, Benefit):
         return promoted
-    cap = 1 if c.limits.one_only else c.limits.per_order_max or len(promoted)
+    cap = 1 if terms.limits.one_only else terms.limits.per_order_max or len(promoted)
     taken = sorted(promoted, key=lambda u: u.price - (u.promo.promo_price or u.price) if u.promo else 0, reverse=True)[:cap]
     off = sum(max(0, u.price - u.promo.promo_price) for u in taken if u.promo and u.promo.promo_price is not None)
-    reward = c.reward or 0
+    reward = terms.reward or 0
     sentence = f"{len(taken)} at the promotion price: {money(off)} off"
     if reward:
         sentence += f", and a {money(reward)} voucher"
     return Benefit(off, reward=reward, units=len(taken), sentence=sentence + ".")
 
 
-def _gift(c: Campaign, units: list[_Unit]) -> Benefit:
-    promoted = _promoted(c, units, "None of the goods bought earns this gift.")
+def _gift(c: Campaign, terms: GiftTerms, units: list[_Unit]) -> Benefit:
+    promoted = _promoted(terms.limits, units, "None of the goods bought earns this gift.")
     if isinstance(promoted, Benefit):
         return promoted
     gifts = tuple((s.sku, s.num or 1) for s in c.skus if s.bind is Bind.GIFT)

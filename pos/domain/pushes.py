@@ -16,7 +16,8 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from pos.domain.model import Campaign
-from pos.domain.promotions import Problem, Problems, describe
+from pos.domain.problems import Problem, Problems
+from pos.domain.promotions import describe
 
 FIRST_SLOT = time(10, 0)
 LAST_SLOT = time(22, 0)

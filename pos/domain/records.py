@@ -58,7 +58,8 @@ def plain(value: Any) -> Any:
     raise TypeError(f"cannot store a {type(value).__name__} in a record")
 
 
-def _integer(raw: Any) -> int:
+def integer(raw: Any) -> int:
+    """A stored whole number (an int, a float with no fraction, digits as text); ValueError otherwise."""
     if isinstance(raw, int) and not isinstance(raw, bool):
         return raw
     if isinstance(raw, float) and raw.is_integer():
@@ -86,11 +87,11 @@ def _reader(hint: Any) -> Reader:
     if hint is bool:
         return bool
     if hint is int:
-        return _integer
+        return integer
     if hint is str:
         return str
     if isinstance(hint, type) and issubclass(hint, IntEnum):
-        return lambda raw: hint(_integer(raw))
+        return lambda raw: hint(integer(raw))
     if isinstance(hint, type) and issubclass(hint, Enum):
         return hint
     if isinstance(hint, type) and issubclass(hint, Record):
@@ -103,13 +104,35 @@ _plans: dict[type, Plan] = {}
 
 
 def _plan(cls: type) -> Plan:
-    """Per field, in order: its name, its reader, whether it must be present (worked out once per class)."""
+    """Per field, in order: its name, its reader, whether it must be present (worked out once per class).
+    Fields the class names in ``by_hand`` are left to its own ``to_dict``/``from_dict``."""
     plan = _plans.get(cls)
     if plan is None:
         hints = get_type_hints(cls)
+        skip = getattr(cls, "by_hand", ())
         plan = _plans[cls] = tuple((f.name, _reader(hints[f.name]),
-                                    f.default is MISSING and f.default_factory is MISSING) for f in fields(cls))
+                                    f.default is MISSING and f.default_factory is MISSING)
+                                   for f in fields(cls) if f.name not in skip)
     return plan
+
+
+def fields_to_dict(record: Record) -> dict[str, Any]:
+    """A record's fields (but those it writes by hand) as JSON-ready data."""
+    return {name: plain(getattr(record, name)) for name, _read, _required in _plan(type(record))}
+
+
+def fields_from_dict(cls: type, d: dict[str, Any]) -> dict[str, Any]:
+    """The values of ``cls``'s fields (but those it reads by hand) read from ``d``; a missing or null value is
+    left out (the field's default), a missing required one raises ``KeyError``."""
+    values: dict[str, Any] = {}
+    for name, read, required in _plan(cls):
+        raw = d.get(name)
+        if raw is None:
+            if required:
+                raise KeyError(name)
+            continue
+        values[name] = read(raw)
+    return values
 
 
 class Record:
@@ -119,19 +142,11 @@ class Record:
     __dataclass_fields__: ClassVar[dict[str, Any]]
 
     def to_dict(self) -> dict[str, Any]:
-        return {name: plain(getattr(self, name)) for name, _read, _required in _plan(type(self))}
+        return fields_to_dict(self)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Self:
-        values: dict[str, Any] = {}
-        for name, read, required in _plan(cls):
-            raw = d.get(name)
-            if raw is None:
-                if required:
-                    raise KeyError(name)
-                continue
-            values[name] = read(raw)
-        return cls(**values)
+        return cls(**fields_from_dict(cls, d))
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Self:

@@ -27,6 +27,7 @@ from pos.domain.campaigns import (
     validate,
 )
 from pos.domain.model import PromoSku, zone
+from pos.domain.problems import Problem
 from pos.domain.promotions import describe, validate_skus
 from pos.service.engine import Db
 from pos.service.ledger import RulesRefused, ServiceError, Terminal, audit
@@ -97,9 +98,10 @@ def get_campaign(db: Db, campaign_id: str, now: datetime) -> dict[str, Any]:
     return _view(db, c, now)
 
 
-def _parse(body: dict[str, Any]) -> Campaign:
+def _parse(body: dict[str, Any]) -> tuple[Campaign, list[Problem]]:
+    """The campaign a request asks for, and each field it gives that the campaign's kind does not take."""
     try:
-        return Campaign.from_dict({**body, "status": "not_reviewed"})
+        return Campaign.read({**body, "status": "not_reviewed"})
     except (KeyError, ValueError, TypeError) as exc:
         raise ServiceError(422, "campaign.invalid", f"The campaign cannot be read: {exc}") from exc
 
@@ -108,23 +110,19 @@ def _store_ids(db: Db) -> list[str]:
     return [r[0] for r in db.conn.execute("SELECT id FROM stores")]
 
 
-def _save(db: Db, c: Campaign) -> None:
-    save_campaign(db, c)
-
-
 def create_campaign(db: Db, terminal: Terminal, manager: StaffSession, body: dict[str, Any],
                     now: datetime) -> dict[str, Any]:
     """A new campaign waits for review (``not_reviewed``): it redeems nothing until it is approved."""
     if body.get("timezone") is None:  # a campaign's own day (claims, pushes) is its creator's store's by default
         body = {**body, "timezone": store_zone(db, terminal.store_id)}
-    c = _parse(body)
+    c, misfits = _parse(body)
     refused = {"action": "campaign.refused", "actor": manager.staff_id, "terminal": terminal, "subject": c.id}
-    problems = validate(c, now=now, stores=_store_ids(db))
+    problems = validate(c, now=now, stores=_store_ids(db)) + misfits
     if not problems and db.conn.execute("SELECT 1 FROM campaigns WHERE id=?", (c.id,)).fetchone():
         raise ServiceError(409, "campaign.id.taken", f"There is already a campaign {c.id}.", refused)
     if problems:
         raise RulesRefused(CampaignError(problems), refused)
-    _save(db, c)
+    save_campaign(db, c)
     audit(db, now, "campaign.create", actor=manager.staff_id, terminal=terminal, subject=c.id, campaign=c.to_dict())
     return campaign_view(c, now)
 
@@ -148,11 +146,12 @@ def update_campaign(db: Db, terminal: Terminal, manager: StaffSession, campaign_
     old, refused = _editable(db, terminal, manager, campaign_id, now)
     if body.get("timezone") is None:
         body = {**body, "timezone": old.timezone}
-    c = replace(_parse({**body, "id": campaign_id}), status=old.status, skus=old.skus)
-    problems = check_update(old, c) + validate(c, now=now, stores=_store_ids(db))
+    asked, misfits = _parse({**body, "id": campaign_id})
+    c = replace(asked, status=old.status, skus=old.skus)
+    problems = check_update(old, c) + validate(c, now=now, stores=_store_ids(db)) + misfits
     if problems:
         raise RulesRefused(CampaignError(problems), refused)
-    _save(db, c)
+    save_campaign(db, c)
     if c.stores != old.stores:  # newly included stores' terminals must receive the vouchers too
         (n,) = db.conn.execute("SELECT count(*) FROM vouchers WHERE campaign_id=?", (campaign_id,)).fetchone()
         if n:
@@ -238,7 +237,7 @@ def campaign_action(db: Db, terminal: Terminal, manager: StaffSession, campaign_
                                f"deleted; end it instead.", {**refused, "redeemed": int(redeemed)})
     if action is Action.APPROVE:
         detail = _four_eyes(db, manager, campaign_id, version, authors, refused, waived=not four_eyes)
-    _save(db, c)
+    save_campaign(db, c)
     if reason is not None and reason.strip():
         detail["reason"] = reason.strip()
     if action is Action.REJECT:
@@ -262,7 +261,7 @@ def add_skus(db: Db, terminal: Terminal, manager: StaffSession, campaign_id: str
     if problems:
         raise RulesRefused(CampaignError(problems), refused)
     c = replace(old, skus=old.skus + tuple(skus))
-    _save(db, c)
+    save_campaign(db, c)
     audit(db, now, "campaign.skus.add", actor=manager.staff_id, terminal=terminal, subject=campaign_id,
           skus=[s.sku for s in skus])
     return {"campaign_id": campaign_id, "added": len(skus), "total": len(c.skus)}
@@ -274,7 +273,7 @@ def remove_sku(db: Db, terminal: Terminal, manager: StaffSession, campaign_id: s
     kept = tuple(s for s in old.skus if s.sku != sku)
     if len(kept) == len(old.skus):
         raise ServiceError(404, "sku.non.exist", f"SKU {sku} is not in campaign {campaign_id}.", refused)
-    _save(db, replace(old, skus=kept))
+    save_campaign(db, replace(old, skus=kept))
     audit(db, now, "campaign.skus.remove", actor=manager.staff_id, terminal=terminal, subject=campaign_id, sku=sku)
     return {"campaign_id": campaign_id, "removed": sku, "total": len(kept)}
 

@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 
 from pos.domain import Campaign, CampaignStatus, format_time
 from pos.domain.campaigns import CampaignError, effective_status
-from pos.domain.model import Bind, Scope
-from pos.domain.promotions import Problem
+from pos.domain.model import Bind
+from pos.domain.problems import Problem
+from pos.domain.terms import Scope
 from pos.service.backoffice import load_campaign
 from pos.service.engine import Db
 from pos.service.ledger import RulesRefused, Terminal, audit

@@ -22,7 +22,7 @@ from typing import Any
 
 from pos.domain import Campaign, format_time, parse_time
 from pos.domain.campaigns import CampaignError, effective_status
-from pos.domain.promotions import Problem
+from pos.domain.problems import Problem
 from pos.domain.pushes import (
     PushKind,
     PushRequest,

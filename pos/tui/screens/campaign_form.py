@@ -15,7 +15,7 @@ from pos.domain import Campaign, money
 from pos.domain.amounts import parse_amount
 from pos.domain.campaigns import validate
 from pos.domain.model import zone
-from pos.domain.promotions import Problem
+from pos.domain.problems import Problem
 from pos.tui.i18n import KINDS, N_, _, kind_text, zone_name
 from pos.tui.jobs import work
 from pos.tui.problems import problem_sentence, with_code
@@ -222,9 +222,9 @@ class CampaignForm(FormModal):
         now = datetime.now(UTC).replace(second=0, microsecond=0)
         stand_in = {"begins_at": (now + timedelta(hours=1)).isoformat(), "ends_at": (now + timedelta(days=1)).isoformat()}
         readable = {**body, **{k: v for k, v in stand_in.items() if body[k] is None}, "status": "not_reviewed"}
-        campaign = Campaign.from_dict(readable)
+        campaign, misfits = Campaign.read(readable)
         skip = {p.field for p in unread}
-        broken = [p for p in validate(campaign, now=datetime.now(UTC), new=self.existing is None)
+        broken = [p for p in validate(campaign, now=datetime.now(UTC), new=self.existing is None) + misfits
                   if p.field not in skip and not (p.field in ("begins_at", "ends_at") and skip & {"begins_at", "ends_at"})]
         by_field: dict[str, list[str]] = {}
         for p in unread:  # said by the form itself, already in the reader's language
