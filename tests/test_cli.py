@@ -117,6 +117,12 @@ def test_bad_fixture_loads_nothing(tmp_path: Path) -> None:
     broken.write_text("[[stores]\nid=")
     r = pos("load", str(broken), "--db", str(db))
     assert r.returncode == 2 and "not valid TOML" in r.stderr
+    misfit = tmp_path / "misfit.json"  # a gift promotion cannot have an order rule: said, and nothing loaded
+    misfit.write_text(json.dumps({"stores": [{"id": "S1", "name": "One"}], "campaigns": [{
+        "id": "G", "name": "Gift", "kind": "gift", "begins_at": "2026-01-01T00:00:00Z", "ends_at": "2026-02-01T00:00:00Z",
+        "rule": {"mode": "items_off", "quota": 3, "rate": 1}}]}))
+    r = pos("load", str(misfit), "--db", str(db))
+    assert r.returncode == 2 and "campaigns: 'G'" in r.stderr and "order rule" in r.stderr, r.stderr
     import sqlite3
     assert sqlite3.connect(db).execute("SELECT count(*) FROM stores").fetchone() == (0,)
 
