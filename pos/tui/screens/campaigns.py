@@ -11,7 +11,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Button, DataTable, Footer, Input, Label, Select
+from textual.widgets import Button, DataTable, Input, Label, Select
 
 from pos.domain.campaigns import REASON_MAX
 from pos.terminal.endpoint import Endpoint
@@ -23,6 +23,7 @@ from pos.tui.screens.confirm import Confirm
 from pos.tui.screens.form import FormModal
 from pos.tui.screens.goods import BindForm, GoodsForm
 from pos.tui.screens.office import OfficeError, OfficeScreen
+from pos.tui.widgets.footer import Footer
 from pos.tui.widgets.status import StatusLine
 from pos.tui.widgets.table import Table
 

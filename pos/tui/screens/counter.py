@@ -28,7 +28,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Label, OptionList, Static
+from textual.widgets import DataTable, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from pos.domain import Campaign, Verdict, display, format_time, money, parse_time
@@ -40,6 +40,7 @@ from pos.tui.screens.confirm import Confirm
 from pos.tui.station import Answer, ShiftRow
 from pos.tui.widgets.camera import CameraScanner, toggle_camera, toggle_preview
 from pos.tui.widgets.code_input import CodeInput
+from pos.tui.widgets.footer import Footer
 from pos.tui.widgets.status import StatusLine
 from pos.tui.widgets.table import Table
 from pos.tui.widgets.verdict import VerdictFrame, VerdictPanel, voucher_name

@@ -22,12 +22,13 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.css.query import NoMatches
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, SelectionList
+from textual.widgets import Button, Checkbox, Input, Label, Select, SelectionList
 
 from pos.terminal.endpoint import Endpoint, EndpointError, Refused
 from pos.tui.i18n import _
 from pos.tui.keys import InLanguage
 from pos.tui.problems import field_name, refusal_lines, with_code
+from pos.tui.widgets.footer import Footer
 
 if TYPE_CHECKING:
     from pos.tui.app import PosApp

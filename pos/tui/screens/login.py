@@ -8,12 +8,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Center, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Label
+from textual.widgets import Button, Input, Label
 
 from pos.tui.i18n import _, sentence
 from pos.tui.jobs import work
 from pos.tui.keys import InLanguage
 from pos.tui.widgets.code_input import EnterInput
+from pos.tui.widgets.footer import Footer
 from pos.tui.widgets.status import StatusLine
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Button, DataTable, Footer, Input, Label, Static
+from textual.widgets import Button, DataTable, Input, Label, Static
 
 from pos.domain import CodeError, display, money, parse_time, read_input
 from pos.tui.i18n import N_, _, code_text, day, sentence, status_text
@@ -23,6 +23,7 @@ from pos.tui.problems import with_code
 from pos.tui.screens.form import FormModal
 from pos.tui.screens.office import OfficeError, OfficeScreen
 from pos.tui.widgets.code_input import CodeInput
+from pos.tui.widgets.footer import Footer
 from pos.tui.widgets.status import StatusLine
 from pos.tui.widgets.table import Table
 

@@ -12,7 +12,7 @@ from typing import Any
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Static
+from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
 from pos.domain import parse_time
 from pos.domain.model import zone
@@ -24,6 +24,7 @@ from pos.tui.problems import with_code
 from pos.tui.screens.confirm import Confirm
 from pos.tui.screens.form import FormModal
 from pos.tui.screens.office import OfficeError, OfficeScreen
+from pos.tui.widgets.footer import Footer
 from pos.tui.widgets.status import StatusLine
 from pos.tui.widgets.table import Table
 

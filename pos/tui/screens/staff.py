@@ -10,7 +10,7 @@ from typing import Any
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Label
+from textual.widgets import DataTable, Label
 
 from pos.domain import parse_time
 from pos.tui.i18n import _, clock, n_
@@ -18,6 +18,7 @@ from pos.tui.jobs import work
 from pos.tui.screens.confirm import Confirm
 from pos.tui.screens.office import OfficeError, OfficeScreen
 from pos.tui.screens.staff_forms import PinForm, RightsForm, StaffEditForm, StaffForm, StoreZoneForm
+from pos.tui.widgets.footer import Footer
 from pos.tui.widgets.status import StatusLine
 from pos.tui.widgets.table import Table
 

@@ -12,7 +12,7 @@ from typing import Any
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Input, Label, ProgressBar
+from textual.widgets import DataTable, Input, Label, ProgressBar
 
 from pos.domain import display, parse_time, read_input
 from pos.terminal.sync import SyncReport
@@ -20,6 +20,7 @@ from pos.tui.i18n import N_, _, day, n_, sentence
 from pos.tui.jobs import work
 from pos.tui.screens.form import FormModal
 from pos.tui.screens.office import OfficeError, OfficeScreen
+from pos.tui.widgets.footer import Footer
 from pos.tui.widgets.status import StatusLine
 from pos.tui.widgets.table import Table
 

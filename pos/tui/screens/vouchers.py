@@ -13,13 +13,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widget import Widget
-from textual.widgets import DataTable, Footer, Input, Label, Select
+from textual.widgets import DataTable, Input, Label, Select
 
 from pos.domain import display
 from pos.tui.i18n import _, n_
 from pos.tui.jobs import work
 from pos.tui.problems import with_code
 from pos.tui.screens.office import OfficeError, OfficeScreen
+from pos.tui.widgets.footer import Footer
 from pos.tui.widgets.status import StatusLine
 from pos.tui.widgets.table import Table
 
