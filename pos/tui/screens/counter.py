@@ -309,6 +309,9 @@ class CounterScreen(InLanguage, Screen[None]):
         if len(self.rows) > SHIFT_ROWS:
             table.remove_row(self.rows.pop().nonce)
         table.sort("time", key=lambda stamp: stamp.order, reverse=True)
+        # Drawn again after the next frame too: on a busy till, a burst's last row was in the table but the
+        # frame that should have shown it never reached the terminal, and nothing else redrew the list.
+        self.call_after_refresh(table.refresh)
 
     def _add_row(self, table: DataTable[str], r: ShiftRow) -> None:
         mode = _("undone") if r.cancelled else _(r.mode)
