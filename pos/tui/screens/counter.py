@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 
 SHIFT_ROWS = 200  # this shift's list shows the latest redemptions, newest first
 CHECKING_AFTER = 0.15  # seconds an answer may take before "Checking…" is drawn
+LIST_REDRAWN_AFTER = 0.3  # seconds after the last row added that the shift list is drawn once more
 
 
 class Stamp(str):
@@ -90,6 +91,7 @@ class CounterScreen(InLanguage, Screen[None]):
         self.drawn = 0  # how many verdicts were drawn this shift
         self.asked = 0  # how many times a kept voucher's amount or goods were asked for
         self.undos_drawn = 0  # how many undos were drawn this shift
+        self.list_redraw: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
@@ -309,9 +311,11 @@ class CounterScreen(InLanguage, Screen[None]):
         if len(self.rows) > SHIFT_ROWS:
             table.remove_row(self.rows.pop().nonce)
         table.sort("time", key=lambda stamp: stamp.order, reverse=True)
-        # Drawn again after the next frame too: on a busy till, a burst's last row was in the table but the
-        # frame that should have shown it never reached the terminal, and nothing else redrew the list.
-        self.call_after_refresh(table.refresh)
+        # Drawn once more when the rows stop coming: on a busy till the last rows of a scanner burst were in the
+        # table, but the frame that should have shown them never reached the terminal (docs/performance.md).
+        if self.list_redraw is not None:
+            self.list_redraw.stop()
+        self.list_redraw = self.set_timer(LIST_REDRAWN_AFTER, table.refresh)
 
     def _add_row(self, table: DataTable[str], r: ShiftRow) -> None:
         mode = _("undone") if r.cancelled else _(r.mode)
