@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gc
 import os
-import re
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -22,7 +21,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 import pos
 from pos.domain.offline_time import SKEW
@@ -175,52 +174,21 @@ def _handle_errors(app: FastAPI, service: Service, db_path: str | Path) -> None:
         return error(exc.status_code, f"http.{exc.status_code}", str(exc.detail))
 
 
-_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")  # JSON's \u0000, not an escaped backslash before "u0000"
-
-
 class RefuseNul:
-    """A request whose text holds a NUL character is refused (422 ``request.invalid``) before any route sees it:
-    in its path, its query string or its JSON body. PostgreSQL cannot store or compare a NUL in text (psycopg
-    raises, a 500) where SQLite can; no till or manager has a reason to send one, and both engines answer alike."""
+    """A request with a NUL character in its path or query string is refused (422 ``request.invalid``) before any
+    route sees it. PostgreSQL cannot store or compare a NUL in text (psycopg raises: a 500) where SQLite can; no
+    till or manager has a reason to send one, and both engines answer alike. Bodies are the models' to refuse,
+    field by field (``models.Strict``)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+        if scope["type"] == "http" and ("\x00" in scope["path"] or b"%00" in scope["query_string"]
+                                        or b"\x00" in scope["query_string"]):
+            await error(422, "request.invalid", "The path or query may not hold a NUL character.")(scope, receive, send)
             return
-        if "\x00" in scope["path"] or b"%00" in scope["query_string"] or b"\x00" in scope["query_string"]:
-            await self.refuse(scope, receive, send, "the path or query")
-            return
-        if not dict(scope["headers"]).get(b"content-type", b"").startswith(b"application/json"):
-            await self.app(scope, receive, send)
-            return
-        chunks, more = [], True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":  # the client went away: nothing to answer
-                return
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
-        if b"\x00" in body or _NUL_ESCAPE.search(body):
-            await self.refuse(scope, receive, send, "the body")
-            return
-        given = False
-
-        async def replay() -> Message:
-            nonlocal given
-            if given:
-                return await receive()
-            given = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self.app(scope, replay, send)
-
-    @staticmethod
-    async def refuse(scope: Scope, receive: Receive, send: Send, where: str) -> None:
-        await error(422, "request.invalid", f"Text in {where} may not hold a NUL character.")(scope, receive, send)
+        await self.app(scope, receive, send)
 
 
 class HotRoutes:
