@@ -300,6 +300,7 @@ class CounterScreen(InLanguage, Screen[None]):
         for r in reversed(self.rows):
             self._add_row(table, r)
         table.sort("time", key=lambda stamp: stamp.order, reverse=True)
+        self._redraw_later(table)
 
     def list_redemption(self, row: ShiftRow) -> None:
         """A redemption just made, at the top of this shift's list: one row added, the rest moved down."""
@@ -311,8 +312,12 @@ class CounterScreen(InLanguage, Screen[None]):
         if len(self.rows) > SHIFT_ROWS:
             table.remove_row(self.rows.pop().nonce)
         table.sort("time", key=lambda stamp: stamp.order, reverse=True)
-        # Drawn once more when the rows stop coming: on a busy till the last rows of a scanner burst were in the
-        # table, but the frame that should have shown them never reached the terminal (docs/performance.md).
+        self._redraw_later(table)
+
+    def _redraw_later(self, table: DataTable[str]) -> None:
+        """The list drawn once more when its rows stop changing: on a busy till the last rows of a scanner burst
+        were in the table, but the frame that should have shown them never reached the terminal
+        (docs/performance.md)."""
         if self.list_redraw is not None:
             self.list_redraw.stop()
         self.list_redraw = self.set_timer(LIST_REDRAWN_AFTER, table.refresh)
