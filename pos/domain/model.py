@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pos.domain.problems import Problems
-from pos.domain.records import Record, fields_from_dict, fields_to_dict, format_time, parse_time
+from pos.domain.records import Record, fields_from_dict, fields_to_dict, format_time, parse_time, plain
 from pos.domain.terms import (
     CampaignKind,
     GiftTerms,
@@ -26,7 +26,6 @@ from pos.domain.terms import (
     SingleItemTerms,
     Terms,
     read_terms,
-    terms_dict,
 )
 
 __all__ = ["format_time", "parse_time"]  # the time helpers, where the nouns' users have always found them
@@ -230,16 +229,17 @@ class Campaign(Record):
     by_hand: ClassVar[tuple[str, ...]] = ("terms",)
 
     def to_dict(self) -> dict[str, Any]:
-        out, terms = fields_to_dict(self), terms_dict(self.terms)
+        """The campaign as stored and sent: its terms as the flat keys the wire has always had, each where it always
+        was, with the kind's default where it takes none."""
         ordered: dict[str, Any] = {}
-        for name, value in out.items():  # the terms' keys where the wire has always had them
+        for name, value in fields_to_dict(self).items():
             ordered[name] = value
             if name == "timezone":
-                ordered["kind"] = terms["kind"]
+                ordered["kind"] = self.kind.value
             elif name == "member":
-                ordered["scope"] = terms["scope"]
+                ordered["scope"] = self.scope.value
             elif name == "skus":
-                ordered.update(limits=terms["limits"], reward=terms["reward"], rule=terms["rule"])
+                ordered.update(limits=self.limits.to_dict(), reward=self.reward, rule=plain(self.rule))
         return ordered
 
     @classmethod

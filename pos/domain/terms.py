@@ -143,12 +143,3 @@ def read_terms(d: dict[str, Any]) -> tuple[Terms, Problems]:
         terms = OrderTotalTerms(scope, rule)
     return terms, out
 
-
-def terms_dict(terms: Terms) -> dict[str, Any]:
-    """The terms as the wire has always had them: every key, with its kind's default where it takes none."""
-    single = terms if isinstance(terms, SingleItemTerms) else None
-    order = terms if isinstance(terms, OrderTotalTerms) else None
-    limits = terms.limits if isinstance(terms, SingleItemTerms | GiftTerms) else PurchaseLimits()
-    return {"kind": terms.kind.value, "scope": (order.scope if order else Scope.ALL).value, "limits": limits.to_dict(),
-            "reward": single.reward if single else None,
-            "rule": order.rule.to_dict() if order and order.rule else None}
