@@ -236,3 +236,12 @@ def test_a_nul_character_in_text_is_refused_alike_on_both_engines(shop: Shop) ->
         escaped = http.post("/v1/campaigns", json={**body(id="BACKSLASH"), "slogan": "\\u0000"})
         assert escaped.status_code == 201, escaped.text
         assert http.get("/v1/channels/bindings", params={"plan": "P1"}).status_code == 200
+
+
+def test_a_time_with_no_utc_moment_is_a_422_not_a_500(shop: Shop) -> None:
+    """``0001-01-01T00:00:00+00:01`` is before year 1 in UTC (found by the API fuzz): the campaign cannot be read."""
+    t = shop.terminal()
+    session = t.endpoint.login("carol", PINS["carol"])["session"]
+    with pytest.raises(Refused) as err:
+        t.endpoint.save_campaign(session, body(ends_at="0001-01-01T00:00:00+00:01"), new=True)
+    assert (err.value.status, err.value.code) == (422, "campaign.invalid") and "out of range" in err.value.message

@@ -151,3 +151,6 @@ def test_a_number_that_is_not_whole_is_refused_not_rounded() -> None:
         Campaign.from_dict({**base, "quantity": 1.5})
     with pytest.raises(KeyError):
         Campaign.from_dict({"id": "C", "name": "C", "begins_at": "2026-01-01T00:00:00Z"})
+    for beyond in ("0001-01-01T00:00:00+00:01", "9999-12-31T23:59:59-00:01"):  # no time in UTC (found by the fuzz)
+        with pytest.raises(ValueError, match="out of range"):
+            Campaign.from_dict({**base, "ends_at": beyond})

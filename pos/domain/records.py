@@ -21,11 +21,15 @@ Reader = Callable[[Any], Any]
 
 
 def parse_time(value: str | datetime) -> datetime:
-    """ISO 8601 to an aware UTC datetime; a naive value is taken as UTC."""
+    """ISO 8601 to an aware UTC datetime; a naive value is taken as UTC. :class:`ValueError` for text that is
+    not such a time, or one that is no time in UTC (``0001-01-01T00:00:00+00:01``, before year 1)."""
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(value.replace("Z", "+00:00"))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError(f"{value} is out of range in UTC") from exc
 
 
 @overload
