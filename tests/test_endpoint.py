@@ -95,3 +95,15 @@ def test_a_write_on_a_connection_the_service_closed_is_not_sent_again_here() -> 
     with pytest.raises(UnknownOutcome):  # the counter asks again with the same nonce, which any host answers once
         endpoint(handler).redeem(**ARGS)
     assert sent == ["POST"]
+
+
+def test_every_client_of_the_process_checks_certificates_with_one_context_loaded_once() -> None:
+    import ssl
+
+    from pos.terminal.endpoint import tls_context
+
+    context = tls_context()
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname  # shared, and still strict
+    assert context.cert_store_stats()["x509_ca"] > 0  # the CA bundle is in it
+    with Endpoint("https://a.test", "tok"), Endpoint("https://b.test", "tok"):
+        assert tls_context() is context

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from pos.terminal.endpoint import tls_context
+
 WAIT = 30.0  # seconds a held request or a waiting test gives up after (a failed test, never a pass)
 
 
@@ -57,7 +59,7 @@ class Hold:
 
 class GateTransport(httpx.HTTPTransport):
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(verify=tls_context())
         self.holds: list[Hold] = []
         self._lock = threading.Lock()
 

@@ -34,7 +34,7 @@ from pathlib import Path
 import httpx
 
 from pos.terminal.counter import CancelError, Counter
-from pos.terminal.endpoint import Endpoint, EndpointError
+from pos.terminal.endpoint import Endpoint, EndpointError, tls_context
 from pos.terminal.localdb import LocalDB
 from pos.terminal.sync import sync
 
@@ -114,7 +114,7 @@ class SteppedTransport(httpx.HTTPTransport):
     """Parks its actor before each request and after each answer; may refuse or lose one."""
 
     def __init__(self, sched: Scheduler, actor: str, *, down: bool = False) -> None:
-        super().__init__()
+        super().__init__(verify=tls_context())
         self.sched, self.actor, self.down = sched, actor, down
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
