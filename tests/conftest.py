@@ -5,6 +5,7 @@ of a throwaway PostgreSQL server that the test session starts (and stops) itself
 
 from __future__ import annotations
 
+import inspect
 import shutil
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -211,7 +212,31 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("engine", ["sqlite", "postgres"], indirect=True)
 
 
+def _parse_css_once_per_run() -> None:
+    """Textual parses every widget's CSS again for each new screen of each app (its stylesheet's cache lives and
+    dies with one stylesheet): a tenth of a UI test's CPU, for the same text giving the same rules each time. Here
+    the rules parsed from one text, with one set of variables, are kept for the whole run. Left alone if Textual's
+    method no longer has the shape this expects."""
+    from textual.css.stylesheet import Stylesheet
+
+    original = Stylesheet._parse_rules
+    if list(inspect.signature(original).parameters) != ["self", "css", "read_from", "is_default_rules",
+                                                         "tie_breaker", "scope"]:
+        return
+    parsed: dict[tuple[Any, ...], Any] = {}
+
+    def parse_rules(self: Stylesheet, css: str, read_from: Any, is_default_rules: bool = False,
+                    tie_breaker: int = 0, scope: str = "") -> Any:
+        key = (css, read_from, is_default_rules, tie_breaker, scope, tuple(sorted(self._variables.items())))
+        if key not in parsed:
+            parsed[key] = original(self, css, read_from, is_default_rules, tie_breaker, scope)
+        return parsed[key]
+
+    Stylesheet._parse_rules = parse_rules  # type: ignore[method-assign]
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    _parse_css_once_per_run()
     config.addinivalue_line("markers", "process: the shop's service runs as a child process (the test kills it "
                                        "or reads its process), not served from a thread of the test run")
 
@@ -244,9 +269,11 @@ def service_db(request: pytest.FixtureRequest, engine: str, tmp_path: Path) -> I
 
 
 def load_shop(db_path: str, fixture: dict[str, Any], codes: dict[str, str]) -> None:
+    """``fixture`` loaded into a test's database, its PINs hashed at :data:`TEST_PIN_COST`."""
     db = open_db(db_path)
     try:
-        load_fixture(db, fixture)
+        with cheap_pins():
+            load_fixture(db, fixture)
         if "revoked" in codes:
             revoke_voucher(db, codes["revoked"])
     finally:
@@ -270,7 +297,7 @@ TEST_PIN_COST = 2**10
 
 @contextmanager
 def cheap_pins() -> Iterator[None]:
-    """PINs hashed at a sixteenth of the product's scrypt cost (``pos.domain.pins.N``) while a test template is
+    """PINs hashed at a sixteenth of the product's scrypt cost (``pos.domain.pins.N``) while a test's shop is
     loaded: each log-in of a test then pays about 4 ms instead of 60 (a stored hash names its own cost, so the
     service verifies it as it is). The product's cost is checked on fresh hashes in tests/test_staff_auth.py."""
     with pytest.MonkeyPatch.context() as patch:
@@ -291,8 +318,7 @@ class DemoShop:
 def demo_shop(tmp_path_factory: pytest.TempPathFactory) -> DemoShop:
     fixture, codes = demo_fixture(datetime.now(UTC))  # validity windows are days wide: a run's minutes don't matter
     path = tmp_path_factory.mktemp("demo-shop") / "service.db"
-    with cheap_pins():
-        load_shop(str(path), fixture, codes)
+    load_shop(str(path), fixture, codes)
     assert not path.with_name(path.name + "-wal").exists(), "the template must be complete in its main file"
     return DemoShop(fixture, codes, path)
 
@@ -313,8 +339,7 @@ def shop(request: pytest.FixtureRequest, engine: str, tmp_path: Path, demo_shop:
         return
     server: PostgresServer = request.getfixturevalue("postgres")
     if not server.has_database(_PG_TEMPLATE):
-        with cheap_pins():
-            load_shop(server.create_database(_PG_TEMPLATE), demo_shop.fixture, demo_shop.codes)
+        load_shop(server.create_database(_PG_TEMPLATE), demo_shop.fixture, demo_shop.codes)
     url = server.create_database(template=_PG_TEMPLATE)
     try:
         with serving(tmp_path, url, None, dict(demo_shop.codes), process=process) as running:
