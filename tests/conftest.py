@@ -5,6 +5,7 @@ of a throwaway PostgreSQL server that the test session starts (and stops) itself
 
 from __future__ import annotations
 
+import gc
 import inspect
 import shutil
 from collections.abc import Awaitable, Callable, Iterator
@@ -235,7 +236,15 @@ def _parse_css_once_per_run() -> None:
     Stylesheet._parse_rules = parse_rules  # type: ignore[method-assign]
 
 
+# A test process holds far more live objects than the product does (every module of the service, the terminal and
+# the UI, Hypothesis, schemathesis, OpenCV), and Python's collector walks all of them again at each full pass:
+# at its default thresholds that was a fifth of a UI or fuzz test's CPU. Collecting young objects every 20,000
+# allocations instead of every 700 cuts it to a third; cycles are still collected, later.
+GC_THRESHOLDS = (20_000, 20, 20)
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    gc.set_threshold(*GC_THRESHOLDS)
     _parse_css_once_per_run()
     config.addinivalue_line("markers", "process: the shop's service runs as a child process (the test kills it "
                                        "or reads its process), not served from a thread of the test run")
