@@ -30,8 +30,20 @@ class Owner:
         self.dir = owners_dir(database)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.path = self.dir / f"{self.id}.lock"
-        self._fd: int | None = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
-        fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        # The lock file appears under its name already locked: made and locked under a name that recovery does
+        # not look at, then renamed (the lock is the file's, it stays). A file found unlocked under its name
+        # for a moment would be taken for a dead owner's by a recovery running in another connection, and
+        # removed; this owner's attempts would then look abandoned to every later recovery.
+        making = self.dir / f".{self.id}.new"
+        fd = os.open(making, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            os.rename(making, self.path)
+        except BaseException:
+            os.close(fd)
+            making.unlink(missing_ok=True)
+            raise
+        self._fd: int | None = fd
 
     def release(self, *, forget: bool) -> None:
         """Let go (the connection closes). ``forget`` removes the lock file: nothing of ours is unsettled."""
