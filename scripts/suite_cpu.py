@@ -45,12 +45,13 @@ def pytest_runtest_protocol(item, nextitem):
 def main(args: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="pos-suite-cpu-") as folder:
         Path(folder, "pos_suite_cpu.py").write_text(PLUGIN)
-        workers = [] if any(a == "-n" or a.startswith("-n") for a in args) else ["-n", str(2 * (os.cpu_count() or 1))]
+        chose = any(a in ("-n", "--numprocesses", "no:xdist") or a.startswith(("-n", "--numprocesses=")) for a in args)
+        workers = [] if chose else ["-n", str(2 * (os.cpu_count() or 1)), "--dist", "worksteal"]  # as ./test runs them
         env = {**os.environ, "POS_SUITE_CPU_DIR": folder,
                "PYTHONPATH": os.pathsep.join(p for p in (folder, os.environ.get("PYTHONPATH", "")) if p)}
         env.pop("PYTHONDONTWRITEBYTECODE", None)
-        code = subprocess.call([sys.executable, "-m", "pytest", "-p", "pos_suite_cpu", "-q", *workers,
-                                "--dist", "worksteal", *args], cwd=ROOT, env=env)
+        code = subprocess.call([sys.executable, "-m", "pytest", "-p", "pos_suite_cpu", "-q", *workers, *args],
+                               cwd=ROOT, env=env)
         rows = [json.loads(line) for f in Path(folder).glob("*.jsonl") for line in f.read_text().splitlines()]
     if not rows:
         print("no test ran", file=sys.stderr)

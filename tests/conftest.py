@@ -238,8 +238,9 @@ def _parse_css_once_per_run() -> None:
 
 # A test process holds far more live objects than the product does (every module of the service, the terminal and
 # the UI, Hypothesis, schemathesis, OpenCV), and Python's collector walks all of them again at each full pass:
-# at its default thresholds that was a fifth of a UI or fuzz test's CPU. Collecting young objects every 20,000
-# allocations instead of every 700 cuts it to a third; cycles are still collected, later.
+# at its default thresholds that was a sixth of a UI or fuzz test's CPU. Collecting young objects every 20,000
+# allocations instead of every 700, and each older generation every 20 passes of the one below instead of 10, cuts
+# it to a third; cycles are still collected, later.
 GC_THRESHOLDS = (20_000, 20, 20)
 
 

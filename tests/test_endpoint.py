@@ -97,13 +97,21 @@ def test_a_write_on_a_connection_the_service_closed_is_not_sent_again_here() -> 
     assert sent == ["POST"]
 
 
-def test_every_client_of_the_process_checks_certificates_with_one_context_loaded_once() -> None:
+def test_every_client_of_the_process_checks_certificates_with_one_context_loaded_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     import ssl
 
     from pos.terminal.endpoint import tls_context
 
-    context = tls_context()
-    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname  # shared, and still strict
-    assert context.cert_store_stats()["x509_ca"] > 0  # the CA bundle is in it
-    with Endpoint("https://a.test", "tok"), Endpoint("https://b.test", "tok"):
-        assert tls_context() is context
+    loads = []
+    real = ssl.create_default_context
+    monkeypatch.setattr(ssl, "create_default_context", lambda *a, **kw: loads.append(kw) or real(*a, **kw))
+    tls_context.cache_clear()
+    try:
+        with Endpoint("https://a.test", "tok"), Endpoint("https://b.test", "tok"), Endpoint("http://c.test", "tok"):
+            pass
+        assert len(loads) == 1  # three clients, one load of the certificates
+        context = tls_context()
+        assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname  # shared, and still strict
+    finally:
+        tls_context.cache_clear()

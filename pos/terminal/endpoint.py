@@ -20,7 +20,8 @@ DEFAULT_TIMEOUT = 2.0
 @cache
 def tls_context() -> ssl.SSLContext:
     """The certificates a service over https is checked against, loaded once per process: each load reads the
-    whole CA bundle (about 20 ms of CPU), which every new client paid again."""
+    whole CA bundle (about 20 ms of CPU), which every new client paid again. As httpx's default, it honours
+    ``SSL_CERT_FILE`` and ``SSL_CERT_DIR`` — read at the first client, so a change to them needs a restart."""
     return httpx.create_ssl_context()
 
 
