@@ -23,7 +23,7 @@ from pos.terminal.endpoint import Endpoint
 from pos.testing.postgres import PostgresServer
 from pos.testing.process import ServiceProcess
 
-from .conftest import Shop
+from .conftest import Shop, cheap_pins
 
 
 @pytest.fixture
@@ -83,7 +83,8 @@ def pg_shop(postgres: PostgresServer, tmp_path: Path) -> Iterator[tuple[str, Ser
     url = postgres.create_database()
     fixture, codes = demo_fixture(datetime.now(UTC))
     db = open_db(url)
-    load_fixture(db, fixture)
+    with cheap_pins():
+        load_fixture(db, fixture)
     db.close()
     service = ServiceProcess(url, log=tmp_path / "service.log").start()
     try:

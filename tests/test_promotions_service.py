@@ -22,7 +22,7 @@ from pos.domain import format_time
 from pos.terminal.counter import Counter
 from pos.terminal.endpoint import Refused
 from pos.testing.process import ServiceProcess, free_port
-from tests.conftest import Shop
+from tests.conftest import Shop, cheap_pins
 
 
 def minute(delta: timedelta) -> str:
@@ -298,7 +298,8 @@ def test_service_delivers_due_compensation_push_by_itself(tmp_path: Any, smtp: A
     controller, inbox = smtp
     db_path = tmp_path / "service.db"
     db = open_db(db_path)
-    load_fixture(db, demo_fixture(datetime.now(UTC))[0])
+    with cheap_pins():
+        load_fixture(db, demo_fixture(datetime.now(UTC))[0])
     db.close()
     service = ServiceProcess(db_path, log=tmp_path / "service.log",
                              extra=["--smtp", f"127.0.0.1:{controller.port}", "--push-every", "0.2"])

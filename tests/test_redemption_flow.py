@@ -11,7 +11,7 @@ import pytest
 from pos.domain import Reason, format_time
 from pos.terminal.counter import CancelError
 
-from .conftest import Shop
+from .conftest import Shop, cheap_pins
 
 
 def live(shop: Shop, code: str) -> list[tuple]:
@@ -277,7 +277,8 @@ def test_two_service_processes_share_one_database_exactly_once(tmp_path) -> None
 
     db_path = tmp_path / "shared.db"
     db = open_db(db_path)
-    load_fixture(db, demo_fixture()[0])
+    with cheap_pins():
+        load_fixture(db, demo_fixture()[0])
     codes = issue_vouchers(db, "SPRING", count=40)
     db.close()
     with ServiceProcess(db_path, extra=["--workers", "2"]) as service:

@@ -23,7 +23,7 @@ from pos.service.schema import open_db
 from pos.terminal.counter import Counter
 from pos.terminal.endpoint import Endpoint, Refused
 from pos.tui import i18n
-from tests.conftest import Shop, serving
+from tests.conftest import Shop, cheap_pins, serving
 from tests.test_check import Memory, campaign
 from tests.tui_helpers import Clock, app_for, log_in_at_counter, run, text_of, until
 
@@ -258,7 +258,8 @@ def test_a_store_zone_must_be_a_real_one(tmp_path: Path) -> None:
     db = open_db(tmp_path / "s.db")
     try:
         with pytest.raises(FixtureError, match="Mars/Olympus"):
-            load_fixture(db, fixture)
+            with cheap_pins():
+                load_fixture(db, fixture)
         assert db.execute("SELECT count(*) FROM stores").fetchone() == (0,)  # nothing loaded
     finally:
         db.close()
@@ -308,7 +309,8 @@ def test_a_daily_report_counts_each_redemption_on_its_own_days_offset_across_a_d
 
     db = open_db(service_db)
     try:
-        load_fixture(db, demo_fixture(datetime(2026, 10, 20, tzinfo=UTC))[0])
+        with cheap_pins():
+            load_fixture(db, demo_fixture(datetime(2026, 10, 20, tzinfo=UTC))[0])
         with db.atomic():
             for k, at in enumerate(["2026-10-31T03:30:00Z",  # 23:30 EDT, Oct 30
                                     "2026-11-01T03:30:00Z",  # 23:30 EDT, Oct 31

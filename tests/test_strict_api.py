@@ -17,13 +17,16 @@ from pos.service.admin import load_fixture
 from pos.service.api import create_app
 from pos.service.schema import open_db
 
+from .conftest import cheap_pins
+
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     path = tmp_path_factory.mktemp("strict") / "service.db"
     fixture, codes = demo_fixture(datetime.now(UTC))
     db = open_db(path)
-    load_fixture(db, fixture)
+    with cheap_pins():
+        load_fixture(db, fixture)
     db.close()
     app = create_app(path)
     runner = asyncio.Runner()

@@ -25,7 +25,7 @@ from pos.terminal.sync import sync
 from pos.testing.postgres import PostgresServer
 from pos.testing.process import ServiceProcess
 
-from .conftest import Shop
+from .conftest import Shop, cheap_pins
 
 SCHEMAS = Path(__file__).parent / "schemas"
 
@@ -57,7 +57,8 @@ def test_a_service_database_from_before_versioned_migrations_upgrades_and_serves
     current = tmp_path / "current.db"
     fixture, codes = demo_fixture(datetime.now(UTC))
     db = open_db(current)
-    load_fixture(db, fixture)
+    with cheap_pins():
+        load_fixture(db, fixture)
     counts = {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("vouchers", "staff", "campaigns", "audit")}
     db.close()
     legacy = old_file(tmp_path / "legacy.db", "service-sqlite-0.sql", current)
